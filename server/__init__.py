@@ -1,0 +1,1 @@
+"""Co-op My Page: the member portal of a school consumer co-operative."""

@@ -1,0 +1,93 @@
+"""The app factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart, Response, g, request
+from quart_rate_limiter import RateLimiter
+
+from server import db
+from server.auth import web as auth_web
+from server.config import Settings
+from server.errors import register_error_handlers
+from server.lib.clock import Clock, system_clock
+from server.pages.routes import PWA_DIR
+from server.security import apply_security_headers
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+def _rate_limit_store(settings: Settings) -> Any:
+    if not settings.redis_url:
+        return None
+    from quart_rate_limiter.redis_store import RedisStore
+
+    return RedisStore(settings.redis_url)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Quart:
+    """Build the app for these settings (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    app = Quart(
+        __name__,
+        static_folder=str(PWA_DIR),
+        static_url_path="/static",
+        template_folder="templates",
+    )
+    app.config.update(
+        MYPAGE_SETTINGS=settings,
+        MYPAGE_CLOCK=clock,
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        TEMPLATES_AUTO_RELOAD=settings.is_development,
+    )
+    app.jinja_env.autoescape = True
+    app.jinja_env.globals["settings"] = settings
+    RateLimiter(app, store=_rate_limit_store(settings))
+    register_error_handlers(app)
+    auth_web.install(app)
+    _register_blueprints(app)
+    _register_filters(app)
+
+    @app.before_serving
+    async def open_db() -> None:
+        if not app.config.get("MYPAGE_DB_EXTERNAL"):
+            await db.init_db(settings.database_url)
+
+    @app.after_serving
+    async def close_db() -> None:
+        if not app.config.get("MYPAGE_DB_EXTERNAL"):
+            await db.close_db()
+
+    @app.after_request
+    async def headers(response: Response) -> Response:
+        static = request.path.startswith("/static/")
+        apply_security_headers(response, settings, member_page=not static)
+        if g.get("member") is not None:
+            response.headers["Vary"] = "Cookie"
+        return response
+
+    return app
+
+
+def create_app_from_env() -> Quart:
+    """Entry point for hypercorn (`server.app:create_app_from_env()`)."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app(Settings.from_env())
+
+
+def _register_blueprints(app: Quart) -> None:
+    from server.auth.routes import bp as auth_bp
+    from server.pages.routes import bp as pages_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(pages_bp)
+
+
+def _register_filters(app: Quart) -> None:
+    from server.lib.formatting import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""The access log (アクセスログ): who did what, when."""

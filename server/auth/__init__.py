@@ -1,0 +1,1 @@
+"""Signing in: accounts, passwords, sessions and blocking."""

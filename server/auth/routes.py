@@ -1,0 +1,88 @@
+"""Sign-in and sign-out pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from quart import Blueprint, g, redirect, render_template, request
+from quart.typing import ResponseReturnValue
+from quart_rate_limiter import rate_limit
+
+from server.audit.service import Event, record
+from server.auth.service import BlockPolicy, LoginFailed, LoginInputError, authenticate
+from server.auth.sessions import end_session, start_session
+from server.auth.web import (
+    clear_session_cookie,
+    now,
+    public,
+    request_actor,
+    safe_next,
+    session_policy,
+    set_session_cookie,
+    settings,
+)
+
+bp = Blueprint("auth", __name__)
+
+
+def block_policy() -> BlockPolicy:
+    """Blocking rules from settings."""
+    s = settings()
+    return BlockPolicy(
+        max_failures=s.login_max_failures,
+        first_block=timedelta(minutes=s.login_block_minutes),
+        longest_block=timedelta(minutes=s.login_block_max_minutes),
+    )
+
+
+@bp.get("/login")
+@public
+async def login() -> ResponseReturnValue:
+    """The sign-in form; a signed-in member goes straight home."""
+    if g.member is not None:
+        return redirect(safe_next(request.args.get("next")), 303)
+    done = request.args.get("done") == "logout"
+    return await render_template(
+        "auth/login.html", email="", error=None, next=request.args.get("next", ""), done=done
+    )
+
+
+@bp.post("/login")
+@public
+@rate_limit(10, timedelta(minutes=1))
+@rate_limit(100, timedelta(hours=1))
+async def login_post() -> ResponseReturnValue:
+    """Check the email and password, start a session, and go where the member was heading."""
+    form = await request.form
+    email = form.get("email", "")
+    password = form.get("password", "")
+    target = safe_next(form.get("next"))
+    try:
+        account = await authenticate(email, password, now(), block_policy(), request_actor())
+    except (LoginFailed, LoginInputError) as error:
+        body = await render_template(
+            "auth/login.html", email=email[:254], error=error.message, next=target, done=False
+        )
+        return body, error.status
+    if g.session is not None:
+        await end_session(g.session_token)
+    token = await start_session(
+        account, session_policy(), now(), method="password", actor=request_actor()
+    )
+    response = redirect(target, 303)
+    set_session_cookie(response, token)
+    return response
+
+
+@bp.post("/logout")
+@public
+@rate_limit(30, timedelta(minutes=1))
+async def logout() -> ResponseReturnValue:
+    """End the session everywhere it could be reused and wipe the browser's copies."""
+    if g.session is not None:
+        await record(Event.LOGOUT, request_actor("member"), now())
+        await end_session(g.session_token)
+    response = redirect("/login?done=logout", 303)
+    clear_session_cookie(response)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

@@ -1,0 +1,122 @@
+"""Password sign-in with blocking after repeated failures (A1, A2, A7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.audit.service import Actor, Event, record
+from server.auth.models import Account, AccountState
+from server.errors import DomainError
+from server.lib.text import normalize_email
+from server.security import verify_password
+
+MAX_EMAIL = 254
+MAX_PASSWORD = 128
+
+# One message for a wrong address, a wrong password and a blocked account (A2).
+LOGIN_FAILED = (
+    "メールアドレスまたはパスワードが正しくありません。"
+    "入力内容（全角・半角、大文字・小文字）を確認してください。"
+    "続けて間違えた場合は、しばらくの間ログインできなくなります。"
+)
+
+
+class LoginFailed(DomainError):
+    """Sign-in refused; the message never says which part was wrong."""
+
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__(LOGIN_FAILED)
+
+
+class LoginInputError(DomainError):
+    """The form itself is unusable (empty or overlong); nothing was checked."""
+
+
+@dataclass(frozen=True)
+class BlockPolicy:
+    """Blocking after consecutive failures, doubling per block, capped."""
+
+    max_failures: int = 5
+    first_block: timedelta = timedelta(minutes=15)
+    longest_block: timedelta = timedelta(minutes=60)
+
+    def duration(self, block_count: int) -> timedelta:
+        """Length of the block number `block_count` (0 for the first)."""
+        return min(self.first_block * (2 ** min(block_count, 16)), self.longest_block)
+
+
+def check_login_input(email: str, password: str) -> str:
+    """Refuse empty or overlong fields before any work; return the normalised email."""
+    if not email.strip() or not password:
+        raise LoginInputError("メールアドレスとパスワードを入力してください。")
+    if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
+        raise LoginInputError(
+            f"入力が長すぎます。メールアドレスは{MAX_EMAIL}文字以内、"
+            f"パスワードは{MAX_PASSWORD}文字以内で入力してください。"
+        )
+    return normalize_email(email)
+
+
+async def authenticate(
+    email: str, password: str, now: datetime, policy: BlockPolicy, actor: Actor
+) -> Account:
+    """Check an email and password; count failures, block, and audit every outcome."""
+    address = check_login_input(email, password)
+    account = await Account.filter(email=address).select_related("member").first()
+    usable = account is not None and account.state == AccountState.ACTIVE
+    password_hash = account.password_hash if account is not None and usable else None
+    # The hash is always computed, also for unknown or blocked accounts, so
+    # response time tells nothing about which addresses are members.
+    ok = await verify_password(password_hash, password)
+    if account is None or not usable:
+        await record(Event.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
+        raise LoginFailed()
+    who = Actor(
+        kind="member",
+        member_id=account.member_id,  # type: ignore[attr-defined]
+        account_id=account.id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
+    if account.blocked_until is not None and now < account.blocked_until:
+        await record(Event.LOGIN_BLOCKED, who, now, until=account.blocked_until.isoformat())
+        raise LoginFailed()
+    if not ok:
+        await _count_failure(account, now, policy, who)
+        raise LoginFailed()
+    account.failed_count = 0
+    account.block_count = 0
+    account.blocked_until = None
+    account.last_login_at = now
+    await account.save(
+        update_fields=["failed_count", "block_count", "blocked_until", "last_login_at"]
+    )
+    await record(Event.LOGIN_SUCCESS, who, now, method="password")
+    return account
+
+
+async def _count_failure(account: Account, now: datetime, policy: BlockPolicy, who: Actor) -> None:
+    account.failed_count += 1
+    fields = ["failed_count"]
+    await record(Event.LOGIN_FAILURE, who, now, reason="password", failures=account.failed_count)
+    if account.failed_count >= policy.max_failures:
+        until = now + policy.duration(account.block_count)
+        account.blocked_until = until
+        account.block_count += 1
+        account.failed_count = 0
+        fields += ["blocked_until", "block_count"]
+        await record(
+            Event.ACCOUNT_BLOCK, who, now, until=until.isoformat(), block=account.block_count
+        )
+    await account.save(update_fields=fields)
+
+
+async def unblock(account: Account, now: datetime, actor: Actor) -> None:
+    """Lift a block (password reset, staff) and forget counted failures."""
+    account.failed_count = 0
+    account.blocked_until = None
+    await account.save(update_fields=["failed_count", "blocked_until"])
+    await record("auth:account:unblock", actor, now)

@@ -1,0 +1,197 @@
+"""The request side of signing in: who is visiting, CSRF, guards and cookies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from quart import Quart, Response, current_app, g, redirect, request, url_for
+from werkzeug.exceptions import Forbidden
+from werkzeug.sansio.response import Response as BaseResponse
+
+from server.audit.service import Actor
+from server.auth.models import Session
+from server.auth.sessions import SessionPolicy, load_session
+from server.config import Settings
+from server.lib.clock import Clock
+from server.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid, new_token
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MEMBER_ATTR = "_mypage_requires_member"
+PUBLIC_ATTR = "_mypage_public"
+
+
+def settings() -> Settings:
+    """The app's settings."""
+    return current_app.config["MYPAGE_SETTINGS"]
+
+
+def now() -> Any:
+    """The app's clock reading (injected in tests)."""
+    clock: Clock = current_app.config["MYPAGE_CLOCK"]
+    return clock()
+
+
+def session_policy() -> SessionPolicy:
+    """Session lifetimes from settings."""
+    from datetime import timedelta
+
+    s = settings()
+    return SessionPolicy(
+        idle=timedelta(minutes=s.session_idle_minutes),
+        absolute=timedelta(hours=s.session_absolute_hours),
+    )
+
+
+def request_actor(kind: str = "anonymous") -> Actor:
+    """Who is making this request, for the audit log."""
+    session: Session | None = g.get("session")
+    ip = (request.remote_addr or "")[:45]
+    ua = request.headers.get("User-Agent", "")[:300]
+    if session is not None and kind in ("anonymous", "member"):
+        account = session.account
+        return Actor(
+            kind="member",
+            member_id=account.member_id,  # type: ignore[attr-defined]
+            account_id=account.id,
+            ip=ip,
+            user_agent=ua,
+        )
+    return Actor(kind=kind, ip=ip, user_agent=ua)
+
+
+def current_csrf_token() -> str:
+    """The token that forms and scripts must send back on this visitor's POSTs."""
+    return csrf_token(settings().secret_key, g.csrf_binding)
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without signing in (checked by the url_map test)."""
+    setattr(view, PUBLIC_ATTR, True)
+    return view
+
+
+def member_required(view: F) -> F:
+    """Pages for signed-in members; others go to /login (or get 401 under /api)."""
+
+    @wraps(view)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("member") is None:
+            if request.path.startswith("/api/"):
+                from server.errors import error_response
+
+                return await error_response(401)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), 303)
+        return await view(*args, **kwargs)
+
+    setattr(wrapper, MEMBER_ATTR, True)
+    return wrapper  # type: ignore[return-value]
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths may follow a sign-in (no open redirect)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target:
+        return "/"
+    return target
+
+
+def set_session_cookie(response: BaseResponse, token: str) -> None:
+    """Attach the session cookie (HttpOnly, Lax, Secure and __Host- where https)."""
+    s = settings()
+    response.set_cookie(
+        s.session_cookie_name,
+        token,
+        max_age=s.session_absolute_hours * 3600,
+        httponly=True,
+        secure=s.cookie_secure,
+        samesite="Lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: BaseResponse) -> None:
+    """Remove the session cookie from the browser."""
+    s = settings()
+    response.delete_cookie(
+        s.session_cookie_name, path="/", secure=s.cookie_secure, httponly=True, samesite="Lax"
+    )
+
+
+def install(app: Quart) -> None:
+    """Hook the visitor loading and CSRF check into every request."""
+
+    @app.before_request
+    async def load_visitor() -> None:
+        s = settings()
+        g.session = None
+        g.member = None
+        g.account = None
+        g.new_csrf_cookie = None
+        token = request.cookies.get(s.session_cookie_name, "")
+        if token and not _is_static():
+            session = await load_session(token, session_policy(), now())
+            if session is not None:
+                g.session = session
+                g.account = session.account
+                g.member = session.account.member
+                g.session_token = token
+        if g.session is not None:
+            g.csrf_binding = g.session_token
+        else:
+            binding = request.cookies.get(s.csrf_cookie_name, "")
+            if not binding or len(binding) > 100:
+                binding = new_token()
+                g.new_csrf_cookie = binding
+            g.csrf_binding = binding
+
+    @app.before_request
+    async def check_csrf() -> None:
+        if request.method in SAFE_METHODS:
+            return
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not presented and request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            form = await request.form
+            presented = form.get(CSRF_FIELD, "")
+        if not csrf_valid(settings().secret_key, g.csrf_binding, presented):
+            raise Forbidden()
+
+    @app.after_request
+    async def set_csrf_cookie(response: Response) -> Response:
+        binding = g.get("new_csrf_cookie")
+        if binding:
+            s = settings()
+            response.set_cookie(
+                s.csrf_cookie_name,
+                binding,
+                httponly=True,
+                secure=s.cookie_secure,
+                samesite="Lax",
+                path="/",
+            )
+        return response
+
+    # Globals, not a context processor, so that imported macros see them too.
+    app.jinja_env.globals["csrf_token"] = current_csrf_token
+
+    @app.context_processor
+    async def visitor_context() -> dict[str, Any]:
+        return {"current_member": g.get("member")}
+
+
+def _is_static() -> bool:
+    return request.path.startswith("/static/") or request.path in (
+        "/service-worker.js",
+        "/manifest.json",
+        "/favicon.ico",
+    )

@@ -1,0 +1,140 @@
+"""Settings: the only reader of os.environ."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "web.push.apple.com",
+    "wns2-par02p.notify.windows.com",
+    "notify.windows.com",
+)
+ENVIRONMENTS = ("development", "production", "test")
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment does not describe a runnable configuration."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app may be told from outside; frozen once loaded."""
+
+    env: str = "development"
+    database_url: str = "sqlite://data/mypage.sqlite3"
+    secret_key: str = DEV_SECRET
+    base_url: str = "http://localhost:8000"
+    data_dir: Path = Path("data")
+    # Mail
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "no-reply@Gmypage.jp"
+    # Push
+    vapid_private_key: str = field(default="", repr=False)
+    vapid_subject: str = "mailto:info@Gmypage.jp"
+    push_allowed_hosts: tuple[str, ...] = DEFAULT_PUSH_HOSTS
+    # Shared store for rate limits across workers
+    redis_url: str = ""
+    # Sessions and sign-in
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_block_minutes: int = 15
+    login_block_max_minutes: int = 60
+    login_rate_per_minute: int = 10
+    # The co-op's facts
+    coop_name: str = "群馬県学校生協"
+    coop_free_dial: str = "0120-39-5318"
+    coop_fax: str = "0120-03-5318"
+    coop_mail_domain: str = "Gmypage.jp"
+    paper_fee_yen: int = 100
+    capital_refund_month: int = 7
+    registration_delay_business_days: int = 5
+
+    @property
+    def is_production(self) -> bool:
+        """True when running for real members."""
+        return self.env == "production"
+
+    @property
+    def is_development(self) -> bool:
+        """True on a developer's machine (`make run`)."""
+        return self.env == "development"
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Cookies are Secure unless the public origin is plain http (dev and tests)."""
+        return self.is_production or self.base_url.startswith("https://")
+
+    @property
+    def session_cookie_name(self) -> str:
+        """`__Host-` prefix needs Secure, so it is used whenever cookies are secure."""
+        return "__Host-mypage_session" if self.cookie_secure else "mypage_session"
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        """Cookie that binds the CSRF token of visitors who are not signed in."""
+        return "__Host-mypage_csrf" if self.cookie_secure else "mypage_csrf"
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some values changed (used by tests and the CLI)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def check(self) -> Settings:
+        """Refuse configurations that must never serve members."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"MYPAGE_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.is_production:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ConfigError(
+                    "MYPAGE_SECRET_KEY must be set to a random value of 32+ characters "
+                    "in production"
+                )
+            if not self.base_url.startswith("https://"):
+                raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Load settings from MYPAGE_* variables; unset ones keep their defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            key = "MYPAGE_" + f.name.upper()
+            if key not in env:
+                continue
+            raw = env[key]
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = _bool(raw)
+            elif isinstance(default, int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{key} must be a whole number") from exc
+            elif isinstance(default, tuple):
+                values[f.name] = _csv(raw)
+            elif isinstance(default, Path):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        # CONTRACT.md names the SMTP switch MYPAGE_SMTP_STARTTLS and the key MYPAGE_ENV.
+        return cls(**values).check()  # type: ignore[arg-type]

@@ -1,0 +1,79 @@
+"""Tortoise ORM set-up: one config for the app, the CLI and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as migrate_api
+
+# One Tortoise app per feature, each with its own migrations package under
+# server/migrations/<label>/, so features evolve their tables independently.
+APPS: dict[str, list[str]] = {
+    "core": [
+        "server.members.models",
+        "server.auth.models",
+        "server.audit.models",
+    ],
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def database_url(url: str) -> str:
+    """Add SQLite pragmas (WAL is Tortoise's default; busy timeout is ours)."""
+    if not url.startswith("sqlite://"):
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("busy_timeout", str(SQLITE_BUSY_TIMEOUT_MS))
+    query.setdefault("journal_mode", "WAL")
+    path = url[len("sqlite://") :].split("?", 1)[0]
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The Tortoise config dict for a database URL."""
+    return {
+        "connections": {"default": database_url(url)},
+        "apps": {
+            label: {
+                "models": models,
+                "default_connection": "default",
+                "migrations": f"server.migrations.{label}",
+            }
+            for label, models in APPS.items()
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(url: str) -> None:
+    """Open the connections for this process (global, shared by all requests)."""
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    """Close this process's connections."""
+    await Tortoise.close_connections()
+
+
+async def migrate(url: str) -> None:
+    """Apply every migration that the database has not seen yet."""
+    await migrate_api(config=tortoise_config(url))
+    await Tortoise.close_connections()
+
+
+def is_postgres(url: str) -> bool:
+    """True for a PostgreSQL URL (features such as SKIP LOCKED depend on it)."""
+    return url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+# For `tortoise -c server.db.MIGRATIONS_CONFIG makemigrations` (see `make migrations`):
+# the autodetector compares models with migration files and needs no real database.
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")

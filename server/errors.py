@@ -1,0 +1,97 @@
+"""Domain errors and the one place that turns errors into Japanese pages."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: (
+        "入力内容を確認してください",
+        "送信された内容を受け付けられませんでした。入力内容を確認して、もう一度お試しください。",
+    ),
+    401: ("ログインが必要です", "続けるにはログインしてください。"),
+    403: (
+        "操作を受け付けられませんでした",
+        "ページの有効期限が切れたか、不正な操作の可能性があります。ページを読み込み直してから、もう一度お試しください。",
+    ),
+    404: (
+        "ページが見つかりません",
+        "お探しのページは見つかりませんでした。アドレスを確認するか、ホームからお進みください。",
+    ),
+    405: ("この操作はできません", "このページではその操作は受け付けていません。"),
+    413: (
+        "送信内容が大きすぎます",
+        "送信された内容が大きすぎます。内容を短くして、もう一度お試しください。",
+    ),
+    429: (
+        "しばらく時間をおいてください",
+        "短い時間に操作が集中したため、一時的に受け付けを止めています。しばらく待ってから、もう一度お試しください。",
+    ),
+    500: (
+        "エラーが発生しました",
+        "申し訳ありません。システムでエラーが発生しました。時間をおいて、もう一度お試しください。",
+    ),
+}
+
+
+class DomainError(Exception):
+    """A rule was broken; `message` is the Japanese sentence the member reads."""
+
+    status = 400
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class NotFound(DomainError):
+    """Not there, or not the member's own (we never say which)."""
+
+    status = 404
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+async def error_response(status: int, message: str | None = None) -> Response:
+    """A Japanese error page (or JSON under /api) for a status code."""
+    title, default = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+    text = message or default
+    if _wants_json():
+        response = jsonify({"error": text})
+    else:
+        body = await render_template("errors/error.html", title=title, message=text, status=status)
+        response = Response(body, content_type="text/html; charset=utf-8")
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Quart) -> None:
+    """Install the handlers: domain errors, HTTP errors, and everything else as 500."""
+
+    @app.errorhandler(DomainError)
+    async def domain_error(error: DomainError) -> Response:
+        return await error_response(error.status, error.message)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        response = await error_response(status)
+        # Keep what the protocol needs (Retry-After on 429, Allow on 405).
+        for name, value in error.get_headers():
+            if name.lower() in ("retry-after", "allow"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return await error_response(500)

@@ -1,0 +1,1 @@
+"""Members: the co-op's own records, imported from its core system."""

@@ -1,0 +1,1 @@
+"""Home and the root-scoped PWA files."""

@@ -1,0 +1,34 @@
+"""The member's home page and the root-scoped PWA files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Blueprint, Response, g, render_template, send_from_directory
+
+from server.auth.web import member_required, public
+
+bp = Blueprint("pages", __name__)
+PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
+ROOT_FILES = {
+    "service-worker.js": "text/javascript",
+    "manifest.json": "application/manifest+json",
+}
+
+
+@bp.get("/")
+@member_required
+async def home() -> str:
+    """Home: who is signed in and the menu of what My Page offers."""
+    return await render_template("pages/home.html", member=g.member)
+
+
+@bp.get("/<any('service-worker.js', 'manifest.json'):name>")
+@public
+async def root_file(name: str) -> Response:
+    """Serve the service worker and manifest from the root so their scope is the whole site."""
+    response = await send_from_directory(PWA_DIR, name, mimetype=ROOT_FILES[name])
+    response.headers["Cache-Control"] = "no-cache"
+    if name == "service-worker.js":
+        response.headers["Service-Worker-Allowed"] = "/"
+    return response
