@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -79,12 +80,18 @@ def create_app_from_env() -> Quart:
     return create_app(Settings.from_env())
 
 
-def _register_blueprints(app: Quart) -> None:
-    from server.auth.routes import bp as auth_bp
-    from server.pages.routes import bp as pages_bp
+# Each feature's blueprint, as "module:attribute"; one line per feature.
+BLUEPRINTS = [
+    "server.auth.routes:bp",
+    "server.pages.routes:bp",
+]
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(pages_bp)
+
+def _register_blueprints(app: Quart) -> None:
+    for path in BLUEPRINTS:
+        module_name, attribute = path.split(":")
+        module = importlib.import_module(module_name)
+        app.register_blueprint(getattr(module, attribute))
 
 
 def _register_filters(app: Quart) -> None:
