@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         MYPAGE_CLOCK=clock,
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        QUART_RATE_LIMITER_ENABLED=settings.rate_limits,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TEMPLATES_AUTO_RELOAD=settings.is_development,
     )

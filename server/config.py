@@ -59,7 +59,8 @@ class Settings:
     login_max_failures: int = 5
     login_block_minutes: int = 15
     login_block_max_minutes: int = 60
-    login_rate_per_minute: int = 10
+    # Per-address rate limits; only browser tests that sign in many times turn them off.
+    rate_limits: bool = True
     # The co-op's facts
     coop_name: str = "群馬県学校生協"
     coop_free_dial: str = "0120-39-5318"
@@ -108,6 +109,8 @@ class Settings:
                     "MYPAGE_SECRET_KEY must be set to a random value of 32+ characters "
                     "in production"
                 )
+            if not self.rate_limits:
+                raise ConfigError("MYPAGE_RATE_LIMITS cannot be turned off in production")
             if not self.base_url.startswith("https://"):
                 raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
         return self
