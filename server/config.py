@@ -37,7 +37,7 @@ class Settings:
 
     env: str = "development"
     database_url: str = "sqlite://data/mypage.sqlite3"
-    secret_key: str = DEV_SECRET
+    secret_key: str = field(default=DEV_SECRET, repr=False)
     base_url: str = "http://localhost:8000"
     data_dir: Path = Path("data")
     # Mail

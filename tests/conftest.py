@@ -79,3 +79,8 @@ async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[Quart]:
 def client(app: Quart) -> TestClientProtocol:
     """An HTTP client that keeps cookies, like a browser."""
     return app.test_client()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop until the run ends."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path))

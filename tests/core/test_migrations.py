@@ -1,0 +1,93 @@
+"""Migrating an empty database gives exactly the models' schema (no drift)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from server import db
+from tests.dbutil import TemplateDatabase, pg_execute, with_database
+
+
+async def _columns(url: str) -> dict[str, set[tuple[str, bool]]]:
+    """Every table's (column, nullable) pairs, read back from the database."""
+    await Tortoise.init(config=db.tortoise_config(url))
+    try:
+        conn = get_connection("default")
+        tables: dict[str, set[tuple[str, bool]]] = {}
+        if db.is_postgres(url):
+            rows = await conn.execute_query_dict(
+                "SELECT table_name, column_name, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = 'public'"
+            )
+            for row in rows:
+                tables.setdefault(row["table_name"], set()).add(
+                    (row["column_name"], row["is_nullable"] == "YES")
+                )
+        else:
+            names = await conn.execute_query_dict(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+            for item in names:
+                info = await conn.execute_query_dict(f'PRAGMA table_info("{item["name"]}")')
+                tables[item["name"]] = {(c["name"], not c["notnull"]) for c in info}
+        tables.pop("tortoise_migrations", None)
+        return tables
+    finally:
+        await Tortoise.close_connections()
+
+
+async def test_models_have_no_changes_without_a_migration() -> None:
+    config = db.tortoise_config("sqlite://:memory:")
+    await Tortoise.init(config=config)
+    try:
+        from tortoise import Tortoise as T
+
+        detector = MigrationAutodetector(T.apps, config["apps"])  # type: ignore[arg-type]
+        writers = await detector.changes()
+    finally:
+        await Tortoise.close_connections()
+    pending = [f"{w.app_label}: {w.name}" for w in writers]
+    assert pending == [], "run `make migrations` and review the result"
+
+
+async def test_migrated_schema_equals_the_models(db_url: str, tmp_path: Path) -> None:
+    template = TemplateDatabase(tmp_path)
+    if template.postgres:
+        name = f"mypage_gen_{uuid.uuid4().hex[:10]}"
+        await pg_execute(template.base, f'CREATE DATABASE "{name}"')
+        generated_url = with_database(template.base, name)
+    else:
+        generated_url = f"sqlite://{tmp_path / 'generated.sqlite3'}"
+    try:
+        await Tortoise.init(config=db.tortoise_config(generated_url))
+        await Tortoise.generate_schemas()
+        await Tortoise.close_connections()
+        migrated = await _columns(db_url)  # db_url was built by running the migrations
+        generated = await _columns(generated_url)
+        assert migrated == generated
+    finally:
+        if template.postgres:
+            await pg_execute(template.base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_model_docstrings_are_safe_as_sql_comments() -> None:
+    """Tortoise writes a model's docstring into the schema, where ; and ` break SQLite."""
+    import importlib
+
+    from tortoise.models import Model
+
+    bad = []
+    for modules in db.APPS.values():
+        for module_name in modules:
+            module = importlib.import_module(module_name)
+            for value in vars(module).values():
+                if isinstance(value, type) and issubclass(value, Model) and value is not Model:
+                    doc = value.__doc__ or ""
+                    if ";" in doc or "`" in doc:
+                        bad.append(value.__name__)
+    assert bad == []
