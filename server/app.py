@@ -14,7 +14,7 @@ from server.auth import web as auth_web
 from server.config import Settings
 from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
-from server.pages.routes import PWA_DIR
+from server.pages.routes import PWA_DIR, ROOT_FILES
 from server.security import apply_security_headers
 
 MAX_FORM_BYTES = 64 * 1024
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     @app.after_request
     async def headers(response: Response) -> Response:
-        static = request.path.startswith("/static/")
+        static = request.path.startswith("/static/") or request.path.lstrip("/") in ROOT_FILES
         apply_security_headers(response, settings, member_page=not static)
         if g.get("member") is not None:
             response.headers["Vary"] = "Cookie"
