@@ -12,7 +12,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.sansio.response import Response as BaseResponse
 
 from server.audit.service import Actor
-from server.auth.models import Session
+from server.auth.models import Account
 from server.auth.sessions import SessionPolicy, load_session
 from server.config import Settings
 from server.lib.clock import Clock
@@ -48,11 +48,10 @@ def session_policy() -> SessionPolicy:
 
 def request_actor(kind: str = "anonymous") -> Actor:
     """Who is making this request, for the audit log."""
-    session: Session | None = g.get("session")
+    account: Account | None = g.get("account")
     ip = (request.remote_addr or "")[:45]
     ua = request.headers.get("User-Agent", "")[:300]
-    if session is not None and kind in ("anonymous", "member"):
-        account = session.account
+    if account is not None and kind in ("anonymous", "member"):
         return Actor(
             kind="member",
             member_id=account.member_id,  # type: ignore[attr-defined]
@@ -137,11 +136,11 @@ def install(app: Quart) -> None:
         g.new_csrf_cookie = None
         token = request.cookies.get(s.session_cookie_name, "")
         if token and not _is_static():
-            session = await load_session(token, session_policy(), now())
-            if session is not None:
-                g.session = session
-                g.account = session.account
-                g.member = session.account.member
+            live = await load_session(token, session_policy(), now())
+            if live is not None:
+                g.session = live.session
+                g.account = live.account
+                g.member = live.member
                 g.session_token = token
         if g.session is not None:
             g.csrf_binding = g.session_token

@@ -1,0 +1,185 @@
+"""Foundation benchmark: signed-in home and /login vs a bare Quart route; sign-ins.
+
+Usage: .venv/bin/python bench/foundation_bench.py [--members 30000] [--seconds 10]
+Needs wrk (apt-get install wrk). Prints a markdown block for bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import wrk
+from server.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGIN_LUA = """
+wrk.method = "POST"
+wrk.body = "csrf_token={token}&email={email}&password={password}"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "mypage_csrf={cookie}"
+"""
+
+
+def wait(url: str) -> None:
+    """Until the server answers."""
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not start")
+
+
+def sign_in(base: str) -> tuple[str, str, str]:
+    """Sign in as the demo member; return (session cookie, anon csrf cookie, csrf token)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    anon = next(c.value for c in jar if c.name == "mypage_csrf")
+    body = urllib.parse.urlencode(
+        {"csrf_token": token, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    ).encode()
+    opener.open(base + "/login", data=body)
+    session = next(c.value for c in jar if c.name == "mypage_session")
+    return str(session), str(anon), token
+
+
+def single_hash_seconds() -> float:
+    """Time of one argon2id verification with the app's parameters."""
+    from server.security import _HASHER
+
+    digest = _HASHER.hash("benchmark")
+    start = time.perf_counter()
+    for _ in range(20):
+        _HASHER.verify(digest, "benchmark")
+    return (time.perf_counter() - start) / 20
+
+
+def main() -> None:
+    """Run everything and print the results."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=30000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="mypage-bench-"))
+    env = {
+        **os.environ,
+        "MYPAGE_DATABASE_URL": f"sqlite://{work / 'bench.sqlite3'}",
+        "MYPAGE_RATE_LIMITS": "false",
+        "MYPAGE_DATA_DIR": str(work / "data"),
+    }
+    py = sys.executable
+    subprocess.run([py, "-m", "server", "migrate"], env=env, cwd=ROOT, check=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [py, "-m", "server", "demo", "--members", str(args.members)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    demo_seconds = time.perf_counter() - started
+    app_port, bare_port = 8101, 8102
+    log = (work / "server.log").open("wb")
+    procs = [
+        subprocess.Popen(
+            [py, "-m", "server", "serve", "--port", str(app_port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        ),
+        subprocess.Popen(
+            [py, "bench/bare_app.py", str(bare_port)], env=env, cwd=ROOT, stdout=log, stderr=log
+        ),
+    ]
+    try:
+        app, bare = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
+        wait(app + "/login")
+        wait(bare + "/")
+        session, anon, token = sign_in(app)
+        cookie = {"Cookie": f"mypage_session={session}"}
+        s = args.seconds
+        results = {
+            "bare route /": wrk.run(bare + "/", seconds=s, connections=8),
+            "home / (signed in)": wrk.run(app + "/", seconds=s, connections=8, headers=cookie),
+            "/login (GET)": wrk.run(app + "/login", seconds=s, connections=8),
+        }
+        script = work / "login.lua"
+        script.write_text(
+            LOGIN_LUA.format(
+                token=token,
+                email=urllib.parse.quote(DEMO_EMAIL),
+                password=urllib.parse.quote(DEMO_PASSWORD),
+                cookie=anon,
+            )
+        )
+        results["password sign-in (POST, 4 conns)"] = wrk.run(
+            app + "/login", seconds=s, connections=4, script=script
+        )
+        # Home page under sign-in load: 20 sign-ins in flight while measuring home.
+        background = subprocess.Popen(
+            wrk.command(app + "/login", seconds=s + 2, connections=20, script=script),
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+        results["home / during 20 sign-ins"] = wrk.run(
+            app + "/", seconds=s, connections=8, headers=cookie
+        )
+        background.wait()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+    hash_s = single_hash_seconds()
+    cores = os.cpu_count() or 1
+    ceiling = cores / hash_s
+    home, base = results["home / (signed in)"], results["bare route /"]
+    signins = results["password sign-in (POST, 4 conns)"]
+    loaded = results["home / during 20 sign-ins"]
+    print(f"## Foundation ({time.strftime('%Y-%m-%d')})\n")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {cores} cores, "
+        f"Python {platform.python_version()}, SQLite, one hypercorn worker; wrk -t1, "
+        f"{s} s per run; {args.members} extra members (demo created in {demo_seconds:.0f} s).\n"
+    )
+    print("| run | req/s | p50 ms | p99 ms | requests |\n| --- | ---: | ---: | ---: | ---: |")
+    for name, result in results.items():
+        print(result.row(name))
+    print()
+    print(f"- home / bare route: {home.rps / base.rps:.0%} (target >= 50 %)")
+    print(
+        f"- single argon2id verification: {hash_s * 1000:.1f} ms; ceiling cores/hash = "
+        f"{ceiling:.0f}/s; sign-ins {signins.rps:.0f}/s = {signins.rps / ceiling:.0%} "
+        f"(target >= 80 %)"
+    )
+    print(
+        f"- home p99 idle {home.p99:.2f} ms, during 20 sign-ins {loaded.p99:.2f} ms = "
+        f"{loaded.p99 / home.p99:.1f}x (target < 2x)"
+    )
+    non_ok = {name: r.non_2xx_3xx for name, r in results.items() if r.non_2xx_3xx}
+    if non_ok:
+        print(f"- non-2xx/3xx responses: {non_ok}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
