@@ -67,7 +67,7 @@ def _session_query(dialect: str) -> str:
     )
     placeholder = "$1" if dialect == "postgres" else "?"
     return (
-        f'SELECT {columns} FROM "session" s '
+        f'SELECT {columns} FROM "session" s '  # noqa: S608 - columns from model metadata
         'JOIN "account" a ON a."id" = s."account_id" '
         'JOIN "member" m ON m."id" = a."member_id" '
         f'WHERE s."token_hash" = {placeholder}'
