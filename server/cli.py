@@ -45,11 +45,11 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.if_empty and await _has_members():
             print("demo: the database already has members; nothing added")
-            return 0
-        created = await create_demo(extra_members=args.members)
+        else:
+            created = await create_demo(extra_members=args.members)
+            print("demo: created" if created else "demo: already present")
     finally:
         await db.close_db()
-    print("demo: created" if created else "demo: already present")
     print(f"demo sign-in: {DEMO_EMAIL} / {DEMO_PASSWORD}")
     return 0
 
