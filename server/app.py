@@ -77,8 +77,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
 def create_app_from_env() -> Quart:
     """Entry point for hypercorn (`server.app:create_app_from_env()`)."""
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     return create_app(Settings.from_env())
+
+
+def configure_logging() -> None:
+    """The app's own log lines on stderr (hypercorn logs access and its errors itself)."""
+    logger = logging.getLogger("server")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 # Each feature's blueprint, as "module:attribute"; one line per feature.

@@ -27,7 +27,8 @@ async def serve(settings: Settings, *, host: str, port: int, workers: int) -> in
 
         config.application_path = "server.app:create_app_from_env()"
         return run(config)
-    from server.app import create_app
+    from server.app import configure_logging, create_app
 
+    configure_logging()
     await hypercorn_serve(create_app(settings), config)
     return 0

@@ -1,0 +1,71 @@
+"""The `mypage` command as an operator runs it, in a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MYPAGE_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}",
+        "MYPAGE_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+def _mypage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_migrate_demo_and_serve_with_two_workers(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert _mypage(env, "migrate").returncode == 0
+    first = _mypage(env, "demo", "--if-empty")
+    assert first.returncode == 0 and "demo: created" in first.stdout
+    assert "demo@example.jp / gunma-demo-2026" in first.stdout
+    again = _mypage(env, "demo", "--if-empty")
+    assert "nothing added" in again.stdout
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_production_without_secret_refuses_to_start(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "MYPAGE_ENV": "production"}
+    result = _mypage(env, "migrate")
+    assert result.returncode == 2
+    assert "MYPAGE_SECRET_KEY" in result.stderr
