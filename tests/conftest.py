@@ -16,7 +16,7 @@ from server.app import create_app
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.mail.catcher import MailCatcher
-from tests import mail as test_mail
+from tests import smtp as test_smtp
 from tests.dbutil import TemplateDatabase
 
 # A Saturday afternoon in Japan; tests move it as they need.
@@ -72,9 +72,9 @@ def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
 def smtp_server() -> Iterator[MailCatcher]:
     """A real SMTP server (aiosmtpd) on a free local port for the whole run."""
     catcher = MailCatcher().start()
-    test_mail.SERVER = catcher
+    test_smtp.SERVER = catcher
     yield catcher
-    test_mail.SERVER = None
+    test_smtp.SERVER = None
     catcher.stop()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from quart.typing import TestClientProtocol
 
 from tests.factories import PASSWORD
-from tests.mail import mailed_code
+from tests.smtp import mailed_code
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -119,7 +119,8 @@ class MailCatcher:
             if not isinstance(data, LoginPassword):
                 return AuthResult(success=False, handled=False)
             given = (data.login.decode(), data.password.decode())
-            return AuthResult(success=given == expected)
+            # handled=False: aiosmtpd itself answers 235 or 535.
+            return AuthResult(success=given == expected, handled=False)
 
         return check
 
