@@ -275,7 +275,8 @@ async def complete_registration(
     value = check_new_password(
         password, confirm, member_no=member.member_no, email=address, coop_name=settings.coop_name
     )
-    if await verify_password(registration.initial_password.password_hash, value):
+    initial_hash = registration.initial_password.password_hash
+    if await verify_password(initial_hash, normalize_initial_password(value)):
         raise RegistrationInputError(
             "初期パスワードは、これからお使いになるパスワードには使えません。"
             "別のパスワードを設定してください。"
