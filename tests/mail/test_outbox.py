@@ -217,3 +217,24 @@ async def test_smtp_host_wins_in_development(
         assert "MYPAGE_MAIL_CATCHER" not in serving.config
         await enqueue_mail("hanako@example.jp", "password_changed", dev, clock(), name="山田")
         await wait_for(lambda: mails_to("hanako@example.jp"))
+
+
+async def test_the_worker_delivers_until_stopped(
+    app: Quart, settings: Settings, clock: FrozenClock, mailbox: MailCatcher
+) -> None:
+    from server.mail.runtime import run_worker
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings.replace(outbox_poll_seconds=0), clock, stop))
+    await enqueue_mail("hanako@example.jp", "password_changed", settings, clock(), name="山田")
+    await wait_for(lambda: mails_to("hanako@example.jp"))
+    stop.set()
+    await asyncio.wait_for(worker, timeout=5)
+    assert len(mailbox.messages) == 1
+
+
+async def test_the_worker_command_needs_an_smtp_host_in_development(settings: Settings) -> None:
+    from server.cli import build_parser, cmd_worker
+
+    args = build_parser().parse_args(["worker"])
+    assert await cmd_worker(args, settings.replace(env="development", smtp_host="")) == 2
