@@ -35,6 +35,9 @@ BATCH = 20
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+# Payload keys dropped once delivered: a mail body may hold a code or a link,
+# which the outbox has no reason to keep.
+FORGET_AFTER_SENDING: dict[str, tuple[str, ...]] = {"mail": ("body",)}
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -111,7 +114,10 @@ class OutboxSender:
             await self._sent(row)
 
     async def _sent(self, row: OutboxMessage) -> None:
+        forget = FORGET_AFTER_SENDING.get(row.channel, ())
+        payload = {key: value for key, value in row.payload.items() if key not in forget}
         await OutboxMessage.filter(id=row.id).update(
+            payload=payload,
             status=OutboxStatus.SENT,
             attempts=row.attempts + 1,
             sent_at=self.clock(),

@@ -49,6 +49,7 @@ async def test_a_queued_mail_arrives_as_proper_japanese_plain_text(
     assert "フリーダイヤル 0120-39-5318" in mail.body
     row = await OutboxMessage.get(channel="mail")
     assert row.status == OutboxStatus.SENT and row.sent_at == clock.now and row.attempts == 1
+    assert "body" not in row.payload and row.payload["to"] == "hanako@example.jp"
     assert await deliver(app) == 0  # sent once
 
 
