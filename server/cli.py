@@ -162,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     initial.add_argument("--out", required=True, help="CSV file to create (must not exist)")
     initial.add_argument(
         "--member-no",
-        action="append",
-        help="only this member (repeatable); default: every member without an account",
+        action="extend",
+        nargs="+",
+        help="only these members (NO ... or repeated); default: every member without an account",
     )
     return parser
 

@@ -70,6 +70,9 @@ async def test_named_members_and_refusals(settings: Settings, tmp_path) -> None:
     )
     assert "00000011" in out.read_text(encoding="utf-8-sig")
     assert registered.id
+    both = tmp_path / "both.csv"
+    several = args("--out", str(both), "--member-no", "00000011", "００００００１３")
+    assert several.member_no == ["00000011", "００００００１３"]
     # An existing file is never overwritten; unknown or withdrawn numbers write nothing.
     assert await cmd_initial_passwords(args("--out", str(out)), settings) == 2
     missing = tmp_path / "missing.csv"
