@@ -55,7 +55,7 @@ def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
     """Test settings: plain http origin, so cookies are not Secure (test only).
 
     No background outbox sender: tests deliver mail when they choose to
-    (`tests.mail.deliver`), so what a test sees does not depend on timing.
+    (`tests.smtp.deliver`), so what a test sees does not depend on timing.
     """
     base = Settings(
         env="test",
