@@ -14,6 +14,7 @@ from server.auth import web as auth_web
 from server.config import Settings
 from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
+from server.mail import runtime as mail_runtime
 from server.pages.routes import PWA_DIR, ROOT_FILES
 from server.security import apply_security_headers
 
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     RateLimiter(app, store=_rate_limit_store(settings))
     register_error_handlers(app)
     auth_web.install(app)
-    _register_blueprints(app)
+    _register_blueprints(app, settings)
     _register_filters(app)
 
     @app.before_serving
@@ -63,6 +64,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def close_db() -> None:
         if not app.config.get("MYPAGE_DB_EXTERNAL"):
             await db.close_db()
+
+    # The outbox sender runs while serving: started after the database opens,
+    # stopped before it closes (MYPAGE_OUTBOX_SENDER=0 turns it off).
+    mail_runtime.install(app, settings, clock)
 
     @app.after_request
     async def headers(response: Response) -> Response:
@@ -96,11 +101,17 @@ def configure_logging() -> None:
 BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
+    "server.account.routes:bp",
+]
+# Pages that exist only on a developer's machine (MYPAGE_ENV=development).
+DEV_BLUEPRINTS = [
+    "server.mail.routes:dev_bp",
 ]
 
 
-def _register_blueprints(app: Quart) -> None:
-    for path in BLUEPRINTS:
+def _register_blueprints(app: Quart, settings: Settings) -> None:
+    paths = BLUEPRINTS + (DEV_BLUEPRINTS if settings.is_development else [])
+    for path in paths:
         module_name, attribute = path.split(":")
         module = importlib.import_module(module_name)
         app.register_blueprint(getattr(module, attribute))

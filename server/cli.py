@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from server import db
@@ -62,6 +63,82 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
+@command("worker")
+async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Deliver the outbox (mail, and later push) until interrupted."""
+    import signal
+
+    from server.lib.clock import system_clock
+    from server.mail.runtime import run_worker
+
+    if settings.is_development and not settings.smtp_host:
+        print(
+            "worker: set MYPAGE_SMTP_HOST; in development `mypage serve` delivers mail "
+            "to its own catcher (read it at /dev/mail)",
+            file=sys.stderr,
+        )
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await db.init_db(settings.database_url)
+    try:
+        print(f"worker: delivering mail through {settings.smtp_host}:{settings.smtp_port}")
+        await run_worker(settings, system_clock, stop)
+    finally:
+        await db.close_db()
+    print("worker: stopped")
+    return 0
+
+
+@command("initial-passwords")
+async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) -> int:
+    """Issue initial passwords and write the mail-merge CSV (A5)."""
+    from server.account.initial import (
+        IssueError,
+        issue_initial_passwords,
+        members_to_issue,
+        write_letter_csv,
+    )
+    from server.audit.service import Actor
+    from server.lib.clock import system_clock
+
+    out = Path(args.out)
+    problem = _unwritable(out)
+    if problem:
+        print(f"initial-passwords: {problem}", file=sys.stderr)
+        return 2
+    await db.init_db(settings.database_url)
+    try:
+        try:
+            members = await members_to_issue(args.member_no or [])
+        except IssueError as error:
+            print(f"initial-passwords: {error.message}", file=sys.stderr)
+            return 1
+        if not members:
+            print("initial-passwords: no member needs an initial password; nothing written")
+            return 0
+        issued = await issue_initial_passwords(
+            members, system_clock(), settings.initial_password_days, Actor(kind="staff")
+        )
+    finally:
+        await db.close_db()
+    write_letter_csv(out, issued)
+    print(f"initial-passwords: {len(issued)} written to {out} (keep it safe, delete it after use)")
+    return 0
+
+
+def _unwritable(path: Path) -> str:
+    # Checked before any password is issued: a file that cannot be written
+    # would leave members with passwords nobody can print.
+    if path.exists():
+        return f"{path} already exists; choose a new file"
+    if not path.parent.is_dir():
+        return f"no folder {path.parent}"
+    return ""
+
+
 async def _has_members() -> bool:
     from server.members.models import Member
 
@@ -80,6 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="create demo data")
     demo.add_argument("--members", type=int, default=0, help="extra members for benchmarks")
     demo.add_argument("--if-empty", action="store_true", help="only into an empty database")
+    sub.add_parser("worker", help="deliver the outbox (mail) until interrupted")
+    initial = sub.add_parser("initial-passwords", help="issue initial passwords to a CSV file")
+    initial.add_argument("--out", required=True, help="CSV file to create (must not exist)")
+    initial.add_argument(
+        "--member-no",
+        action="extend",
+        nargs="+",
+        help="only these members (NO ... or repeated); default: every member without an account",
+    )
     return parser
 
 

@@ -47,6 +47,12 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     smtp_starttls: bool = False
     mail_from: str = "no-reply@Gmypage.jp"
+    smtp_timeout_seconds: int = 30
+    # The outbox sender: on inside `mypage serve`; a mail or push that still
+    # fails after this many hours is given up and recorded.
+    outbox_sender: bool = True
+    outbox_poll_seconds: int = 2
+    outbox_give_up_hours: int = 48
     # Push
     vapid_private_key: str = field(default="", repr=False)
     vapid_subject: str = "mailto:info@Gmypage.jp"
@@ -69,6 +75,13 @@ class Settings:
     paper_fee_yen: int = 100
     capital_refund_month: int = 7
     registration_delay_business_days: int = 5
+    # Days the co-op's office is closed besides weekends and public holidays:
+    # "MM-DD" every year, "YYYY-MM-DD" once (year-end and new-year break).
+    coop_closed_days: tuple[str, ...] = ("12-29", "12-30", "12-31", "01-02", "01-03")
+    coop_inquiry_email: str = "info@Gmypage.jp"
+    # Registration and sign-in codes
+    initial_password_days: int = 90
+    remember_browser_days: int = 90
 
     @property
     def is_production(self) -> bool:
@@ -113,6 +126,12 @@ class Settings:
                 raise ConfigError("MYPAGE_RATE_LIMITS cannot be turned off in production")
             if not self.base_url.startswith("https://"):
                 raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
+        from server.lib.business_days import BusinessCalendar
+
+        try:
+            BusinessCalendar.from_strings(self.coop_closed_days)
+        except ValueError as exc:
+            raise ConfigError(f"MYPAGE_COOP_CLOSED_DAYS: {exc}") from exc
         return self
 
     @classmethod

@@ -17,6 +17,8 @@ APPS: dict[str, list[str]] = {
         "server.auth.models",
         "server.audit.models",
     ],
+    "mail": ["server.mail.models"],
+    "account": ["server.account.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

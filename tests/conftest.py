@@ -15,6 +15,8 @@ from server import db
 from server.app import create_app
 from server.config import Settings
 from server.lib.clock import FrozenClock
+from server.mail.catcher import MailCatcher
+from tests import smtp as test_smtp
 from tests.dbutil import TemplateDatabase
 
 # A Saturday afternoon in Japan; tests move it as they need.
@@ -50,21 +52,43 @@ def clock() -> FrozenClock:
 
 
 def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
-    """Test settings: plain http origin, so cookies are not Secure (test only)."""
+    """Test settings: plain http origin, so cookies are not Secure (test only).
+
+    No background outbox sender: tests deliver mail when they choose to
+    (`tests.smtp.deliver`), so what a test sees does not depend on timing.
+    """
     base = Settings(
         env="test",
         database_url=db_url,
         secret_key="test-secret-key-0123456789abcdef0123456789",
         base_url="http://localhost",
         data_dir=tmp_path / "data",
+        outbox_sender=False,
     )
     return base.replace(**overrides) if overrides else base
 
 
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[MailCatcher]:
+    """A real SMTP server (aiosmtpd) on a free local port for the whole run."""
+    catcher = MailCatcher().start()
+    test_smtp.SERVER = catcher
+    yield catcher
+    test_smtp.SERVER = None
+    catcher.stop()
+
+
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Settings for this test's app."""
-    return make_settings(db_url, tmp_path)
+def mailbox(smtp_server: MailCatcher) -> MailCatcher:
+    """The SMTP server, emptied for this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, mailbox: MailCatcher) -> Settings:
+    """Settings for this test's app; its mail goes to the test SMTP server."""
+    return make_settings(db_url, tmp_path, smtp_host=mailbox.host, smtp_port=mailbox.port)
 
 
 @pytest.fixture

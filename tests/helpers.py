@@ -8,6 +8,7 @@ from typing import Any
 from quart.typing import TestClientProtocol
 
 from tests.factories import PASSWORD
+from tests.smtp import mailed_code
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -34,9 +35,31 @@ async def post_form(
     return await client.post(path, form=data)
 
 
-async def login(client: TestClientProtocol, email: str, password: str = PASSWORD) -> Any:
-    """Sign in through the real form."""
-    return await post_form(client, "/login", {"email": email, "password": password})
+async def login(
+    client: TestClientProtocol,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    remember: bool = True,
+    **extra: str,
+) -> Any:
+    """Sign in through the real forms, like a member at a browser.
+
+    When the app asks for the mailed authentication code (a browser not seen
+    before), the outbox is delivered to the test SMTP server, the code is read
+    from the mail that arrived, and typed in; `remember` ticks "remember this
+    browser", so later sign-ins from this client need no code. Returns the
+    last response (the redirect into My Page, or the refusal).
+    """
+    response = await post_form(client, "/login", {"email": email, "password": password, **extra})
+    location = response.headers.get("Location", "")
+    if response.status_code != 303 or not location.startswith("/login/code"):
+        return response
+    code = await mailed_code(client.app, email)  # type: ignore[attr-defined]
+    form = {"code": code, "next": extra.get("next", "/")}
+    if remember:
+        form["remember"] = "1"
+    return await post_form(client, "/login/code", form, token_from=location)
 
 
 def cookie(client: TestClientProtocol, name: str) -> str | None:

@@ -8,6 +8,7 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.account.web import hold_for_code, needs_code
 from server.audit.service import Event, record
 from server.auth.service import BlockPolicy, LoginFailed, LoginInputError, authenticate
 from server.auth.sessions import end_session, start_session
@@ -64,6 +65,9 @@ async def login_post() -> ResponseReturnValue:
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
         )
         return body, error.status
+    # A browser not seen before must first type the code mailed to the member (A8).
+    if await needs_code(account):
+        return await hold_for_code(account, target)
     if g.session is not None:
         await end_session(g.session_token)
     token = await start_session(

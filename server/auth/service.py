@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,7 +71,8 @@ async def authenticate(
     password_hash = account.password_hash if account is not None and usable else None
     # The hash is always computed, also for unknown or blocked accounts, so
     # response time tells nothing about which addresses are members.
-    ok = await verify_password(password_hash, password)
+    # Passwords are chosen and checked NFKC-normalised (ａｂｃ１２３ is abc123).
+    ok = await verify_password(password_hash, unicodedata.normalize("NFKC", password))
     if account is None or not usable:
         await record(Event.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
         raise LoginFailed()

@@ -24,6 +24,14 @@ class _Handler:
         return "250 OK"
 
 
+_current: list[MailCatcher] = []
+
+
+def current() -> MailCatcher:
+    """The catcher the live server sends to (set by the `mail_catcher` fixture)."""
+    return _current[-1]
+
+
 class MailCatcher:
     """Start, read and stop; `port` must be picked beforehand (port=0 fails)."""
 
@@ -35,10 +43,12 @@ class MailCatcher:
     def start(self) -> None:
         """Listen on 127.0.0.1:port."""
         self.controller.start()
+        _current.append(self)
 
     def stop(self) -> None:
         """Stop listening."""
         self.controller.stop()
+        _current.remove(self)
 
     def messages_to(self, address: str) -> list[EmailMessage]:
         """Every message received for an address, oldest first."""

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-DEMO_EMAIL = "demo@example.jp"
-DEMO_PASSWORD = "gunma-demo-2026"
+from tests.e2e.helpers import DEMO_EMAIL, DEMO_PASSWORD, sign_in
 
-
-def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
-    """Fill the sign-in form the way a member does."""
-    page.goto("/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "sign_in"]
 
 
 def test_demo_member_signs_in_and_sees_home(page: Page) -> None:
@@ -42,3 +35,19 @@ def test_after_sign_out_back_shows_no_member_data(page: Page) -> None:
     assert "00012345" not in page.content()
     page.goto("/")
     expect(page).to_have_url("/login?next=/")
+
+
+def test_new_browser_is_asked_for_the_mailed_code_once(browser, live_server) -> None:
+    context = browser.new_context(base_url=live_server.url, locale="ja-JP")
+    try:
+        page = context.new_page()
+        sign_in(page)
+        expect(page.locator(".member-name")).to_have_text("山田 花子 様")
+        page.get_by_role("button", name="ログアウト").click()
+        # The same browser, remembered: no code this time.
+        page.get_by_label("メールアドレス").fill(DEMO_EMAIL)
+        page.get_by_label("パスワード").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        expect(page).to_have_url("/")
+    finally:
+        context.close()

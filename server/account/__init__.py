@@ -1,0 +1,1 @@
+"""Registration, initial passwords, password reset and the sign-in authentication code."""

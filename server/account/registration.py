@@ -1,0 +1,336 @@
+"""Registration (利用登録) with the co-op's initial password (A5, A6, A8, B1, B3).
+
+Steps, each in its own request: prove who you are (member number, initial
+password, birth date) -> give the address to use -> type the code mailed to
+it -> choose a password. The browser holds a random token for the steps;
+only its hash is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from server.account.codes import check_code, issue_code
+from server.account.events import AccountEvent
+from server.account.initial import normalize_initial_password
+from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
+from server.account.passwords import check_new_password
+from server.audit.service import Actor, record
+from server.auth.models import Account, AccountState
+from server.auth.sessions import end_all_sessions
+from server.config import Settings
+from server.errors import DomainError
+from server.lib.business_days import BusinessCalendar
+from server.lib.clock import to_jst
+from server.lib.formatting import jdate
+from server.lib.text import digits_only, nfkc, normalize_email
+from server.mail.outbox import enqueue_mail
+from server.members.models import Member, MemberStatus
+from server.security import hash_password, new_token, token_hash, verify_password
+
+REGISTRATION_LIFETIME = timedelta(hours=1)
+MAX_CODES = 5
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WEEKDAYS = "月火水木金土日"
+
+
+class RegistrationInputError(DomainError):
+    """The form cannot be checked as filled in."""
+
+
+class RegistrationRefused(DomainError):
+    """Not registrable; never says whether the number, password, date or status was the reason."""
+
+
+class RegistrationNotOpen(DomainError):
+    """Too early: the member joined less than N business days ago."""
+
+
+class RegistrationLost(DomainError):
+    """The registration in this browser is over or expired: start again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "登録の手続きの有効期限が切れたか、すでに終わっています。"
+            "お手数ですが、最初からやり直してください。"
+        )
+
+
+def refused_message(settings: Settings) -> str:
+    """What a refused member reads: what to check and whom to phone."""
+    return (
+        "入力された内容では登録できません。組合員番号・初期パスワード・生年月日を"
+        "ご確認ください。初期パスワードがお手元にない場合、有効期限が切れた場合、"
+        "または確認しても登録できない場合は、お手数ですが"
+        f"{settings.coop_name}（フリーダイヤル {settings.coop_free_dial}）までお電話ください。"
+    )
+
+
+def parse_birth_date(text: str) -> date | None:
+    """1980-05-05, 1980/5/5, 1980年5月5日 or 19800505 (full-width digits too)."""
+    value = nfkc(text)
+    match = re.fullmatch(r"(\d{4})\D+(\d{1,2})\D+(\d{1,2})\D*", value)
+    if match is None:
+        match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", value)
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def registration_opens_on(joined_on: date, settings: Settings) -> date:
+    """The first day a member who joined on `joined_on` may register (B3)."""
+    calendar = BusinessCalendar.from_strings(settings.coop_closed_days)
+    return calendar.add_business_days(joined_on, settings.registration_delay_business_days)
+
+
+def _member_actor(actor: Actor, member_id: int, account_id: int | None = None) -> Actor:
+    return Actor(
+        kind="anonymous",
+        member_id=member_id,
+        account_id=account_id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
+
+
+async def start_registration(
+    member_no: str,
+    initial_password: str,
+    birth_date: str,
+    now: datetime,
+    settings: Settings,
+    actor: Actor,
+) -> str:
+    """Check who the member is; return the token of the registration in this browser."""
+    if not member_no.strip() or not initial_password.strip() or not birth_date.strip():
+        raise RegistrationInputError(
+            "組合員番号・初期パスワード・生年月日をすべて入力してください。"
+        )
+    if len(member_no) > 40 or len(initial_password) > 128 or len(birth_date) > 40:
+        raise RegistrationInputError("入力が長すぎます。入力内容を確認してください。")
+    born = parse_birth_date(birth_date)
+    if born is None:
+        raise RegistrationInputError(
+            "生年月日は「1980-05-05」や「1980年5月5日」のように、西暦で入力してください。"
+        )
+    number = digits_only(member_no)
+    member = await Member.filter(member_no=number).first() if len(number) == 8 else None
+    initial = None
+    if member is not None:
+        initial = (
+            await InitialPassword.filter(member_id=member.id, used_at=None, expires_at__gt=now)
+            .order_by("-issued_at")
+            .first()
+        )
+    # Always one argon2 check, so the time taken does not tell a number exists.
+    password_ok = await verify_password(
+        initial.password_hash if initial else None, normalize_initial_password(initial_password)
+    )
+    reason = await _refusal_reason(member, password_ok, born)
+    if reason is not None or member is None or initial is None:
+        who = _member_actor(actor, member.id) if member is not None else actor
+        await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
+        raise RegistrationRefused(refused_message(settings))
+    opens = registration_opens_on(member.joined_on, settings)
+    if to_jst(now).date() < opens:
+        await record(
+            AccountEvent.REGISTRATION_TOO_EARLY,
+            _member_actor(actor, member.id),
+            now,
+            opens_on=opens.isoformat(),
+        )
+        raise RegistrationNotOpen(
+            f"ご登録は{jdate(opens)}（{WEEKDAYS[opens.weekday()]}）から可能です。"
+            f"ご加入のお手続きから{settings.registration_delay_business_days}営業日"
+            "（土日・祝日・生協の休業日を除く）が過ぎてから、もう一度お試しください。"
+        )
+    token = new_token()
+    await Registration.create(
+        token_hash=token_hash(token),
+        member_id=member.id,
+        initial_password_id=initial.id,
+        created_at=now,
+        expires_at=now + REGISTRATION_LIFETIME,
+    )
+    await record(AccountEvent.REGISTRATION_START, _member_actor(actor, member.id), now)
+    return token
+
+
+async def _refusal_reason(member: Member | None, password_ok: bool, born: date) -> str | None:
+    if member is None:
+        return "unknown"
+    if not password_ok:
+        return "initial_password"
+    if member.birth_date != born:
+        return "birth_date"
+    if member.status == MemberStatus.WITHDRAWN:
+        return "withdrawn"
+    account = await Account.filter(member_id=member.id).first()
+    if account is not None and account.state == AccountState.STOPPED:
+        return "stopped"
+    return None
+
+
+async def live_registration(token: str | None, now: datetime) -> Registration:
+    """The registration this browser is in, with its member; RegistrationLost otherwise."""
+    if not token or len(token) > 100:
+        raise RegistrationLost()
+    registration = (
+        await Registration.filter(token_hash=token_hash(token))
+        .select_related("member", "initial_password")
+        .first()
+    )
+    if registration is None or now >= registration.expires_at:
+        raise RegistrationLost()
+    if registration.initial_password.used_at is not None:
+        raise RegistrationLost()
+    return registration
+
+
+def check_email(text: str) -> str:
+    """A usable address, normalised (full-width and upper case accepted)."""
+    address = normalize_email(text)
+    if not address:
+        raise RegistrationInputError("メールアドレスを入力してください。")
+    if len(address) > 254 or not EMAIL_RE.match(address):
+        raise RegistrationInputError(
+            "メールアドレスの形式が正しくありません。「hanako@example.jp」のように入力してください。"
+        )
+    return address
+
+
+async def send_registration_code(
+    token: str | None, email: str, now: datetime, settings: Settings, actor: Actor
+) -> str:
+    """Mail a code to the address the member wants to use; returns the address."""
+    registration = await live_registration(token, now)
+    address = check_email(email)
+    member = registration.member
+    if await Account.filter(email=address).exclude(member_id=member.id).exists():
+        raise RegistrationInputError(
+            "このメールアドレスは登録に使えません。別のメールアドレスを入力してください。"
+        )
+    if await AuthCode.filter(flow_hash=registration.token_hash).count() >= MAX_CODES:
+        raise RegistrationInputError(
+            "認証コードを送った回数が上限に達しました。お手数ですが、最初からやり直してください。"
+        )
+    async with in_transaction():
+        registration.email = address
+        registration.email_verified_at = None
+        await registration.save(update_fields=["email", "email_verified_at"])
+        code = await issue_code(
+            CodePurpose.REGISTER,
+            registration.token_hash,
+            member_id=member.id,
+            account_id=None,
+            email=address,
+            now=now,
+            secret_key=settings.secret_key,
+        )
+        await enqueue_mail(
+            address, "registration_code", settings, now, code=code, name=member.name, minutes=10
+        )
+        await record(AccountEvent.REGISTRATION_CODE_SENT, _member_actor(actor, member.id), now)
+    return address
+
+
+async def verify_registration_code(
+    token: str | None, code: str, now: datetime, settings: Settings, actor: Actor
+) -> None:
+    """Accept the mailed code: the address belongs to this member."""
+    registration = await live_registration(token, now)
+    if registration.email is None:
+        raise RegistrationInputError("先にメールアドレスを入力してください。")
+    try:
+        await check_code(
+            CodePurpose.REGISTER, registration.token_hash, code, now, settings.secret_key
+        )
+    except DomainError:
+        who = _member_actor(actor, registration.member.id)
+        await record(AccountEvent.CODE_FAILURE, who, now, purpose="register")
+        raise
+    registration.email_verified_at = now
+    await registration.save(update_fields=["email_verified_at"])
+    who = _member_actor(actor, registration.member.id)
+    await record(AccountEvent.REGISTRATION_EMAIL_VERIFIED, who, now)
+
+
+async def complete_registration(
+    token: str | None, password: str, confirm: str, now: datetime, settings: Settings, actor: Actor
+) -> Account:
+    """Set the password, end the registration and queue the registration-complete mail."""
+    registration = await live_registration(token, now)
+    member = registration.member
+    address = registration.email
+    if address is None or registration.email_verified_at is None:
+        raise RegistrationInputError(
+            "先にメールアドレスの確認（認証コードの入力）を済ませてください。"
+        )
+    value = check_new_password(
+        password, confirm, member_no=member.member_no, email=address, coop_name=settings.coop_name
+    )
+    initial_hash = registration.initial_password.password_hash
+    if await verify_password(initial_hash, normalize_initial_password(value)):
+        raise RegistrationInputError(
+            "初期パスワードは、これからお使いになるパスワードには使えません。"
+            "別のパスワードを設定してください。"
+        )
+    new_hash = await hash_password(value)
+    async with in_transaction():
+        used = await InitialPassword.filter(
+            id=registration.initial_password.id, used_at=None
+        ).update(used_at=now)
+        if not used:
+            raise RegistrationLost()
+        if await Account.filter(email=address).exclude(member_id=member.id).exists():
+            raise RegistrationInputError(
+                "このメールアドレスは登録に使えません。別のメールアドレスを入力してください。"
+            )
+        account = await _save_account(member, address, new_hash, now)
+        await Registration.filter(member_id=member.id).delete()
+        await enqueue_mail(
+            address,
+            "registration_complete",
+            settings,
+            now,
+            name=member.name,
+            member_no=member.member_no,
+            email=address,
+        )
+        await record(
+            AccountEvent.REGISTRATION_COMPLETE, _member_actor(actor, member.id, account.id), now
+        )
+    account.member = member
+    return account
+
+
+async def _save_account(member: Member, address: str, new_hash: str, now: datetime) -> Account:
+    account = await Account.filter(member_id=member.id).first()
+    if account is None:
+        return await Account.create(
+            member_id=member.id,
+            email=address,
+            password_hash=new_hash,
+            state=AccountState.ACTIVE,
+            registered_at=now,
+            failed_count=0,
+            block_count=0,
+        )
+    # Registering again with a new initial password (the member lost the old
+    # address or password): the old sign-ins end.
+    account.email = address
+    account.password_hash = new_hash
+    account.failed_count = 0
+    account.blocked_until = None
+    await account.save(update_fields=["email", "password_hash", "failed_count", "blocked_until"])
+    await end_all_sessions(account.id)
+    from server.account.signin import forget_all_browsers
+
+    await forget_all_browsers(account.id)
+    return account

@@ -1,0 +1,324 @@
+"""Registration, forgotten address and password, and the sign-in code pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from quart import Blueprint, g, make_response, redirect, render_template, request
+from quart.typing import ResponseReturnValue
+from quart_rate_limiter import rate_limit
+
+from server.account import registration as reg
+from server.account.codes import CodeDead
+from server.account.reset import live_reset, request_password_reset, reset_password
+from server.account.signin import LoginCodeLost, finish_login_code, remember_browser
+from server.account.web import (
+    BROWSER_COOKIE,
+    LOGIN_CODE_COOKIE,
+    REGISTRATION_COOKIE,
+    clear_cookie,
+    complete_sign_in,
+    read_cookie,
+    set_cookie,
+)
+from server.auth.web import member_required, now, public, request_actor, safe_next, settings
+from server.errors import DomainError
+from server.mail.runtime import wake_sender
+
+bp = Blueprint("account", __name__)
+
+
+async def _render(template: str, status: int = 200, **context: object) -> ResponseReturnValue:
+    return await render_template(f"account/{template}", **context), status
+
+
+# -- Registration (利用登録) ---------------------------------------------------
+
+
+@bp.errorhandler(reg.RegistrationLost)
+async def registration_lost(error: reg.RegistrationLost) -> ResponseReturnValue:
+    """Any step without a live registration: say so and offer to start again."""
+    body = await render_template("account/register_lost.html", error=error.message)
+    response = await make_response(body, 400)
+    clear_cookie(response, REGISTRATION_COOKIE)
+    return response
+
+
+@bp.get("/register")
+@public
+async def register() -> ResponseReturnValue:
+    """Step 1: member number, initial password and birth date."""
+    return await _render("register.html", form={}, error=None)
+
+
+@bp.post("/register")
+@public
+@rate_limit(10, timedelta(minutes=1))
+@rate_limit(50, timedelta(hours=1))
+async def register_post() -> ResponseReturnValue:
+    """Check who the member is and open the registration in this browser."""
+    form = await request.form
+    fields = {key: form.get(key, "") for key in ("member_no", "initial_password", "birth_date")}
+    try:
+        token = await reg.start_registration(
+            fields["member_no"],
+            fields["initial_password"],
+            fields["birth_date"],
+            now(),
+            settings(),
+            request_actor(),
+        )
+    except DomainError as error:
+        refill = {"member_no": fields["member_no"][:40], "birth_date": fields["birth_date"][:40]}
+        return await _render("register.html", error.status, form=refill, error=error.message)
+    response = redirect("/register/email", 303)
+    set_cookie(response, REGISTRATION_COOKIE, token, reg.REGISTRATION_LIFETIME)
+    return response
+
+
+@bp.get("/register/email")
+@public
+async def register_email() -> ResponseReturnValue:
+    """Step 2: the address to use for My Page."""
+    registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
+    email = registration.email or ""
+    name = registration.member.name
+    return await _render("register_email.html", email=email, error=None, name=name)
+
+
+@bp.post("/register/email")
+@public
+@rate_limit(5, timedelta(minutes=1))
+@rate_limit(20, timedelta(hours=1))
+async def register_email_post() -> ResponseReturnValue:
+    """Mail the authentication code to the address."""
+    form = await request.form
+    email = form.get("email", "")
+    token = read_cookie(REGISTRATION_COOKIE)
+    try:
+        await reg.send_registration_code(token, email, now(), settings(), request_actor())
+    except reg.RegistrationLost:
+        raise
+    except DomainError as error:
+        registration = await reg.live_registration(token, now())
+        return await _render(
+            "register_email.html",
+            error.status,
+            email=email[:254],
+            error=error.message,
+            name=registration.member.name,
+        )
+    wake_sender()
+    return redirect("/register/code", 303)
+
+
+@bp.get("/register/code")
+@public
+async def register_code() -> ResponseReturnValue:
+    """Step 3: the code that was mailed."""
+    registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
+    if registration.email is None:
+        return redirect("/register/email", 303)
+    return await _render("register_code.html", email=registration.email, error=None, dead=False)
+
+
+@bp.post("/register/code")
+@public
+@rate_limit(10, timedelta(minutes=1))
+async def register_code_post() -> ResponseReturnValue:
+    """Check the code; the address is then the member's."""
+    form = await request.form
+    token = read_cookie(REGISTRATION_COOKIE)
+    try:
+        await reg.verify_registration_code(
+            token, form.get("code", ""), now(), settings(), request_actor()
+        )
+    except reg.RegistrationLost:
+        raise
+    except DomainError as error:
+        registration = await reg.live_registration(token, now())
+        return await _render(
+            "register_code.html",
+            error.status,
+            email=registration.email or "",
+            error=error.message,
+            dead=isinstance(error, CodeDead),
+        )
+    return redirect("/register/password", 303)
+
+
+@bp.get("/register/password")
+@public
+async def register_password() -> ResponseReturnValue:
+    """Step 4: the password the member will sign in with."""
+    registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
+    if registration.email_verified_at is None:
+        return redirect("/register/code", 303)
+    return await _render("register_password.html", email=registration.email, error=None)
+
+
+@bp.post("/register/password")
+@public
+@rate_limit(10, timedelta(minutes=1))
+async def register_password_post() -> ResponseReturnValue:
+    """Create the account, queue the registration-complete mail and sign the member in."""
+    form = await request.form
+    token = read_cookie(REGISTRATION_COOKIE)
+    try:
+        account = await reg.complete_registration(
+            token,
+            form.get("password", ""),
+            form.get("password_confirm", ""),
+            now(),
+            settings(),
+            request_actor(),
+        )
+    except reg.RegistrationLost:
+        raise
+    except DomainError as error:
+        registration = await reg.live_registration(token, now())
+        return await _render(
+            "register_password.html", error.status, email=registration.email, error=error.message
+        )
+    wake_sender()
+    response = await complete_sign_in(account, method="password", target="/register/done")
+    clear_cookie(response, REGISTRATION_COOKIE)
+    return response
+
+
+@bp.get("/register/done")
+@member_required
+async def register_done() -> ResponseReturnValue:
+    """Registration finished: what the mail looks like and what to do if it does not come."""
+    return await _render("register_done.html", email=g.account.email)
+
+
+# -- Forgotten address and password -----------------------------------------------
+
+
+@bp.get("/help/email-forgotten")
+@public
+async def email_forgotten() -> ResponseReturnValue:
+    """The address is told only by phone, after identity checks (A3)."""
+    return await _render("email_forgotten.html")
+
+
+@bp.get("/password/forgot")
+@public
+async def password_forgot() -> ResponseReturnValue:
+    """Ask for a reset link."""
+    return await _render("password_forgot.html", email="", error=None)
+
+
+@bp.post("/password/forgot")
+@public
+@rate_limit(5, timedelta(minutes=1))
+@rate_limit(20, timedelta(hours=1))
+async def password_forgot_post() -> ResponseReturnValue:
+    """Mail a link if the address is registered; the answer is the same either way."""
+    form = await request.form
+    email = form.get("email", "")
+    try:
+        await request_password_reset(email, now(), settings(), request_actor())
+    except DomainError as error:
+        return await _render(
+            "password_forgot.html", error.status, email=email[:254], error=error.message
+        )
+    wake_sender()
+    return redirect("/password/forgot/sent", 303)
+
+
+@bp.get("/password/forgot/sent")
+@public
+async def password_forgot_sent() -> ResponseReturnValue:
+    """The one answer to every reset request."""
+    return await _render("password_forgot_sent.html")
+
+
+@bp.get("/password/reset/<token>")
+@public
+async def password_reset(token: str) -> ResponseReturnValue:
+    """The form behind the mailed link; opening it does not use the link up."""
+    try:
+        await live_reset(token, now())
+    except DomainError as error:
+        return await _render("password_reset_invalid.html", 400, error=error.message)
+    return await _render("password_reset.html", token=token, error=None)
+
+
+@bp.post("/password/reset/<token>")
+@public
+@rate_limit(10, timedelta(minutes=1))
+async def password_reset_post(token: str) -> ResponseReturnValue:
+    """Set the new password; the link is used up."""
+    form = await request.form
+    try:
+        await reset_password(
+            token,
+            form.get("password", ""),
+            form.get("password_confirm", ""),
+            now(),
+            settings(),
+            request_actor(),
+        )
+    except DomainError as error:
+        try:
+            await live_reset(token, now())
+        except DomainError as dead:
+            return await _render("password_reset_invalid.html", 400, error=dead.message)
+        return await _render("password_reset.html", error.status, token=token, error=error.message)
+    wake_sender()
+    return redirect("/password/reset/done", 303)
+
+
+@bp.get("/password/reset/done")
+@public
+async def password_reset_done() -> ResponseReturnValue:
+    """The password was changed."""
+    return await _render("password_reset_done.html")
+
+
+# -- The sign-in code (認証コード) ------------------------------------------------
+
+
+@bp.get("/login/code")
+@public
+async def login_code() -> ResponseReturnValue:
+    """Ask for the code mailed at a sign-in from a new browser."""
+    if not read_cookie(LOGIN_CODE_COOKIE):
+        return redirect("/login", 303)
+    target = safe_next(request.args.get("next"))
+    return await _render("login_code.html", error=None, next=target, remember=True)
+
+
+@bp.post("/login/code")
+@public
+@rate_limit(10, timedelta(minutes=1))
+@rate_limit(60, timedelta(hours=1))
+async def login_code_post() -> ResponseReturnValue:
+    """Check the code, start the session and, if asked, remember this browser."""
+    form = await request.form
+    target = safe_next(form.get("next"))
+    remember = form.get("remember") == "1"
+    try:
+        account = await finish_login_code(
+            read_cookie(LOGIN_CODE_COOKIE), form.get("code", ""), now(), settings(), request_actor()
+        )
+    except (CodeDead, LoginCodeLost) as error:
+        # Nothing more to try here: the member signs in again for a new code.
+        body = await render_template("account/login_code_dead.html", error=error.message)
+        dead = await make_response(body, 400)
+        clear_cookie(dead, LOGIN_CODE_COOKIE)
+        return dead
+    except DomainError as error:
+        return await _render(
+            "login_code.html", error.status, error=error.message, next=target, remember=remember
+        )
+    response = await complete_sign_in(account, method="password", target=target)
+    clear_cookie(response, LOGIN_CODE_COOKIE)
+    if remember:
+        token, lifetime = await remember_browser(
+            account, now(), settings().remember_browser_days, request_actor()
+        )
+        set_cookie(response, BROWSER_COOKIE, token, lifetime)
+    return response

@@ -1,0 +1,159 @@
+"""The authentication code at sign-in from a browser not seen before (A8).
+
+A password sign-in from a browser without a live "remember this browser"
+token is held until the member types the code mailed to them. Passkey
+sign-ins never ask for it: call `login_needs_code(..., method="passkey")`,
+or simply start the session, as the passkey already proves the device.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from server.account.codes import check_code, issue_code
+from server.account.events import AccountEvent
+from server.account.models import AuthCode, CodePurpose, RememberedBrowser
+from server.audit.service import Actor, record
+from server.auth.models import Account, AccountState
+from server.config import Settings
+from server.errors import DomainError
+from server.mail.outbox import enqueue_mail
+from server.security import new_token, token_hash
+
+CODE_METHODS = frozenset({"password"})
+
+
+class LoginCodeLost(DomainError):
+    """The held sign-in is over (expired, or too many wrong codes): sign in again."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "ログインの有効期限が切れました。お手数ですが、もう一度ログインしてください。"
+        )
+
+
+def _who(account: Account, actor: Actor) -> Actor:
+    return Actor(
+        kind="member",
+        member_id=account.member_id,  # type: ignore[attr-defined]
+        account_id=account.id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
+
+
+async def browser_is_remembered(account_id: int, token: str | None, now: datetime) -> bool:
+    """True when this browser's remember token is live for this account."""
+    if not token or len(token) > 100:
+        return False
+    row = await RememberedBrowser.filter(
+        token_hash=token_hash(token), account_id=account_id
+    ).first()
+    if row is None or now >= row.expires_at:
+        return False
+    await RememberedBrowser.filter(id=row.id).update(last_used_at=now)
+    return True
+
+
+async def login_needs_code(
+    account: Account, remembered_token: str | None, now: datetime, *, method: str = "password"
+) -> bool:
+    """Whether this sign-in must be confirmed with a mailed code (never for passkeys)."""
+    if method not in CODE_METHODS:
+        return False
+    return not await browser_is_remembered(account.id, remembered_token, now)
+
+
+async def start_login_code(
+    account: Account, now: datetime, settings: Settings, actor: Actor
+) -> str:
+    """Mail a code for this sign-in; returns the token the browser keeps until it answers."""
+    flow = new_token()
+    flow_hash = token_hash(flow)
+    async with in_transaction():
+        code = await issue_code(
+            CodePurpose.LOGIN,
+            flow_hash,
+            member_id=account.member_id,  # type: ignore[attr-defined]
+            account_id=account.id,
+            email=account.email,
+            now=now,
+            secret_key=settings.secret_key,
+        )
+        await enqueue_mail(
+            account.email,
+            "login_code",
+            settings,
+            now,
+            code=code,
+            name=account.member.name,
+            minutes=10,
+            user_agent=actor.user_agent[:120],
+        )
+        await record(AccountEvent.LOGIN_CODE_SENT, _who(account, actor), now)
+    return flow
+
+
+async def finish_login_code(
+    flow: str | None, code: str, now: datetime, settings: Settings, actor: Actor
+) -> Account:
+    """Check the code of a held sign-in; returns the account to start a session for."""
+    if not flow or len(flow) > 100:
+        raise LoginCodeLost()
+    flow_hash = token_hash(flow)
+    pending = await AuthCode.filter(flow_hash=flow_hash, purpose=CodePurpose.LOGIN).first()
+    if pending is None or pending.account_id is None:  # type: ignore[attr-defined]
+        raise LoginCodeLost()
+    account = await Account.filter(id=pending.account_id).select_related("member").first()  # type: ignore[attr-defined]
+    if account is None:
+        raise LoginCodeLost()
+    try:
+        await check_code(CodePurpose.LOGIN, flow_hash, code, now, settings.secret_key)
+    except DomainError:
+        await record(AccountEvent.CODE_FAILURE, _who(account, actor), now, purpose="login")
+        raise
+    blocked = account.blocked_until is not None and now < account.blocked_until
+    if account.state != AccountState.ACTIVE or blocked:
+        raise LoginCodeLost("ログインできませんでした。もう一度ログインしてください。")
+    await record(AccountEvent.LOGIN_CODE_SUCCESS, _who(account, actor), now)
+    return account
+
+
+async def remember_browser(
+    account: Account, now: datetime, days: int, actor: Actor
+) -> tuple[str, timedelta]:
+    """Remember this browser for `days`; returns the cookie token and its lifetime."""
+    token = new_token()
+    lifetime = timedelta(days=days)
+    await RememberedBrowser.create(
+        token_hash=token_hash(token),
+        account_id=account.id,
+        user_agent=actor.user_agent[:300],
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + lifetime,
+    )
+    await record(AccountEvent.BROWSER_REMEMBER, _who(account, actor), now)
+    return token, lifetime
+
+
+async def remembered_browsers(account_id: int, now: datetime) -> list[RememberedBrowser]:
+    """The member's live remembered browsers (for a settings page), newest first."""
+    return list(
+        await RememberedBrowser.filter(account_id=account_id, expires_at__gt=now).order_by(
+            "-last_used_at"
+        )
+    )
+
+
+async def forget_browser(account_id: int, browser_id: int) -> bool:
+    """Revoke one of the member's own remembered browsers; False if it is not theirs."""
+    return bool(await RememberedBrowser.filter(id=browser_id, account_id=account_id).delete())
+
+
+async def forget_all_browsers(account_id: int) -> int:
+    """Revoke every remembered browser of a member (the code is asked again everywhere)."""
+    return await RememberedBrowser.filter(account_id=account_id).delete()

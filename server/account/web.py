@@ -1,0 +1,88 @@
+"""Request-side helpers: this feature's cookies and finishing a sign-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from quart import g, redirect, request
+from werkzeug.sansio.response import Response as BaseResponse
+from werkzeug.wrappers.response import Response as WerkzeugResponse
+
+from server.account.signin import login_needs_code, start_login_code
+from server.auth.models import Account
+from server.auth.sessions import end_session, start_session
+from server.auth.web import (
+    now,
+    request_actor,
+    safe_next,
+    session_policy,
+    set_session_cookie,
+    settings,
+)
+from server.mail.runtime import wake_sender
+
+REGISTRATION_COOKIE = "mypage_registration"
+LOGIN_CODE_COOKIE = "mypage_login_code"
+BROWSER_COOKIE = "mypage_browser"
+
+
+def cookie_name(base: str) -> str:
+    """`__Host-` prefixed whenever cookies are Secure, like the session cookie."""
+    return f"__Host-{base}" if settings().cookie_secure else base
+
+
+def read_cookie(base: str) -> str | None:
+    """This feature's cookie from the request."""
+    return request.cookies.get(cookie_name(base))
+
+
+def set_cookie(response: BaseResponse, base: str, value: str, lifetime: timedelta) -> None:
+    """HttpOnly, SameSite=Lax, whole site, Secure where https."""
+    response.set_cookie(
+        cookie_name(base),
+        value,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        secure=settings().cookie_secure,
+        samesite="Lax",
+        path="/",
+    )
+
+
+def clear_cookie(response: BaseResponse, base: str) -> None:
+    """Remove one of this feature's cookies."""
+    response.delete_cookie(
+        cookie_name(base), path="/", secure=settings().cookie_secure, httponly=True, samesite="Lax"
+    )
+
+
+async def needs_code(account: Account) -> bool:
+    """Whether this password sign-in must wait for the mailed code (A8)."""
+    return await login_needs_code(account, read_cookie(BROWSER_COOKIE), now())
+
+
+async def hold_for_code(account: Account, target: str) -> WerkzeugResponse:
+    """Mail the sign-in code and send the browser to the page that asks for it."""
+    flow = await start_login_code(account, now(), settings(), request_actor())
+    wake_sender()
+    query = urlencode({"next": target}) if target != "/" else ""
+    response = redirect("/login/code" + (f"?{query}" if query else ""), 303)
+    set_cookie(response, LOGIN_CODE_COOKIE, flow, timedelta(minutes=15))
+    return response
+
+
+async def complete_sign_in(account: Account, *, method: str, target: str) -> WerkzeugResponse:
+    """Start a fresh session (ending the one this browser had) and go to `target`.
+
+    For every way of signing in once it is proved: after the mailed code,
+    after registration, and for passkeys (which never need the code).
+    """
+    if g.get("session") is not None:
+        await end_session(g.session_token)
+    token = await start_session(
+        account, session_policy(), now(), method=method, actor=request_actor()
+    )
+    response = redirect(safe_next(target), 303)
+    set_session_cookie(response, token)
+    return response

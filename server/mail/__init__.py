@@ -1,0 +1,1 @@
+"""Outgoing mail (and later push) through one outbox table and one sender."""

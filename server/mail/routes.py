@@ -1,0 +1,21 @@
+"""Development only: the mail the built-in catcher received (/dev/mail)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, current_app, render_template
+
+from server.auth.web import public
+from server.mail.catcher import MailCatcher
+from server.mail.runtime import CATCHER_KEY
+
+# Registered by the app factory only when MYPAGE_ENV=development.
+dev_bp = Blueprint("devmail", __name__)
+
+
+@dev_bp.get("/dev/mail")
+@public
+async def inbox() -> str:
+    """Every caught mail, newest first, so a developer can click a reset link."""
+    catcher: MailCatcher | None = current_app.config.get(CATCHER_KEY)
+    mails = list(reversed(catcher.messages)) if catcher is not None else []
+    return await render_template("devmail/index.html", mails=mails, catcher=catcher)
