@@ -30,7 +30,7 @@ LOGIN_LUA = """
 wrk.method = "POST"
 wrk.body = "csrf_token={token}&email={email}&password={password}"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Cookie"] = "mypage_csrf={cookie}"
+wrk.headers["Cookie"] = "{cookie}"
 """
 
 
@@ -45,19 +45,58 @@ def wait(url: str) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-def sign_in(base: str) -> tuple[str, str, str]:
-    """Sign in as the demo member; return (session cookie, anon csrf cookie, csrf token)."""
+def sign_in(base: str) -> tuple[str, str, str, str]:
+    """Sign in as the demo member, answering the mailed code from /dev/mail.
+
+    Returns (session cookie, all cookies for the sign-in form, csrf token, the
+    remembered-browser cookie header part) so wrk can sign in without a code.
+    """
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
-    anon = next(c.value for c in jar if c.name == "mypage_csrf")
     body = urllib.parse.urlencode(
         {"csrf_token": token, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
     ).encode()
-    opener.open(base + "/login", data=body)
-    session = next(c.value for c in jar if c.name == "mypage_session")
-    return str(session), str(anon), token
+    page = opener.open(base + "/login", data=body)
+    if "/login/code" in page.url:
+        form_html = page.read().decode()
+        code_token = re.search(r'name="csrf_token" value="([^"]+)"', form_html).group(1)  # type: ignore[union-attr]
+        code = None
+        for _ in range(50):
+            mail = opener.open(base + "/dev/mail").read().decode()
+            found = re.search(r"認証コード：(\d{6})", mail)
+            if found:
+                code = found.group(1)
+                break
+            time.sleep(0.2)
+        if code is None:
+            raise RuntimeError("no authentication code arrived at /dev/mail")
+        opener.open(
+            base + "/login/code",
+            data=urllib.parse.urlencode(
+                {"csrf_token": code_token, "code": code, "remember": "1", "next": "/"}
+            ).encode(),
+        )
+    cookies = {c.name: c.value for c in jar}
+    session = cookies.pop("mypage_session")
+    anon_cookies = "; ".join(f"{k}={v}" for k, v in cookies.items() if k != "mypage_session")
+    # A signed-out form post needs the anonymous CSRF cookie the token was made for.
+    login_html = (
+        urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(anon_jar := http.cookiejar.CookieJar())
+        )
+        .open(base + "/login")
+        .read()
+        .decode()
+    )
+    anon_token = re.search(r'name="csrf_token" value="([^"]+)"', login_html).group(1)  # type: ignore[union-attr]
+    anon = {c.name: c.value for c in anon_jar}
+    remembered = "; ".join(f"{k}={v}" for k, v in cookies.items() if k != "mypage_csrf")
+    form_cookies = "; ".join(f"{k}={v}" for k, v in anon.items())
+    if remembered:
+        form_cookies += "; " + remembered
+    return str(session), form_cookies, anon_token, anon_cookies
 
 
 def single_hash_seconds() -> float:
@@ -115,7 +154,7 @@ def main() -> None:
         app, bare = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
         wait(app + "/login")
         wait(bare + "/")
-        session, anon, token = sign_in(app)
+        session, form_cookies, token, _ = sign_in(app)
         cookie = {"Cookie": f"mypage_session={session}"}
         s = args.seconds
         results = {
@@ -129,7 +168,7 @@ def main() -> None:
                 token=token,
                 email=urllib.parse.quote(DEMO_EMAIL),
                 password=urllib.parse.quote(DEMO_PASSWORD),
-                cookie=anon,
+                cookie=form_cookies,
             )
         )
         results["password sign-in (POST, 4 conns)"] = wrk.run(
