@@ -85,6 +85,9 @@ def create_app_from_env() -> Quart:
 BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
+    "server.help.routes:bp",
+    "server.inquiries.routes:bp",
+    "server.requests.routes:bp",
 ]
 
 

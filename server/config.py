@@ -69,6 +69,14 @@ class Settings:
     paper_fee_yen: int = 100
     capital_refund_month: int = 7
     registration_delay_business_days: int = 5
+    # Days the co-op's office is closed besides weekends and public holidays:
+    # "MM-DD" every year, "YYYY-MM-DD" once (year-end and new-year break).
+    coop_closed_days: tuple[str, ...] = ("12-29", "12-30", "12-31", "01-02", "01-03")
+    coop_inquiry_email: str = "info@Gmypage.jp"
+    # Where the joining and leaving forms go by post, and the online joining
+    # application (shown as a link and a QR code); empty ones are not shown.
+    coop_postal_address: str = ""
+    coop_join_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -113,6 +121,14 @@ class Settings:
                 raise ConfigError("MYPAGE_RATE_LIMITS cannot be turned off in production")
             if not self.base_url.startswith("https://"):
                 raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
+        from server.lib.business_days import BusinessCalendar
+
+        try:
+            BusinessCalendar.from_strings(self.coop_closed_days)
+        except ValueError as exc:
+            raise ConfigError(f"MYPAGE_COOP_CLOSED_DAYS: {exc}") from exc
+        if self.coop_join_url and not self.coop_join_url.startswith(("https://", "http://")):
+            raise ConfigError("MYPAGE_COOP_JOIN_URL must be an http(s) URL")
         return self
 
     @classmethod
