@@ -1,4 +1,4 @@
-"""Fixtures for the requests, inquiries and help tests: the queued mail and a signed-in member."""
+"""Fixtures for the requests, inquiries and help tests: the queued mail."""
 
 from __future__ import annotations
 
@@ -10,20 +10,25 @@ from server.requests import notify
 from server.requests.notify import QueuedMail
 
 
+class Mails:
+    """Mail queued by this feature (the outbox stand-in until the mail feature is merged)."""
+
+    def all(self) -> list[QueuedMail]:
+        """Everything queued so far."""
+        return list(notify.QUEUED)
+
+    def to(self, address: str) -> list[QueuedMail]:
+        """Mail for one address."""
+        return [mail for mail in notify.QUEUED if mail.to == address]
+
+    def clear(self) -> None:
+        """Forget what was queued."""
+        notify.QUEUED.clear()
+
+
 @pytest.fixture(autouse=True)
-def mails() -> Iterator[list[QueuedMail]]:
-    """The mail queued during the test (the outbox stand-in until the mail feature is merged)."""
+def mails() -> Iterator[Mails]:
+    """Each test starts with no queued mail."""
     notify.QUEUED.clear()
-
-    class View(list):
-        def to(self, address: str) -> list[QueuedMail]:
-            return [mail for mail in notify.QUEUED if mail.to == address]
-
-        def __iter__(self):  # type: ignore[no-untyped-def]
-            return iter(list(notify.QUEUED))
-
-        def __len__(self) -> int:
-            return len(notify.QUEUED)
-
-    yield View()
+    yield Mails()
     notify.QUEUED.clear()
