@@ -6,6 +6,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -103,10 +104,33 @@ async def confirm_email_change(
         await EmailChange.filter(id=change.id).update(attempts=F("attempts") + 1)
         await record(RequestEvent.EMAIL_CODE_FAILURE, actor, now, change=change.id)
         left = MAX_ATTEMPTS - change.attempts - 1
+        if left <= 0:
+            raise EmailChangeError(
+                f"認証コードを{MAX_ATTEMPTS}回間違えたため、このコードは使えなくなりました。"
+                "もう一度、新しいメールアドレスの入力からやり直してください。"
+            )
         raise EmailChangeError(
-            f"認証コードが正しくありません。もう一度入力してください（あと{max(left, 0)}回）。"
+            f"認証コードが正しくありません。もう一度入力してください（あと{left}回）。"
         )
     old = account.email
+    try:
+        await _replace_address(account, change, old, settings, now, actor)
+    except IntegrityError as exc:  # the same address was taken at the same moment
+        raise EmailChangeError(
+            "このメールアドレスは使えません。別のメールアドレスを入力してください。"
+        ) from exc
+    account.email = change.new_email
+    return change.new_email
+
+
+async def _replace_address(
+    account: Account,
+    change: EmailChange,
+    old: str,
+    settings: Settings,
+    now: datetime,
+    actor: Actor,
+) -> None:
     async with in_transaction():
         if not await EmailChange.filter(id=change.id, used_at=None).update(used_at=now):
             raise EmailChangeError("この認証コードはすでに使われています。")
@@ -115,7 +139,5 @@ async def confirm_email_change(
                 "このメールアドレスは使えません。別のメールアドレスを入力してください。"
             )
         await Account.filter(id=account.id).update(email=change.new_email)
-        await notify.email_changed_notice(old, settings, now, new_email=change.new_email, at=now)
+        await notify.email_changed_notice(old, settings, now, new_email=change.new_email)
         await record(RequestEvent.EMAIL_CHANGED, actor, now)
-    account.email = change.new_email
-    return change.new_email

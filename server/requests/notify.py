@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,14 +43,13 @@ QUEUED: deque[QueuedMail] = deque(maxlen=200)
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(
+    # The mail feature's environment: no extra filters, so values arrive formatted.
+    return Environment(
         loader=FileSystemLoader(str(MAIL_TEMPLATES)),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 - text/plain mail, never HTML
     )
-    env.filters.update(jdate=jdate, jdatetime=jdatetime, yen=yen)
-    return env
 
 
 def render_mail(template: str, settings: Settings, /, **context: Any) -> tuple[str, str]:
@@ -74,16 +73,21 @@ async def _push(member_id: int, topic: str, title: str, url: str, now: datetime)
     """Push notice for members who turned it on (connected when the push feature is merged)."""
 
 
-async def change_request_received(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
+async def change_request_received(
+    to: str, settings: Settings, now: datetime, *, expected_on: date, **ctx: Any
+) -> None:
     """受付: the request, its values and the expected completion date."""
-    await _enqueue(to, "change_request_received", settings, now, **ctx)
+    await _enqueue(
+        to, "change_request_received", settings, now, expected_on=jdate(expected_on), **ctx
+    )
 
 
 async def change_request_state(
     to: str, member_id: int, settings: Settings, now: datetime, **ctx: Any
 ) -> None:
     """A state change of a request (処理中, 反映済, 差戻し), by mail and push."""
-    await _enqueue(to, "change_request_state", settings, now, **ctx)
+    expected_on = jdate(ctx["change"].expected_on)
+    await _enqueue(to, "change_request_state", settings, now, expected_on=expected_on, **ctx)
     await _push(member_id, "change-request", "登録内容変更のお知らせ", "/profile/change", now)
 
 
@@ -93,18 +97,22 @@ async def email_change_code(to: str, settings: Settings, now: datetime, **ctx: A
 
 
 async def email_changed_notice(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
-    """To the old address: the sign-in address was changed."""
-    await _enqueue(to, "email_changed", settings, now, **ctx)
+    """To the old address: the sign-in address was changed (at `now`)."""
+    await _enqueue(to, "email_changed", settings, now, at=jdatetime(now), **ctx)
 
 
 async def inquiry_to_coop(settings: Settings, now: datetime, **ctx: Any) -> None:
     """A new inquiry, to the co-op's address."""
-    await _enqueue(settings.coop_inquiry_email, "inquiry_to_coop", settings, now, **ctx)
+    created_at = jdatetime(ctx["inquiry"].created_at)
+    await _enqueue(
+        settings.coop_inquiry_email, "inquiry_to_coop", settings, now, created_at=created_at, **ctx
+    )
 
 
 async def inquiry_copy(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
     """The member's copy of their inquiry, with its receipt number."""
-    await _enqueue(to, "inquiry_copy", settings, now, **ctx)
+    created_at = jdatetime(ctx["inquiry"].created_at)
+    await _enqueue(to, "inquiry_copy", settings, now, created_at=created_at, **ctx)
 
 
 async def inquiry_reply(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
@@ -112,6 +120,10 @@ async def inquiry_reply(to: str, settings: Settings, now: datetime, **ctx: Any) 
     await _enqueue(to, "inquiry_reply", settings, now, **ctx)
 
 
-async def service_stopped(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
+async def service_stopped(
+    to: str, settings: Settings, now: datetime, *, fee: int, fee_with_tax: int, **ctx: Any
+) -> None:
     """Confirmation that My Page was stopped, with the paper-statement fee."""
-    await _enqueue(to, "service_stopped", settings, now, **ctx)
+    await _enqueue(
+        to, "service_stopped", settings, now, fee=yen(fee), fee_with_tax=yen(fee_with_tax), **ctx
+    )

@@ -116,6 +116,22 @@ async def test_email_change_refuses_an_address_in_use_and_expired_codes(client, 
     assert account.email == "hanako@example.jp"
 
 
+async def test_five_wrong_codes_kill_the_change(client, mails) -> None:
+    account = await _signed_in(client)
+    await _reauth(client, "/profile/change/email")
+    await post_form(client, "/profile/change/email", {"email": "hana@new.jp"})
+    code = re.search(r"認証コード：(\d{6})", mails.to("hana@new.jp")[0].body)
+    assert code is not None
+    wrong = "000000" if code.group(1) != "000000" else "111111"
+    for _ in range(5):
+        response = await post_form(client, "/profile/change/email/verify", {"code": wrong})
+        assert response.status_code == 400
+    response = await post_form(client, "/profile/change/email/verify", {"code": code.group(1)})
+    assert "やり直してください" in await response.get_data(as_text=True)
+    await account.refresh_from_db()
+    assert account.email == "hanako@example.jp"
+
+
 # Stopping the service
 
 
