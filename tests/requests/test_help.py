@@ -152,3 +152,16 @@ def test_browser_rules() -> None:
     )
     assert not is_unsupported("DoCoMo/2.0 P903i(c100;TB;W24H12)")
     assert not is_unsupported("")
+
+
+def test_settings_refuse_bad_closed_days_and_join_url() -> None:
+    from server.config import ConfigError, Settings
+
+    settings = Settings.from_env(
+        {"MYPAGE_COOP_CLOSED_DAYS": "12-29,2027-01-04", "MYPAGE_COOP_JOIN_URL": "https://j.example"}
+    )
+    assert settings.coop_closed_days == ("12-29", "2027-01-04")
+    with pytest.raises(ConfigError, match="CLOSED_DAYS"):
+        Settings.from_env({"MYPAGE_COOP_CLOSED_DAYS": "13-40"})
+    with pytest.raises(ConfigError, match="JOIN_URL"):
+        Settings.from_env({"MYPAGE_COOP_JOIN_URL": "javascript:alert(1)"})
