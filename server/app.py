@@ -102,6 +102,9 @@ BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
     "server.account.routes:bp",
+    "server.help.routes:bp",
+    "server.inquiries.routes:bp",
+    "server.requests.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

@@ -82,6 +82,10 @@ class Settings:
     # Registration and sign-in codes
     initial_password_days: int = 90
     remember_browser_days: int = 90
+    # Where the joining and leaving forms go by post, and the online joining
+    # application (shown as a link and a QR code); empty ones are not shown.
+    coop_postal_address: str = ""
+    coop_join_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -132,6 +136,8 @@ class Settings:
             BusinessCalendar.from_strings(self.coop_closed_days)
         except ValueError as exc:
             raise ConfigError(f"MYPAGE_COOP_CLOSED_DAYS: {exc}") from exc
+        if self.coop_join_url and not self.coop_join_url.startswith(("https://", "http://")):
+            raise ConfigError("MYPAGE_COOP_JOIN_URL must be an http(s) URL")
         return self
 
     @classmethod

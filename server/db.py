@@ -19,6 +19,7 @@ APPS: dict[str, list[str]] = {
     ],
     "mail": ["server.mail.models"],
     "account": ["server.account.models"],
+    "requests": ["server.requests.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

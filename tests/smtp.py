@@ -31,7 +31,9 @@ async def deliver(app: Quart) -> int:
 def mails_to(address: str, box: MailCatcher | None = None) -> list[CaughtMail]:
     """Mail that arrived for an address, oldest first."""
     wanted = normalize_email(address)
-    return [m for m in (box or server()).messages if wanted in m.rcpt_to]
+    return [
+        m for m in (box or server()).messages if wanted in {normalize_email(r) for r in m.rcpt_to}
+    ]
 
 
 async def mailed_code(app: Quart, address: str) -> str:

@@ -132,7 +132,7 @@ async def start_registration(
     password_ok = await verify_password(
         initial.password_hash if initial else None, normalize_initial_password(initial_password)
     )
-    reason = await _refusal_reason(member, password_ok, born)
+    reason = await _refusal_reason(member, password_ok, born, initial)
     if reason is not None or member is None or initial is None:
         who = _member_actor(actor, member.id) if member is not None else actor
         await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
@@ -162,7 +162,9 @@ async def start_registration(
     return token
 
 
-async def _refusal_reason(member: Member | None, password_ok: bool, born: date) -> str | None:
+async def _refusal_reason(
+    member: Member | None, password_ok: bool, born: date, initial: InitialPassword | None
+) -> str | None:
     if member is None:
         return "unknown"
     if not password_ok:
@@ -173,7 +175,13 @@ async def _refusal_reason(member: Member | None, password_ok: bool, born: date) 
         return "withdrawn"
     account = await Account.filter(member_id=member.id).first()
     if account is not None and account.state == AccountState.STOPPED:
-        return "stopped"
+        # A member who stopped the service comes back only with an initial
+        # password the co-op issued after the stop (B8).
+        from server.requests.models import ServiceStop
+
+        stop = await ServiceStop.filter(account_id=account.id).order_by("-stopped_at").first()
+        if initial is None or stop is None or initial.issued_at <= stop.stopped_at:
+            return "stopped"
     return None
 
 
@@ -328,7 +336,10 @@ async def _save_account(member: Member, address: str, new_hash: str, now: dateti
     account.password_hash = new_hash
     account.failed_count = 0
     account.blocked_until = None
-    await account.save(update_fields=["email", "password_hash", "failed_count", "blocked_until"])
+    account.state = AccountState.ACTIVE
+    await account.save(
+        update_fields=["email", "password_hash", "failed_count", "blocked_until", "state"]
+    )
     await end_all_sessions(account.id)
     from server.account.signin import forget_all_browsers
 

@@ -21,7 +21,7 @@ def _views(app: Quart):
 
 def _sample_path(rule) -> str:
     """A concrete URL for a rule, with plausible values for its arguments."""
-    samples = {"int": "1", "string": "x", "path": "x", "any": None}
+    samples = {"int": "1", "integer": "1", "string": "x", "path": "x", "any": None}
     path = rule.rule
     for name, converter in rule._converters.items():
         kind = type(converter).__name__.replace("Converter", "").lower()

@@ -1,0 +1,1 @@
+"""Help and information pages, the forms to download and the browser notice."""

@@ -1,0 +1,80 @@
+"""Help and information pages, public so that people can read them before signing in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, g, render_template, request, send_file
+
+from server.auth.web import public, settings
+from server.help.browsers import is_unsupported
+from server.help.documents import KIND_TITLES, current_documents, document_file
+from server.help.qr import qr_svg
+from server.requests.models import DocumentKind
+from server.requests.stop import fee_with_tax
+
+bp = Blueprint("help", __name__)
+
+
+@bp.app_context_processor
+async def notices() -> dict[str, Any]:
+    """Notices every page shows: an unsupported browser, and withdrawal in progress (B7)."""
+    member = g.get("member")
+    withdrawing = member is not None and member.status == "withdrawing"
+    return {
+        "unsupported_browser": is_unsupported(request.headers.get("User-Agent", "")),
+        "withdrawal_notice": withdrawing,
+        "withdrawal_until": member.capital_refund_on if withdrawing else None,
+    }
+
+
+@bp.get("/help")
+@public
+async def index() -> str:
+    """The help index: who can use My Page, cost, when, feature phones, mail, and links."""
+    s = settings()
+    return await render_template(
+        "help/index.html", paper_fee_with_tax=fee_with_tax(s.paper_fee_yen)
+    )
+
+
+@bp.get("/help/environment")
+@public
+async def environment() -> str:
+    """Recommended environments (C9)."""
+    return await render_template("help/environment.html")
+
+
+@bp.get("/help/security")
+@public
+async def security() -> str:
+    """How the co-op protects personal data (C10)."""
+    return await render_template("help/security.html")
+
+
+@bp.get("/help/forms")
+@public
+async def forms() -> str:
+    """Joining and leaving (B6): the forms, FAX, post and the online application."""
+    s = settings()
+    documents = await current_documents()
+    return await render_template(
+        "help/forms.html",
+        documents=[(kind, KIND_TITLES[kind], documents.get(kind)) for kind in DocumentKind],
+        join_qr=qr_svg(s.coop_join_url) if s.coop_join_url else None,
+    )
+
+
+@bp.get("/help/forms/<int:document_id>.pdf")
+@public
+async def form_file(document_id: int) -> Response:
+    """Download one of the forms staff uploaded."""
+    document, path = await document_file(document_id, settings())
+    response = await send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=True,
+        attachment_filename=document.filename,
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response

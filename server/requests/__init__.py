@@ -1,0 +1,1 @@
+"""Member requests and the account's life: profile changes, email change, stopping the service."""

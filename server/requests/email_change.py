@@ -1,0 +1,143 @@
+"""Changing the sign-in address: a six-digit code to the new address, a notice to the old."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from server.audit.service import Actor, record
+from server.auth.models import Account
+from server.config import Settings
+from server.errors import DomainError
+from server.lib.text import digits_only, normalize_email
+from server.requests import notify
+from server.requests.events import RequestEvent
+from server.requests.models import EmailChange
+
+CODE_DIGITS = 6
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+MAX_EMAIL = 254
+
+
+class EmailChangeError(DomainError):
+    """The new address or the code was not accepted."""
+
+
+def _code_hash(secret_key: str, change_key: str, code: str) -> str:
+    # Keyed, because a plain hash of six digits is reversed by trying them all.
+    return hmac.new(
+        secret_key.encode(), f"email:{change_key}:{code}".encode(), "sha256"
+    ).hexdigest()
+
+
+def check_address(value: str) -> str:
+    """A plausible address, normalised (full-width and capitals accepted)."""
+    address = normalize_email(value)
+    local, _, domain = address.partition("@")
+    if not address or len(address) > MAX_EMAIL or not local or "." not in domain or " " in address:
+        raise EmailChangeError("メールアドレスを正しく入力してください（例：hanako@example.jp）。")
+    return address
+
+
+async def start_email_change(
+    account: Account, new_address: str, settings: Settings, now: datetime, actor: Actor
+) -> EmailChange:
+    """Mail a code to the new address; earlier unfinished changes stop working."""
+    address = check_address(new_address)
+    if address == account.email:
+        raise EmailChangeError(
+            "現在と同じメールアドレスです。新しいメールアドレスを入力してください。"
+        )
+    if await Account.filter(email=address).exclude(id=account.id).exists():
+        raise EmailChangeError(
+            "このメールアドレスは使えません。別のメールアドレスを入力してください。"
+        )
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    async with in_transaction():
+        await EmailChange.filter(account_id=account.id, used_at=None).update(expires_at=now)
+        change = await EmailChange.create(
+            account_id=account.id,
+            new_email=address,
+            code_hash="",
+            attempts=0,
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+        change.code_hash = _code_hash(settings.secret_key, str(change.id), code)
+        await change.save(update_fields=["code_hash"])
+        await notify.email_change_code(address, settings, now, code=code, minutes=10)
+        await record(RequestEvent.EMAIL_CODE_SENT, actor, now, change=change.id)
+    return change
+
+
+async def pending_email_change(account_id: int, now: datetime) -> EmailChange | None:
+    """The change waiting for its code, if it is still alive."""
+    return (
+        await EmailChange.filter(account_id=account_id, used_at=None, expires_at__gt=now)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+async def confirm_email_change(
+    account: Account, entered: str, settings: Settings, now: datetime, actor: Actor
+) -> str:
+    """Check the code; replace the address and tell the old one. Returns the new address."""
+    change = await pending_email_change(account.id, now)
+    if change is None or change.attempts >= MAX_ATTEMPTS:
+        raise EmailChangeError(
+            "認証コードの有効期限（10分）が切れたか、入力できる回数を超えました。"
+            "もう一度、新しいメールアドレスの入力からやり直してください。"
+        )
+    digits = digits_only(entered)
+    if len(digits) != CODE_DIGITS:
+        raise EmailChangeError("認証コードは、メールに記載の6桁の数字で入力してください。")
+    if not hmac.compare_digest(
+        change.code_hash, _code_hash(settings.secret_key, str(change.id), digits)
+    ):
+        await EmailChange.filter(id=change.id).update(attempts=F("attempts") + 1)
+        await record(RequestEvent.EMAIL_CODE_FAILURE, actor, now, change=change.id)
+        left = MAX_ATTEMPTS - change.attempts - 1
+        if left <= 0:
+            raise EmailChangeError(
+                f"認証コードを{MAX_ATTEMPTS}回間違えたため、このコードは使えなくなりました。"
+                "もう一度、新しいメールアドレスの入力からやり直してください。"
+            )
+        raise EmailChangeError(
+            f"認証コードが正しくありません。もう一度入力してください（あと{left}回）。"
+        )
+    old = account.email
+    try:
+        await _replace_address(account, change, old, settings, now, actor)
+    except IntegrityError as exc:  # the same address was taken at the same moment
+        raise EmailChangeError(
+            "このメールアドレスは使えません。別のメールアドレスを入力してください。"
+        ) from exc
+    account.email = change.new_email
+    return change.new_email
+
+
+async def _replace_address(
+    account: Account,
+    change: EmailChange,
+    old: str,
+    settings: Settings,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    async with in_transaction():
+        if not await EmailChange.filter(id=change.id, used_at=None).update(used_at=now):
+            raise EmailChangeError("この認証コードはすでに使われています。")
+        if await Account.filter(email=change.new_email).exclude(id=account.id).exists():
+            raise EmailChangeError(
+                "このメールアドレスは使えません。別のメールアドレスを入力してください。"
+            )
+        await Account.filter(id=account.id).update(email=change.new_email)
+        await notify.email_changed_notice(old, settings, now, new_email=change.new_email)
+        await record(RequestEvent.EMAIL_CHANGED, actor, now)

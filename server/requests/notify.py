@@ -1,0 +1,76 @@
+"""Every mail this feature sends, one function each, through the outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from server.config import Settings
+from server.lib.formatting import jdate, jdatetime, yen
+from server.mail.outbox import enqueue_mail
+
+
+async def _enqueue(
+    to: str, template: str, settings: Settings, now: datetime, /, **context: Any
+) -> None:
+    await enqueue_mail(to, template, settings, now, **context)
+
+
+async def _push(member_id: int, topic: str, title: str, url: str, now: datetime) -> None:
+    """Push notice for members who turned it on (connected when the push feature is merged)."""
+
+
+async def change_request_received(
+    to: str, settings: Settings, now: datetime, *, expected_on: date, **ctx: Any
+) -> None:
+    """受付: the request, its values and the expected completion date."""
+    await _enqueue(
+        to, "change_request_received", settings, now, expected_on=jdate(expected_on), **ctx
+    )
+
+
+async def change_request_state(
+    to: str, member_id: int, settings: Settings, now: datetime, **ctx: Any
+) -> None:
+    """A state change of a request (処理中, 反映済, 差戻し), by mail and push."""
+    expected_on = jdate(ctx["change"].expected_on)
+    await _enqueue(to, "change_request_state", settings, now, expected_on=expected_on, **ctx)
+    await _push(member_id, "change-request", "登録内容変更のお知らせ", "/profile/change", now)
+
+
+async def email_change_code(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
+    """The six-digit code, to the new address."""
+    await _enqueue(to, "email_change_code", settings, now, **ctx)
+
+
+async def email_changed_notice(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
+    """To the old address: the sign-in address was changed (at `now`)."""
+    await _enqueue(to, "email_changed", settings, now, at=jdatetime(now), **ctx)
+
+
+async def inquiry_to_coop(settings: Settings, now: datetime, **ctx: Any) -> None:
+    """A new inquiry, to the co-op's address."""
+    created_at = jdatetime(ctx["inquiry"].created_at)
+    await _enqueue(
+        settings.coop_inquiry_email, "inquiry_to_coop", settings, now, created_at=created_at, **ctx
+    )
+
+
+async def inquiry_copy(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
+    """The member's copy of their inquiry, with its receipt number."""
+    created_at = jdatetime(ctx["inquiry"].created_at)
+    await _enqueue(to, "inquiry_copy", settings, now, created_at=created_at, **ctx)
+
+
+async def inquiry_reply(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
+    """A staff reply, to the member."""
+    await _enqueue(to, "inquiry_reply", settings, now, **ctx)
+
+
+async def service_stopped(
+    to: str, settings: Settings, now: datetime, *, fee: int, fee_with_tax: int, **ctx: Any
+) -> None:
+    """Confirmation that My Page was stopped, with the paper-statement fee."""
+    await _enqueue(
+        to, "service_stopped", settings, now, fee=yen(fee), fee_with_tax=yen(fee_with_tax), **ctx
+    )

@@ -1,0 +1,69 @@
+"""Re-authentication: a fresh proof of identity before changes that need one.
+
+A password (or, once passkeys are merged, a passkey assertion that calls
+`mark_reauthenticated(..., method="passkey")`) is good for five minutes in
+the session that gave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from quart import g, redirect, request
+
+from server.audit.service import Actor, record
+from server.auth.models import Account
+from server.errors import DomainError
+from server.requests.events import RequestEvent
+from server.requests.models import Reauthentication
+from server.security import verify_password
+
+REAUTH_WINDOW = timedelta(minutes=5)
+MAX_PASSWORD = 128
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class ReauthFailed(DomainError):
+    """The password given to confirm identity was wrong or missing."""
+
+
+async def mark_reauthenticated(session_id: int, method: str, now: datetime) -> None:
+    """Record that this session proved its member again just now."""
+    await Reauthentication.create(session_id=session_id, method=method, at=now)
+
+
+async def is_recent(session_id: int, now: datetime) -> bool:
+    """True when this session re-authenticated within the window."""
+    return await Reauthentication.filter(session_id=session_id, at__gt=now - REAUTH_WINDOW).exists()
+
+
+async def reauthenticate_with_password(
+    account: Account, session_id: int, password: str, now: datetime, actor: Actor
+) -> None:
+    """Check the member's password and open the five-minute window."""
+    if not password or len(password) > MAX_PASSWORD:
+        raise ReauthFailed("パスワードを入力してください。")
+    if not await verify_password(account.password_hash, password):
+        await record(RequestEvent.REAUTH_FAILURE, actor, now)
+        raise ReauthFailed("パスワードが正しくありません。もう一度入力してください。")
+    await mark_reauthenticated(session_id, "password", now)
+    await record(RequestEvent.REAUTH_SUCCESS, actor, now, method="password")
+
+
+def recent_auth_required(view: F) -> F:
+    """Send the member to confirm their password first (inside @member_required)."""
+
+    @wraps(view)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from server.auth.web import now
+
+        if g.get("session") is None or not await is_recent(g.session.id, now()):
+            target = request.path if request.method == "POST" else request.full_path.rstrip("?")
+            return redirect("/reauth?" + urlencode({"next": target}), 303)
+        return await view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,233 @@
+"""Profile change requests, the sign-in address, re-authentication and stopping the service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from quart import Blueprint, g, redirect, render_template, request
+from quart.typing import ResponseReturnValue
+from quart_rate_limiter import rate_limit
+
+from server.auth.web import (
+    clear_session_cookie,
+    member_required,
+    now,
+    public,
+    request_actor,
+    safe_next,
+    settings,
+)
+from server.requests.changes import (
+    ChangeInputError,
+    current_values,
+    member_change_requests,
+    split_name,
+    submit_changes,
+)
+from server.requests.email_change import (
+    EmailChangeError,
+    confirm_email_change,
+    pending_email_change,
+    start_email_change,
+)
+from server.requests.reauth import (
+    REAUTH_WINDOW,
+    ReauthFailed,
+    reauthenticate_with_password,
+    recent_auth_required,
+)
+from server.requests.stop import StopError, fee_with_tax, stop_service
+
+bp = Blueprint("requests", __name__)
+
+
+def _form_values(source: dict[str, str]) -> dict[str, str]:
+    keys = (
+        "surname",
+        "given_name",
+        "surname_kana",
+        "given_name_kana",
+        "postal_code",
+        "address",
+        "phone",
+    )
+    return {key: source.get(key, "")[:300] for key in keys}
+
+
+def _member_form_values() -> dict[str, str]:
+    current = current_values(g.member)
+    surname, given = split_name(current["name"])
+    surname_kana, given_kana = split_name(current["name_kana"])
+    return {
+        "surname": surname,
+        "given_name": given,
+        "surname_kana": surname_kana,
+        "given_name_kana": given_kana,
+        "postal_code": current["postal_code"],
+        "address": current["address"],
+        "phone": current["phone"],
+    }
+
+
+async def _change_page(
+    values: dict[str, str], error: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    body = await render_template(
+        "requests/change.html",
+        values=values,
+        error=error,
+        change_requests=await member_change_requests(g.member.id),
+        sent=request.args.get("sent") == "1",
+        email_changed=request.args.get("email") == "changed",
+        account=g.account,
+    )
+    return body, status
+
+
+@bp.get("/profile/change")
+@member_required
+async def change() -> ResponseReturnValue:
+    """The change form, filled with the registered values, and the requests sent so far."""
+    return await _change_page(_member_form_values())
+
+
+@bp.post("/profile/change")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def change_post() -> ResponseReturnValue:
+    """Send the changed groups as requests; the form is refilled after an error."""
+    values = _form_values(dict(await request.form))
+    try:
+        await submit_changes(g.member, values, settings(), now(), request_actor("member"))
+    except ChangeInputError as error:
+        return await _change_page(values, error.message, error.status)
+    return redirect("/profile/change?sent=1", 303)
+
+
+@bp.get("/reauth")
+@member_required
+async def reauth() -> str:
+    """Ask for the password again before a sensitive change."""
+    return await render_template(
+        "requests/reauth.html",
+        next=safe_next(request.args.get("next")),
+        error=None,
+        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+    )
+
+
+@bp.post("/reauth")
+@member_required
+@rate_limit(5, timedelta(minutes=1))
+@rate_limit(30, timedelta(hours=1))
+async def reauth_post() -> ResponseReturnValue:
+    """Check the password; open the five-minute window and go back."""
+    form = await request.form
+    target = safe_next(form.get("next"))
+    try:
+        await reauthenticate_with_password(
+            g.account, g.session.id, form.get("password", ""), now(), request_actor("member")
+        )
+    except ReauthFailed as error:
+        body = await render_template(
+            "requests/reauth.html",
+            next=target,
+            error=error.message,
+            minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+        )
+        return body, error.status
+    return redirect(target, 303)
+
+
+@bp.get("/profile/change/email")
+@member_required
+@recent_auth_required
+async def email() -> str:
+    """The form for a new sign-in address."""
+    return await render_template("requests/email.html", email="", error=None, account=g.account)
+
+
+@bp.post("/profile/change/email")
+@member_required
+@rate_limit(5, timedelta(minutes=1))
+@rate_limit(20, timedelta(hours=1))
+@recent_auth_required
+async def email_post() -> ResponseReturnValue:
+    """Mail a code to the new address."""
+    address = (await request.form).get("email", "")
+    try:
+        await start_email_change(g.account, address, settings(), now(), request_actor("member"))
+    except EmailChangeError as error:
+        body = await render_template(
+            "requests/email.html", email=address[:254], error=error.message, account=g.account
+        )
+        return body, error.status
+    return redirect("/profile/change/email/verify", 303)
+
+
+@bp.get("/profile/change/email/verify")
+@member_required
+async def email_verify() -> str:
+    """The code form for the new address."""
+    change = await pending_email_change(g.account.id, now())
+    return await render_template("requests/email_verify.html", change=change, error=None)
+
+
+@bp.post("/profile/change/email/verify")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def email_verify_post() -> ResponseReturnValue:
+    """Check the code and replace the address."""
+    code = (await request.form).get("code", "")
+    try:
+        await confirm_email_change(g.account, code, settings(), now(), request_actor("member"))
+    except EmailChangeError as error:
+        change = await pending_email_change(g.account.id, now())
+        body = await render_template(
+            "requests/email_verify.html", change=change, error=error.message
+        )
+        return body, error.status
+    return redirect("/profile/change?email=changed", 303)
+
+
+async def _stop_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    s = settings()
+    body = await render_template(
+        "requests/stop.html", error=error, fee_with_tax=fee_with_tax(s.paper_fee_yen)
+    )
+    return body, status
+
+
+@bp.get("/service/stop")
+@member_required
+@recent_auth_required
+async def stop() -> ResponseReturnValue:
+    """What stopping means, the paper-statement fee, and the confirmation."""
+    return await _stop_page()
+
+
+@bp.post("/service/stop")
+@member_required
+@rate_limit(5, timedelta(minutes=1))
+@recent_auth_required
+async def stop_post() -> ResponseReturnValue:
+    """Stop the service: the account stops and every session ends, this one too."""
+    confirmed = (await request.form).get("confirm") == "yes"
+    try:
+        await stop_service(g.account, confirmed, settings(), now(), request_actor("member"))
+    except StopError as error:
+        return await _stop_page(error.message, error.status)
+    response = redirect("/service/stopped", 303)
+    clear_session_cookie(response)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+@bp.get("/service/stopped")
+@public
+async def stopped() -> str:
+    """After stopping: how to come back (registration with a new initial password)."""
+    s = settings()
+    return await render_template(
+        "requests/stopped.html", fee_with_tax=fee_with_tax(s.paper_fee_yen)
+    )

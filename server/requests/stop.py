@@ -1,0 +1,99 @@
+"""Stopping the service (B8): the account stops, paper statements (for a fee) follow."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from server.audit.service import Actor, record
+from server.auth.models import Account, AccountState
+from server.auth.sessions import end_all_sessions
+from server.config import Settings
+from server.errors import DomainError
+from server.members.models import Member
+from server.requests import notify
+from server.requests.events import RequestEvent
+from server.requests.models import ServiceStop
+
+TAX_RATE_PERCENT = 10
+
+# What else a stop removes, added by other features at merge: passkeys
+# (server/passkeys) and push subscriptions (server/push), each a coroutine
+# taking the account id.
+STOP_HOOKS: list[Callable[[int], Awaitable[object]]] = []
+
+
+class StopError(DomainError):
+    """The stop was not confirmed."""
+
+
+def fee_with_tax(fee_yen: int) -> int:
+    """The fee with 10% consumption tax (whole yen, rounded down)."""
+    return fee_yen * (100 + TAX_RATE_PERCENT) // 100
+
+
+async def stop_service(
+    account: Account, confirmed: bool, settings: Settings, now: datetime, actor: Actor
+) -> ServiceStop:
+    """Stop My Page for this member: sessions end everywhere, the paper list gets them."""
+    if not confirmed:
+        raise StopError(
+            "サービスを停止するには、内容を確認したうえで確認欄にチェックを入れてください。"
+        )
+    member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
+    async with in_transaction():
+        await Account.filter(id=account.id).update(state=AccountState.STOPPED)
+        stop = await ServiceStop.create(
+            member_id=member.id, account_id=account.id, email=account.email, stopped_at=now
+        )
+        ended = await end_all_sessions(account.id)
+        for hook in STOP_HOOKS:
+            await hook(account.id)
+        await notify.service_stopped(
+            account.email,
+            settings,
+            now,
+            name=member.name,
+            fee=settings.paper_fee_yen,
+            fee_with_tax=fee_with_tax(settings.paper_fee_yen),
+        )
+        await record(RequestEvent.SERVICE_STOP, actor, now, sessions=ended)
+    account.state = AccountState.STOPPED
+    return stop
+
+
+@dataclass(frozen=True)
+class PaperMember:
+    """A member on the paper-statement list."""
+
+    member_no: str
+    name: str
+    postal_code: str
+    address: str
+    stopped_at: datetime
+
+
+async def paper_statement_members() -> list[PaperMember]:
+    """Staff: members whose My Page is stopped, so statements go by post with the fee."""
+    stopped = await Account.filter(state=AccountState.STOPPED).values_list("member_id", flat=True)
+    stops = (
+        await ServiceStop.filter(member_id__in=list(stopped))
+        .order_by("-stopped_at")
+        .select_related("member")
+    )
+    seen: set[int] = set()
+    result: list[PaperMember] = []
+    for stop in stops:
+        member: Member = stop.member
+        if member.id in seen:
+            continue
+        seen.add(member.id)
+        result.append(
+            PaperMember(
+                member.member_no, member.name, member.postal_code, member.address, stop.stopped_at
+            )
+        )
+    return sorted(result, key=lambda item: item.member_no)
