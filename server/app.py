@@ -85,6 +85,8 @@ def create_app_from_env() -> Quart:
 BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
+    "server.settings.routes:bp",
+    "server.passkeys.routes:bp",
 ]
 
 
