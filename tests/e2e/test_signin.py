@@ -13,7 +13,7 @@ def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) 
     page.goto("/login")
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("button", name="ログイン", exact=True).click()
 
 
 def test_demo_member_signs_in_and_sees_home(page: Page) -> None:
