@@ -204,3 +204,53 @@ def test_without_webauthn_the_passkey_parts_stay_hidden(page: Page) -> None:
     page.goto("/settings")
     expect(page.get_by_role("button", name="パスキーを追加")).to_be_hidden()
     expect(page.get_by_text("お使いのブラウザはパスキーに対応していないため")).to_be_visible()
+
+
+def test_offer_after_password_sign_in_can_be_dismissed(
+    page: Page, authenticator: tuple[CDPSession, str]
+) -> None:
+    page.add_init_script(NO_CONDITIONAL_UI)
+    sign_in(page)
+    offer = page.locator("#passkey-offer")
+    expect(offer).to_be_visible()
+    expect(offer).to_contain_text("パスキーを作成しませんか？")
+    offer.get_by_role("button", name="今はしない").click()
+    expect(offer).to_be_hidden()
+    page.reload()
+    expect(page.locator("#passkey-offer")).to_have_count(0)
+    # Not shown again on this device at the next sign-in either (sign-out clears storage,
+    # not this cookie).
+    sign_out(page)
+    sign_in(page)
+    expect(page).to_have_url("/")
+    expect(page.locator("#passkey-offer")).to_have_count(0)
+
+
+OLD_BROWSER = """
+delete PublicKeyCredential.parseCreationOptionsFromJSON;
+delete PublicKeyCredential.parseRequestOptionsFromJSON;
+delete PublicKeyCredential.prototype.toJSON;
+"""
+
+
+def test_offer_creates_a_passkey_on_browsers_without_the_json_helpers(
+    page: Page, authenticator: tuple[CDPSession, str]
+) -> None:
+    page.add_init_script(NO_CONDITIONAL_UI + OLD_BROWSER)
+    sign_in(page)
+    helpers = (
+        "[typeof PublicKeyCredential.parseCreationOptionsFromJSON,"
+        " typeof PublicKeyCredential.prototype.toJSON]"
+    )
+    assert page.evaluate(helpers) == ["undefined", "undefined"]
+    page.locator("#passkey-offer").get_by_role("button", name="パスキーを作成").click()
+    expect(page).to_have_url("/settings?done=passkey-added#passkeys")
+    expect(page.get_by_text("パスキーを追加しました。")).to_be_visible()
+    sign_out(page)
+    page.get_by_role("button", name="パスキーでログイン").click()
+    expect(page).to_have_url("/")
+    page.goto("/settings")
+    passkey = page.locator("li.passkey").last
+    expect(passkey.locator(".passkey-last-used")).not_to_have_text("まだ使われていません")
+    passkey.get_by_role("button", name="削除").click()
+    expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
