@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from server.audit.models import AuditEvent
-from server.auth.models import Session
+from server.auth.models import AccountState, Session
 from server.lib.clock import FrozenClock
 from server.passkeys.models import Passkey
 from tests.factories import make_account
@@ -284,3 +286,24 @@ async def _header(client) -> dict[str, str]:
     from tests.passkeys.helpers import csrf_header
 
     return await csrf_header(client, "/login")
+
+
+async def test_a_password_block_does_not_lock_out_a_passkey(client, clock: FrozenClock) -> None:
+    account = await make_account(email="hanako@example.jp")
+    soft = SoftAuthenticator()
+    await member_with_passkey(client, "hanako@example.jp", soft)
+    account.blocked_until = clock.now + timedelta(minutes=15)
+    await account.save(update_fields=["blocked_until"])
+    status, _ = await passkey_sign_in(client, soft)
+    assert status == 200
+
+
+async def test_a_stopped_account_cannot_sign_in_with_a_passkey(client) -> None:
+    account = await make_account(email="hanako@example.jp")
+    soft = SoftAuthenticator()
+    await member_with_passkey(client, "hanako@example.jp", soft)
+    account.state = AccountState.STOPPED
+    await account.save(update_fields=["state"])
+    status, body = await passkey_sign_in(client, soft)
+    assert status == 400 and body["error"].startswith("パスキーでログインできませんでした。")
+    assert (await events("passkey:login:failure"))[-1].data["reason"] == "account_unusable"
