@@ -110,7 +110,7 @@ def test_autofill_signs_in_with_no_click(page: Page, authenticator: tuple[CDPSes
     page.get_by_role("button", name="ログアウト").click()
     expect(page).to_have_url("/")
     page.goto("/settings")
-    expect(page.locator("#sessions tbody tr", has_text="この端末")).to_contain_text("パスキー")
+    expect(page.locator("#sessions li", has_text="この端末")).to_contain_text("パスキー")
     passkey = page.locator("li.passkey").last
     passkey.get_by_role("button", name="削除").click()
     expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
