@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.audit.service import Actor, Event, record
 from server.auth.models import Account, AccountState, Session
 from server.errors import DomainError, NotFound
 from server.lib.text import nfkc
+from server.members.models import Member
 from server.passkeys import webauthn as wa
 from server.passkeys.models import Passkey, PasskeyUser, Reauthentication, WebAuthnChallenge
 from server.passkeys.providers import provider_name
@@ -26,6 +28,7 @@ MAX_PASSKEYS = 20
 MAX_NAME = 40
 MAX_PASSWORD = 128
 USER_HANDLE_BYTES = 32
+MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn's limit; stored base64url in 1400 characters
 
 REGISTRATION = "registration"
 AUTHENTICATION = "authentication"
@@ -288,11 +291,31 @@ async def register_passkey(
     except wa.PasskeyError as error:
         await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=error.reason[:200])
         raise failed from error
+    if len(new.credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="credential_id_too_long")
+        raise failed
     credential_id = wa.encode(new.credential_id)
+    duplicate = RegistrationFailed("このパスキーはすでに登録されています。")
     if await Passkey.filter(credential_id=credential_id).exists():
         await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="duplicate")
-        raise RegistrationFailed("このパスキーはすでに登録されています。")
+        raise duplicate
     name = await _default_name(account.id, new.aaguid)
+    try:
+        passkey = await _store(account, new, credential_id, name, now, who)
+    except IntegrityError as error:  # the same credential, registered concurrently
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="duplicate")
+        raise duplicate from error
+    return passkey
+
+
+async def _store(
+    account: Account,
+    new: wa.NewCredential,
+    credential_id: str,
+    name: str,
+    now: datetime,
+    who: Actor,
+) -> Passkey:
     async with in_transaction():
         passkey = await Passkey.create(
             account_id=account.id,
@@ -317,16 +340,17 @@ async def register_passkey(
             backed_up=new.backed_up,
         )
         # MAIL: passkey_added -- the merge with the mail outbox connects this call site:
-        # queue templates/mail/passkey_added/ with passkey_added_mail(account, passkey)
+        # queue templates/mail/passkey_added/ with await passkey_added_mail(account, passkey)
         # in this same transaction. Until then no mail is sent.
     return passkey
 
 
-def passkey_added_mail(account: Account, passkey: Passkey, member_name: str) -> dict[str, Any]:
+async def passkey_added_mail(account: Account, passkey: Passkey) -> dict[str, Any]:
     """Context for templates/mail/passkey_added/ (subject.txt, body.txt)."""
+    member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     return {
         "email": account.email,
-        "member_name": member_name,
+        "member_name": member.name,
         "passkey_name": passkey.name,
         "provider": provider_name(passkey.aaguid),
         "added_at": passkey.created_at,

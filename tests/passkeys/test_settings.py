@@ -9,6 +9,7 @@ from quart import Quart, render_template
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.auth.models import Session
+from server.members.models import Member
 from server.passkeys import service
 from server.passkeys.models import Passkey
 from server.passkeys.service import passkey_added_mail
@@ -195,10 +196,13 @@ async def test_offer_follows_a_fresh_password_sign_in_only(client, clock) -> Non
 async def test_passkey_added_mail_template_renders(app: Quart, clock) -> None:
     passkey = await _passkey_for("hanako@example.jp")
     account = await passkey.account
-    context = passkey_added_mail(account, passkey, "山田 花子")
+    await Member.filter(id=account.member_id).update(name="山田 花子")
+    passkey.name = "A&B <phone>"  # type: ignore[attr-defined]
+    context = await passkey_added_mail(account, passkey)
     async with app.app_context():
         subject = await render_template("mail/passkey_added/subject.txt", **context)
         body = await render_template("mail/passkey_added/body.txt", **context)
     assert subject.strip() == "【群馬県学校生協】パスキーが追加されました"
-    assert "山田 花子 様" in body and "iPhone" in body and "iCloud キーチェーン" in body
+    assert body.startswith("山田 花子 様")
+    assert "A&B <phone>" in body and "iCloud キーチェーン" in body  # plain text, not HTML
     assert "2026年11月1日 12:00" in body
