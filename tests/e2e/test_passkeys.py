@@ -165,6 +165,11 @@ def test_unverified_user_is_refused(context: BrowserContext, page: Page) -> None
     page.goto("/")
     expect(page).to_have_url("/login?next=/")
     cdp.detach()
+    # Leave the shared demo account as it was for the other browser tests.
+    sign_in(page)
+    page.goto("/settings")
+    page.locator("li.passkey").last.get_by_role("button", name="削除").click()
+    expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
 
 
 def test_server_refuses_a_passkey_made_without_verification(
