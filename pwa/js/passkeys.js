@@ -265,6 +265,27 @@
       }).then(function () { confirm.disabled = false; });
     }
 
+    var withPasskey = document.getElementById("passkey-reauth-passkey");
+    if (withPasskey) {
+      withPasskey.addEventListener("click", function () {
+        withPasskey.disabled = true;
+        say(status, MSG.working);
+        post("/api/passkeys/reauth/options").then(function (res) {
+          if (!res.ok) throw new Problem(res.data.error || MSG.failed);
+          return navigator.credentials.get({ publicKey: requestOptions(res.data.publicKey) });
+        }).then(function (credential) {
+          if (!credential) throw new Problem(MSG.cancelled);
+          return post("/api/passkeys/reauth/verify", { credential: credentialJSON(credential) });
+        }).then(function (res) {
+          if (!res.ok) throw new Problem(res.data.error || MSG.failed);
+          reauthBox.hidden = true;
+          return addPasskey(status, showReauth);
+        }).catch(function (error) {
+          say(status, explain(error), true);
+        }).then(function () { withPasskey.disabled = false; });
+      });
+    }
+
     if (confirm && password) {
       confirm.addEventListener("click", submitPassword);
       password.addEventListener("keydown", function (event) {

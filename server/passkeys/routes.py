@@ -104,6 +104,35 @@ async def reauth() -> ResponseReturnValue:
     return jsonify({"ok": True})
 
 
+@bp.post("/api/passkeys/reauth/options")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def reauth_options() -> ResponseReturnValue:
+    """Options to confirm the member with one of their own passkeys."""
+    options = await service.reauthentication_options(
+        g.account, relying_party(), g.csrf_binding, now()
+    )
+    return jsonify({"publicKey": options})
+
+
+@bp.post("/api/passkeys/reauth/verify")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def reauth_verify() -> ResponseReturnValue:
+    """A use of one of the member's passkeys, instead of re-entering the password."""
+    body = await _json_body()
+    await service.reauthenticate_with_passkey(
+        g.account,
+        g.session,
+        body.get("credential"),
+        relying_party(),
+        g.csrf_binding,
+        now(),
+        request_actor("member"),
+    )
+    return jsonify({"ok": True})
+
+
 # Signing in with a passkey -------------------------------------------------
 
 

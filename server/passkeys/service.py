@@ -32,6 +32,7 @@ MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn's limit; stored base64url in 1400 cha
 
 REGISTRATION = "registration"
 AUTHENTICATION = "authentication"
+REAUTHENTICATION = "reauthentication"
 
 
 class PasskeyEvent(StrEnum):
@@ -91,10 +92,12 @@ class ReauthRequired(DomainError):
 
 
 class ReauthFailed(DomainError):
-    """The re-entered password was wrong."""
+    """The re-entered password was wrong, or the passkey check failed."""
 
-    def __init__(self) -> None:
-        super().__init__("パスワードが正しくありません。もう一度入力してください。")
+    def __init__(
+        self, message: str = "パスワードが正しくありません。もう一度入力してください。"
+    ) -> None:
+        super().__init__(message)
 
 
 class PasskeyRuleError(DomainError):
@@ -206,7 +209,7 @@ async def reauthenticate(
         await record(PasskeyEvent.REAUTH_FAILURE, who, now)
         raise ReauthFailed()
     await Reauthentication.update_or_create(defaults={"at": now}, session_id=session.id)
-    await record(PasskeyEvent.REAUTH_SUCCESS, who, now)
+    await record(PasskeyEvent.REAUTH_SUCCESS, who, now, method="password")
 
 
 # Registration -------------------------------------------------------------
@@ -368,38 +371,46 @@ async def authentication_options(
     return await _issue_challenge(options, AUTHENTICATION, binding, now)
 
 
-async def sign_in_with_passkey(
-    credential: Any, rp: wa.RelyingParty, binding: str, now: datetime, actor: Actor
-) -> Account:
-    """Verify an assertion and return the account to start a multi-factor session for."""
+async def _verified_use(
+    credential: Any,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    ceremony: str,
+    failure: PasskeyEvent,
+    account_id: int | None = None,
+) -> tuple[Passkey, Account]:
+    """Check one use of a passkey (sign-in or re-authentication) and record it on the passkey."""
+    who = actor
     try:
         parsed = wa.parse_authentication(credential)
         challenge = wa.challenge_of(parsed.response.client_data_json, "get")
     except wa.PasskeyError as error:
-        await record(PasskeyEvent.LOGIN_FAILURE, actor, now, reason=error.reason[:200])
+        await record(failure, who, now, reason=error.reason[:200])
         raise PasskeySignInFailed() from error
     try:
-        await consume_challenge(challenge, AUTHENTICATION, binding, now)
+        await consume_challenge(challenge, ceremony, binding, now, account_id)
     except ChallengeInvalid:
-        reason = await _challenge_failure_reason(challenge, now)
-        await record(PasskeyEvent.LOGIN_FAILURE, actor, now, reason=reason)
+        await record(failure, who, now, reason=await _challenge_failure_reason(challenge, now))
         raise
     passkey = (
         await Passkey.filter(credential_id=wa.encode(parsed.raw_id))
         .select_related("account__member")
         .first()
     )
-    if passkey is None:
-        await record(PasskeyEvent.LOGIN_FAILURE, actor, now, reason="unknown_credential")
+    if passkey is None or (account_id is not None and passkey.account_id != account_id):  # type: ignore[attr-defined]
+        await record(failure, who, now, reason="unknown_credential")
         raise UnknownPasskey()
     account: Account = passkey.account
     who = _who(account, actor)
     if account.state != AccountState.ACTIVE:
-        await record(PasskeyEvent.LOGIN_FAILURE, who, now, reason="account_unusable")
+        await record(failure, who, now, reason="account_unusable")
         raise PasskeySignInFailed()
     handle = parsed.response.user_handle
     if handle is not None and handle != await _user_handle(account, now):
-        await record(PasskeyEvent.LOGIN_FAILURE, who, now, reason="user_handle_mismatch")
+        await record(failure, who, now, reason="user_handle_mismatch")
         raise PasskeySignInFailed()
     try:
         assertion = wa.verify_authentication(
@@ -423,13 +434,7 @@ async def sign_in_with_passkey(
             "設定画面でこのパスキーを削除して登録し直してください。"
         ) from error
     except wa.PasskeyError as error:
-        await record(
-            PasskeyEvent.LOGIN_FAILURE,
-            who,
-            now,
-            passkey_id=passkey.id,
-            reason=error.reason[:200],
-        )
+        await record(failure, who, now, passkey_id=passkey.id, reason=error.reason[:200])
         raise PasskeySignInFailed() from error
     # Compare-and-set on the counter: of two concurrent uses of one assertion, one wins.
     updated = await Passkey.filter(id=passkey.id, sign_count=passkey.sign_count).update(
@@ -439,19 +444,81 @@ async def sign_in_with_passkey(
         backed_up=assertion.backed_up,
     )
     if updated != 1:
-        await record(PasskeyEvent.LOGIN_FAILURE, who, now, reason="concurrent_use")
+        await record(failure, who, now, reason="concurrent_use")
         raise PasskeySignInFailed()
+    return passkey, account
+
+
+async def sign_in_with_passkey(
+    credential: Any, rp: wa.RelyingParty, binding: str, now: datetime, actor: Actor
+) -> Account:
+    """Verify an assertion and return the account to start a multi-factor session for."""
+    passkey, account = await _verified_use(
+        credential,
+        rp,
+        binding,
+        now,
+        actor,
+        ceremony=AUTHENTICATION,
+        failure=PasskeyEvent.LOGIN_FAILURE,
+    )
     account.last_login_at = now
     await account.save(update_fields=["last_login_at"])
     await record(
         Event.LOGIN_SUCCESS,
-        who,
+        _who(account, actor),
         now,
         method="passkey",
         multi_factor=True,
         passkey_id=passkey.id,
     )
     return account
+
+
+async def reauthentication_options(
+    account: Account, rp: wa.RelyingParty, binding: str, now: datetime
+) -> dict[str, Any]:
+    """Options to confirm it is the member, with one of their own passkeys."""
+    own = await Passkey.filter(account_id=account.id).values_list("credential_id", flat=True)
+    if not own:
+        raise PasskeyRuleError("登録されているパスキーがありません。")
+    options = wa.authentication_options(rp, allow=[wa.decode(str(cid)) for cid in own])
+    return await _issue_challenge(options, REAUTHENTICATION, binding, now, account.id)
+
+
+async def reauthenticate_with_passkey(
+    account: Account,
+    session: Session,
+    credential: Any,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """A use of one of the member's own passkeys counts as a fresh strong authentication."""
+    try:
+        passkey, _ = await _verified_use(
+            credential,
+            rp,
+            binding,
+            now,
+            _who(account, actor),
+            ceremony=REAUTHENTICATION,
+            failure=PasskeyEvent.REAUTH_FAILURE,
+            account_id=account.id,
+        )
+    except (PasskeySignInFailed, ChallengeInvalid) as error:
+        raise ReauthFailed(
+            "パスキーで本人確認できませんでした。もう一度お試しください。"
+        ) from error
+    await Reauthentication.update_or_create(defaults={"at": now}, session_id=session.id)
+    await record(
+        PasskeyEvent.REAUTH_SUCCESS,
+        _who(account, actor),
+        now,
+        method="passkey",
+        passkey_id=passkey.id,
+    )
 
 
 # Listing, renaming, removing ----------------------------------------------

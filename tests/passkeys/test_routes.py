@@ -307,3 +307,64 @@ async def test_a_stopped_account_cannot_sign_in_with_a_passkey(client) -> None:
     status, body = await passkey_sign_in(client, soft)
     assert status == 400 and body["error"].startswith("パスキーでログインできませんでした。")
     assert (await events("passkey:login:failure"))[-1].data["reason"] == "account_unusable"
+
+
+async def test_a_passkey_use_can_replace_the_password_re_entry(client, clock: FrozenClock) -> None:
+    await make_account(email="hanako@example.jp")
+    soft = SoftAuthenticator()
+    await member_with_passkey(client, "hanako@example.jp", soft)
+    await login(client, "hanako@example.jp")
+    clock.advance(minutes=6)
+    status, _ = await api(client, "/api/passkeys/registration/options", page_="/settings")
+    assert status == 403
+    status, options = await api(client, "/api/passkeys/reauth/options", page_="/settings")
+    assert status == 200
+    assert len(options["publicKey"]["allowCredentials"]) == 1
+    status, _ = await api(
+        client,
+        "/api/passkeys/reauth/verify",
+        {"credential": soft.get(options["publicKey"])},
+        page_="/settings",
+    )
+    assert status == 200
+    assert (await events("passkey:reauth:success"))[-1].data["method"] == "passkey"
+    await add_passkey(client, SoftAuthenticator())
+    assert (await Passkey.filter(last_used_at=clock.now).count()) == 1
+
+
+async def test_another_members_passkey_cannot_confirm_me(app, client, clock: FrozenClock) -> None:
+    await make_account(email="hanako@example.jp")
+    await make_account(email="taro@example.jp")
+    mine, theirs = SoftAuthenticator(), SoftAuthenticator()
+    await member_with_passkey(client, "hanako@example.jp", mine)
+    await member_with_passkey(app.test_client(), "taro@example.jp", theirs)
+    await login(client, "hanako@example.jp")
+    clock.advance(minutes=6)
+    status, options = await api(client, "/api/passkeys/reauth/options", page_="/settings")
+    status, body = await api(
+        client,
+        "/api/passkeys/reauth/verify",
+        {"credential": theirs.get(options["publicKey"])},
+        page_="/settings",
+    )
+    assert status == 400 and body["error"].startswith("パスキーで本人確認できませんでした。")
+    failure = (await events("passkey:reauth:failure"))[-1]
+    assert failure.data["reason"] == "unknown_credential"
+    status, _ = await api(client, "/api/passkeys/registration/options", page_="/settings")
+    assert status == 403
+
+
+async def test_a_sign_in_challenge_cannot_confirm_me(client, clock: FrozenClock) -> None:
+    await make_account(email="hanako@example.jp")
+    soft = SoftAuthenticator()
+    await member_with_passkey(client, "hanako@example.jp", soft)
+    await login(client, "hanako@example.jp")
+    clock.advance(minutes=6)
+    status, options = await api(client, "/api/passkeys/authentication/options", page_="/settings")
+    status, _ = await api(
+        client,
+        "/api/passkeys/reauth/verify",
+        {"credential": soft.get(options["publicKey"])},
+        page_="/settings",
+    )
+    assert status == 400
