@@ -79,15 +79,17 @@ HISTORY_LABELS = {
     "passkey:credential:remove": "パスキーの削除",
     "passkey:credential:counter_regression": "不審なパスキーの利用（拒否しました）",
     "passkey:login:failure": "パスキーでのログインの失敗",
-    "passkey:reauth:success": "本人確認（パスワードの再入力）",
     "passkey:reauth:failure": "本人確認の失敗",
 }
 
 
 def history_label(event: str, data: dict[str, Any]) -> str:
     """What a recorded event means, in the member's words."""
+    method = METHODS.get(str(data.get("method")), "パスワード")
     if event == "auth:login:success":
-        return f"ログイン（{METHODS.get(str(data.get('method')), 'パスワード')}）"
+        return f"ログイン（{method}）"
+    if event == "passkey:reauth:success":
+        return f"本人確認（{method}）"
     return HISTORY_LABELS.get(event, event)
 
 
@@ -95,7 +97,8 @@ async def history_section() -> SettingsSection:
     """セキュリティ履歴: the member's own recent security events from the access log."""
     rows = (
         await AuditEvent.filter(
-            member_id=g.member.id, event__in=[*HISTORY_LABELS, "auth:login:success"]
+            member_id=g.member.id,
+            event__in=[*HISTORY_LABELS, "auth:login:success", "passkey:reauth:success"],
         )
         .order_by("-at", "-id")
         .limit(HISTORY_LIMIT)

@@ -259,3 +259,58 @@ def test_offer_creates_a_passkey_on_browsers_without_the_json_helpers(
     expect(passkey.locator(".passkey-last-used")).not_to_have_text("まだ使われていません")
     passkey.get_by_role("button", name="削除").click()
     expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
+
+
+def age_sign_ins(live_server: Any, minutes: int) -> None:
+    """Move every sign-in and re-authentication back in time (the server's clock is real)."""
+    from datetime import timedelta
+
+    from server import db
+    from server.auth.models import Session
+    from server.passkeys.models import Reauthentication
+    from tests.e2e.conftest import run_async
+
+    async def age() -> None:
+        await db.init_db(live_server.env["MYPAGE_DATABASE_URL"])
+        try:
+            for session in await Session.all():
+                session.created_at -= timedelta(minutes=minutes)
+                await session.save(update_fields=["created_at"])
+            for reauth in await Reauthentication.all():
+                reauth.at -= timedelta(minutes=minutes)
+                await reauth.save(update_fields=["at"])
+        finally:
+            await db.close_db()
+
+    run_async(age())
+
+
+def test_adding_later_asks_for_the_password_or_a_passkey(
+    page: Page, authenticator: tuple[CDPSession, str], live_server: Any
+) -> None:
+    page.add_init_script(NO_CONDITIONAL_UI)
+    sign_in(page)
+    add_passkey_in_settings(page)
+    status = page.locator("#passkey-add-status")
+    already = "この端末（パスワード管理アプリ）のパスキーは、すでに登録されています。"
+
+    age_sign_ins(live_server, 10)
+    page.reload()
+    page.get_by_role("button", name="パスキーを追加").click()
+    expect(page.get_by_label("パスワード")).to_be_focused()
+    page.get_by_label("パスワード").fill("gunma-demo-2026")
+    page.get_by_role("button", name="確認して続ける").click()
+    # Confirmed: the browser is asked to create one (this authenticator already has it).
+    expect(status).to_have_text(already)
+
+    age_sign_ins(live_server, 10)
+    page.reload()
+    page.get_by_role("button", name="パスキーを追加").click()
+    page.get_by_role("button", name="パスキーで本人確認").click()
+    expect(status).to_have_text(already)
+    page.reload()
+    history = page.locator("#security-history")
+    expect(history).to_contain_text("本人確認（パスワード）")
+    expect(history).to_contain_text("本人確認（パスキー）")
+    page.locator("li.passkey").last.get_by_role("button", name="削除").click()
+    expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
