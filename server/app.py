@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TEMPLATES_AUTO_RELOAD=settings.is_development,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese JSON readable as is
     app.jinja_env.autoescape = True
     app.jinja_env.globals["settings"] = settings
     RateLimiter(app, store=_rate_limit_store(settings))
@@ -105,6 +106,8 @@ BLUEPRINTS = [
     "server.help.routes:bp",
     "server.inquiries.routes:bp",
     "server.requests.routes:bp",
+    "server.settings.routes:bp",
+    "server.passkeys.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

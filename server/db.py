@@ -20,6 +20,7 @@ APPS: dict[str, list[str]] = {
     "mail": ["server.mail.models"],
     "account": ["server.account.models"],
     "requests": ["server.requests.models"],
+    "passkeys": ["server.passkeys.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

@@ -23,6 +23,13 @@ from tests.dbutil import TemplateDatabase
 START = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: once Playwright's sync API has started (a session-scoped
+    browser), its event loop runs in the main thread and async tests cannot start
+    theirs, so any tests/<feature>/ sorting after tests/e2e/ would fail."""
+    items.sort(key=lambda item: "/e2e/" in item.nodeid.replace("\\", "/"))
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabase]:
     """Migrate one template database per test run (through the real migrations)."""
@@ -103,8 +110,3 @@ async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[Quart]:
 def client(app: Quart) -> TestClientProtocol:
     """An HTTP client that keeps cookies, like a browser."""
     return app.test_client()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API keeps an event loop until the run ends."""
-    items.sort(key=lambda item: "/e2e/" in str(item.path))

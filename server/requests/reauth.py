@@ -36,6 +36,12 @@ async def mark_reauthenticated(session_id: int, method: str, now: datetime) -> N
     await Reauthentication.create(session_id=session_id, method=method, at=now)
 
 
+async def last_reauthenticated(session_id: int) -> datetime | None:
+    """When this session last proved its member again (password or passkey), if ever."""
+    latest = await Reauthentication.filter(session_id=session_id).order_by("-at").first()
+    return latest.at if latest is not None else None
+
+
 async def is_recent(session_id: int, now: datetime) -> bool:
     """True when this session re-authenticated within the window."""
     return await Reauthentication.filter(session_id=session_id, at__gt=now - REAUTH_WINDOW).exists()

@@ -14,16 +14,16 @@ from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError
 from server.members.models import Member
+from server.passkeys.service import remove_all_passkeys
 from server.requests import notify
 from server.requests.events import RequestEvent
 from server.requests.models import ServiceStop
 
 TAX_RATE_PERCENT = 10
 
-# What else a stop removes, added by other features at merge: passkeys
-# (server/passkeys) and push subscriptions (server/push), each a coroutine
-# taking the account id.
-STOP_HOOKS: list[Callable[[int], Awaitable[object]]] = []
+# What else a stop removes, each a coroutine taking the account id: the
+# member's passkeys (and, once merged, push subscriptions).
+STOP_HOOKS: list[Callable[[int], Awaitable[object]]] = [remove_all_passkeys]
 
 
 class StopError(DomainError):

@@ -22,7 +22,7 @@ def sign_in(
     page.goto("/login")
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_load_state()
     if not page.url.split("?")[0].endswith("/login/code"):
         return
@@ -33,5 +33,5 @@ def sign_in(
     page.get_by_label("認証コード", exact=True).fill(match.group(1))
     if not remember:
         page.get_by_label(re.compile("この端末を記憶する")).uncheck()
-    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_load_state()

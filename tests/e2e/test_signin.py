@@ -47,7 +47,7 @@ def test_new_browser_is_asked_for_the_mailed_code_once(browser, live_server) -> 
         # The same browser, remembered: no code this time.
         page.get_by_label("メールアドレス").fill(DEMO_EMAIL)
         page.get_by_label("パスワード").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="ログイン").click()
+        page.get_by_role("button", name="ログイン", exact=True).click()
         expect(page).to_have_url("/")
     finally:
         context.close()

@@ -160,6 +160,18 @@ async def test_stopping_ends_every_session_and_lists_the_member_for_paper(app, c
     second = app.test_client()
     await login(second, "hanako@example.jp")
     assert await Session.filter(account_id=account.id).count() == 2
+    from server.passkeys.models import Passkey
+
+    await Passkey.create(
+        account=account,
+        credential_id="cred-1",
+        public_key=b"k",
+        aaguid="",
+        name="iPhone",
+        backup_eligible=True,
+        backed_up=True,
+        created_at=account.registered_at,
+    )
     await mails.clear()  # the sign-in codes are not what this test reads
     removed: list[int] = []
 
@@ -178,6 +190,7 @@ async def test_stopping_ends_every_session_and_lists_the_member_for_paper(app, c
     assert removed == [account.id]
     account = await Account.get(id=account.id)
     assert account.state == AccountState.STOPPED
+    assert not await Passkey.filter(account_id=account.id).exists()
     assert await Session.filter(account_id=account.id).count() == 0
     # Both browsers are signed out.
     for browser in (client, second):

@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn) alongside passwords: register, sign in, list, rename, remove."""

@@ -1,0 +1,235 @@
+"""Passkey endpoints: JSON ceremonies for the script, plain forms for rename and remove."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from quart import Blueprint, g, jsonify, redirect, request
+from quart.typing import ResponseReturnValue
+from quart_rate_limiter import rate_limit
+
+from server.auth.sessions import end_session, start_session
+from server.auth.web import (
+    member_required,
+    now,
+    public,
+    request_actor,
+    safe_next,
+    session_policy,
+    set_session_cookie,
+    settings,
+)
+from server.errors import DomainError
+from server.passkeys import service
+from server.passkeys.webauthn import RelyingParty
+from server.settings.sections import SettingsSection
+
+bp = Blueprint("passkeys", __name__)
+
+OFFER_COOKIE = "mypage_passkey_offer"
+SCRIPT = "js/passkeys.js"
+
+
+def relying_party() -> RelyingParty:
+    """RP ID and origin from MYPAGE_BASE_URL."""
+    s = settings()
+    return service.relying_party(s.base_url, s.coop_name)
+
+
+async def _json_body() -> dict[str, Any]:
+    data = await request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("送信内容を読み取れませんでした。ページを読み込み直してください。")
+    return data
+
+
+def _reauth(error: service.ReauthRequired) -> ResponseReturnValue:
+    return jsonify({"error": error.message, "reauth": True}), error.status
+
+
+# Adding a passkey (signed in) ----------------------------------------------
+
+
+@bp.post("/api/passkeys/registration/options")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def registration_options() -> ResponseReturnValue:
+    """Options for navigator.credentials.create(), or 403 {reauth: true}."""
+    try:
+        options = await service.registration_options(
+            g.account, g.member.name, g.session, relying_party(), g.csrf_binding, now()
+        )
+    except service.ReauthRequired as error:
+        return _reauth(error)
+    return jsonify({"publicKey": options})
+
+
+@bp.post("/api/passkeys/registration/verify")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def registration_verify() -> ResponseReturnValue:
+    """Store the new passkey; the script then shows /settings with it listed."""
+    body = await _json_body()
+    try:
+        passkey = await service.register_passkey(
+            g.account,
+            g.session,
+            body.get("credential"),
+            relying_party(),
+            g.csrf_binding,
+            now(),
+            request_actor("member"),
+            settings(),
+        )
+    except service.ReauthRequired as error:
+        return _reauth(error)
+    return jsonify({"name": passkey.name, "redirect": "/settings?done=passkey-added#passkeys"})
+
+
+@bp.post("/api/passkeys/reauth")
+@member_required
+@rate_limit(5, timedelta(minutes=1))
+@rate_limit(30, timedelta(hours=1))
+async def reauth() -> ResponseReturnValue:
+    """Password re-entry before adding a passkey."""
+    body = await _json_body()
+    password = body.get("password")
+    await service.reauthenticate(
+        g.account,
+        g.session,
+        password if isinstance(password, str) else "",
+        now(),
+        request_actor("member"),
+    )
+    return jsonify({"ok": True})
+
+
+@bp.post("/api/passkeys/reauth/options")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def reauth_options() -> ResponseReturnValue:
+    """Options to confirm the member with one of their own passkeys."""
+    options = await service.reauthentication_options(
+        g.account, relying_party(), g.csrf_binding, now()
+    )
+    return jsonify({"publicKey": options})
+
+
+@bp.post("/api/passkeys/reauth/verify")
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+async def reauth_verify() -> ResponseReturnValue:
+    """A use of one of the member's passkeys, instead of re-entering the password."""
+    body = await _json_body()
+    await service.reauthenticate_with_passkey(
+        g.account,
+        g.session,
+        body.get("credential"),
+        relying_party(),
+        g.csrf_binding,
+        now(),
+        request_actor("member"),
+    )
+    return jsonify({"ok": True})
+
+
+# Signing in with a passkey -------------------------------------------------
+
+
+@bp.post("/api/passkeys/authentication/options")
+@public
+@rate_limit(30, timedelta(minutes=1))
+@rate_limit(300, timedelta(hours=1))
+async def authentication_options() -> ResponseReturnValue:
+    """Options for navigator.credentials.get() with any discoverable passkey."""
+    options = await service.authentication_options(relying_party(), g.csrf_binding, now())
+    return jsonify({"publicKey": options})
+
+
+@bp.post("/api/passkeys/authentication/verify")
+@public
+@rate_limit(10, timedelta(minutes=1))
+@rate_limit(100, timedelta(hours=1))
+async def authentication_verify() -> ResponseReturnValue:
+    """Verify the assertion and start a passkey (multi-factor) session; no code is mailed."""
+    body = await _json_body()
+    next_value = body.get("next")
+    target = safe_next(next_value if isinstance(next_value, str) else None)
+    try:
+        account = await service.sign_in_with_passkey(
+            body.get("credential"), relying_party(), g.csrf_binding, now(), request_actor()
+        )
+    except service.UnknownPasskey as error:
+        return jsonify({"error": error.message, "unknownCredential": True}), error.status
+    if g.session is not None:
+        await end_session(g.session_token)
+    token = await start_session(
+        account, session_policy(), now(), method="passkey", actor=request_actor()
+    )
+    response = jsonify({"redirect": target})
+    set_session_cookie(response, token)
+    return response
+
+
+# Renaming and removing (plain forms, no JavaScript needed) -----------------
+
+
+@bp.post("/settings/passkeys/<int:passkey_id>/rename")
+@member_required
+@rate_limit(20, timedelta(minutes=1))
+async def rename(passkey_id: int) -> ResponseReturnValue:
+    """Rename one of the member's passkeys."""
+    from server.settings.routes import render_settings
+
+    form = await request.form
+    try:
+        await service.rename_passkey(
+            g.account, passkey_id, form.get("name", ""), now(), request_actor("member")
+        )
+    except service.PasskeyRuleError as error:
+        return await render_settings(error=error.message, status=error.status)
+    return redirect("/settings?done=passkey-renamed#passkeys", 303)
+
+
+@bp.post("/settings/passkeys/<int:passkey_id>/delete")
+@member_required
+@rate_limit(20, timedelta(minutes=1))
+async def delete(passkey_id: int) -> ResponseReturnValue:
+    """Remove one of the member's passkeys (not the last way to sign in)."""
+    from server.settings.routes import render_settings
+
+    try:
+        await service.remove_passkey(g.account, passkey_id, now(), request_actor("member"))
+    except service.PasskeyRuleError as error:
+        return await render_settings(error=error.message, status=error.status)
+    return redirect("/settings?done=passkey-removed#passkeys", 303)
+
+
+# /settings section and the offer after a password sign-in -------------------
+
+
+async def settings_section() -> SettingsSection:
+    """パスキー: the list with rename/remove, and the add button (shown by the script)."""
+    return SettingsSection(
+        "settings/_passkeys.html",
+        {
+            "passkeys": await service.passkeys_of(g.account.id),
+            "has_password": g.account.password_hash is not None,
+        },
+        scripts=(SCRIPT,),
+    )
+
+
+@bp.app_context_processor
+async def passkey_offer() -> dict[str, Any]:
+    """Offer a passkey right after a password sign-in, unless dismissed on this device."""
+    session = g.get("session")
+    offer = (
+        session is not None
+        and session.auth_method == "password"
+        and now() - session.created_at <= service.REAUTH_WINDOW
+        and request.endpoint != "settings.index"
+        and OFFER_COOKIE not in request.cookies
+    )
+    return {"passkey_offer": offer}

@@ -1,0 +1,611 @@
+"""The passkey rules: ceremonies with one-use challenges, sign-in, re-authentication,
+listing, renaming and removing (A9)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server.audit.service import Actor, Event, record
+from server.auth.models import Account, AccountState, Session
+from server.config import Settings
+from server.errors import DomainError, NotFound
+from server.lib.formatting import jdatetime
+from server.lib.text import nfkc
+from server.mail.outbox import enqueue_mail
+from server.members.models import Member
+from server.passkeys import webauthn as wa
+from server.passkeys.models import Passkey, PasskeyUser, WebAuthnChallenge
+from server.passkeys.providers import provider_name
+from server.requests.reauth import last_reauthenticated, mark_reauthenticated
+from server.security import token_hash, verify_password
+
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+REAUTH_WINDOW = timedelta(minutes=5)
+MAX_PASSKEYS = 20
+MAX_NAME = 40
+MAX_PASSWORD = 128
+USER_HANDLE_BYTES = 32
+MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn's limit; stored base64url in 1400 characters
+
+REGISTRATION = "registration"
+AUTHENTICATION = "authentication"
+REAUTHENTICATION = "reauthentication"
+
+
+class PasskeyEvent(StrEnum):
+    """Audit events of this feature, named area:subject:action."""
+
+    CREDENTIAL_ADD = "passkey:credential:add"
+    CREDENTIAL_ADD_FAILURE = "passkey:credential:add_failure"
+    CREDENTIAL_RENAME = "passkey:credential:rename"
+    CREDENTIAL_REMOVE = "passkey:credential:remove"
+    COUNTER_REGRESSION = "passkey:credential:counter_regression"
+    LOGIN_FAILURE = "passkey:login:failure"
+    REAUTH_SUCCESS = "passkey:reauth:success"
+    REAUTH_FAILURE = "passkey:reauth:failure"
+
+
+SIGN_IN_FAILED = (
+    "パスキーでログインできませんでした。もう一度お試しいただくか、"
+    "メールアドレスとパスワードでログインしてください。"
+)
+
+
+class PasskeySignInFailed(DomainError):
+    """A passkey sign-in was refused; the member can retry or use the password."""
+
+    def __init__(self, message: str = SIGN_IN_FAILED) -> None:
+        super().__init__(message)
+
+
+class UnknownPasskey(PasskeySignInFailed):
+    """The browser offered a passkey this site does not (or no longer) know."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "このパスキーは登録されていないか、削除されています。"
+            "メールアドレスとパスワードでログインしてください。"
+        )
+
+
+class ChallengeInvalid(DomainError):
+    """The challenge is unknown, expired or already used."""
+
+    def __init__(self) -> None:
+        super().__init__("操作の有効期限が切れました。もう一度お試しください。")
+
+
+class RegistrationFailed(DomainError):
+    """The new passkey could not be verified or stored."""
+
+
+class ReauthRequired(DomainError):
+    """Adding a passkey needs a recent sign-in or the password again."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("本人確認のため、パスワードをもう一度入力してください。")
+
+
+class ReauthFailed(DomainError):
+    """The re-entered password was wrong, or the passkey check failed."""
+
+    def __init__(
+        self, message: str = "パスワードが正しくありません。もう一度入力してください。"
+    ) -> None:
+        super().__init__(message)
+
+
+class PasskeyRuleError(DomainError):
+    """Renaming or removing was refused (bad name, last way to sign in, too many)."""
+
+
+@dataclass(frozen=True)
+class PasskeyView:
+    """One passkey as the member sees it in /settings."""
+
+    id: int
+    name: str
+    provider: str | None
+    synced: bool
+    backup_eligible: bool
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def relying_party(base_url: str, coop_name: str) -> wa.RelyingParty:
+    """The relying party for MYPAGE_BASE_URL (RP ID = its host name)."""
+    return wa.RelyingParty.from_base_url(base_url, f"{coop_name} マイページ")
+
+
+def _who(account: Account, actor: Actor) -> Actor:
+    return Actor(
+        kind="member",
+        member_id=account.member_id,  # type: ignore[attr-defined]
+        account_id=account.id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
+
+
+# Challenges ---------------------------------------------------------------
+
+
+async def _issue_challenge(
+    options: wa.Options, ceremony: str, binding: str, now: datetime, account_id: int | None = None
+) -> dict[str, Any]:
+    await WebAuthnChallenge.filter(expires_at__lt=now).delete()
+    await WebAuthnChallenge.create(
+        challenge=wa.encode(options.challenge),
+        ceremony=ceremony,
+        account_id=account_id,
+        binding_hash=token_hash(binding),
+        created_at=now,
+        expires_at=now + CHALLENGE_LIFETIME,
+    )
+    return options.public_key
+
+
+async def consume_challenge(
+    challenge: bytes, ceremony: str, binding: str, now: datetime, account_id: int | None = None
+) -> None:
+    """Use up a challenge of this ceremony, browser and account; exactly once, within 5 minutes.
+
+    One conditional UPDATE decides, so two concurrent uses cannot both win.
+    """
+    used = await WebAuthnChallenge.filter(
+        challenge=wa.encode(challenge),
+        ceremony=ceremony,
+        account_id=account_id,
+        binding_hash=token_hash(binding),
+        consumed_at=None,
+        expires_at__gt=now,
+    ).update(consumed_at=now)
+    if used != 1:
+        raise ChallengeInvalid()
+
+
+async def _challenge_failure_reason(challenge: bytes, now: datetime) -> str:
+    row = await WebAuthnChallenge.filter(challenge=wa.encode(challenge)).first()
+    if row is None:
+        return "challenge_unknown"
+    if row.consumed_at is not None:
+        return "challenge_replayed"
+    if row.expires_at <= now:
+        return "challenge_expired"
+    return "challenge_mismatch"
+
+
+# Re-authentication --------------------------------------------------------
+
+
+async def last_strong_auth(session: Session) -> datetime:
+    """The sign-in itself, or the latest re-authentication in this session."""
+    reauth = await last_reauthenticated(session.id)
+    if reauth is not None and reauth > session.created_at:
+        return reauth
+    return session.created_at
+
+
+async def require_recent_auth(session: Session, now: datetime) -> None:
+    """Adding a passkey needs a sign-in or password re-entry within the last 5 minutes."""
+    if now - await last_strong_auth(session) > REAUTH_WINDOW:
+        raise ReauthRequired()
+
+
+async def reauthenticate(
+    account: Account, session: Session, password: str, now: datetime, actor: Actor
+) -> None:
+    """Check the password again (argon2, off the loop) and remember when, for this session."""
+    if len(password) > MAX_PASSWORD:
+        password = ""
+    ok = bool(password) and await verify_password(account.password_hash, password)
+    who = _who(account, actor)
+    if not ok:
+        await record(PasskeyEvent.REAUTH_FAILURE, who, now)
+        raise ReauthFailed()
+    await mark_reauthenticated(session.id, "password", now)
+    await record(PasskeyEvent.REAUTH_SUCCESS, who, now, method="password")
+
+
+# Registration -------------------------------------------------------------
+
+
+async def _user_handle(account: Account, now: datetime) -> bytes:
+    row = await PasskeyUser.filter(account_id=account.id).first()
+    if row is None:
+        handle = wa.encode(secrets.token_bytes(USER_HANDLE_BYTES))
+        row, _ = await PasskeyUser.get_or_create(
+            account_id=account.id, defaults={"user_handle": handle, "created_at": now}
+        )
+    return wa.decode(row.user_handle)
+
+
+async def registration_options(
+    account: Account,
+    member_name: str,
+    session: Session,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Options for creating a passkey, after checking the recent sign-in rule."""
+    await require_recent_auth(session, now)
+    existing = await Passkey.filter(account_id=account.id).values_list("credential_id", flat=True)
+    if len(existing) >= MAX_PASSKEYS:
+        raise PasskeyRuleError(
+            f"パスキーは{MAX_PASSKEYS}個まで登録できます。使っていないものを削除してください。"
+        )
+    options = wa.registration_options(
+        rp,
+        user_handle=await _user_handle(account, now),
+        user_name=account.email,
+        display_name=member_name,
+        exclude=[wa.decode(str(cid)) for cid in existing],
+    )
+    return await _issue_challenge(options, REGISTRATION, binding, now, account.id)
+
+
+async def _default_name(account_id: int, aaguid: str) -> str:
+    base = provider_name(aaguid) or "パスキー"
+    names = set(await Passkey.filter(account_id=account_id).values_list("name", flat=True))
+    if base not in names:
+        return base
+    n = 2
+    while f"{base}（{n}）" in names:
+        n += 1
+    return f"{base}（{n}）"
+
+
+async def register_passkey(
+    account: Account,
+    session: Session,
+    credential: Any,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+    actor: Actor,
+    settings: Settings,
+) -> Passkey:
+    """Verify a new passkey against its one-use challenge and store it (audited, mailed)."""
+    who = _who(account, actor)
+    failed = RegistrationFailed(
+        "パスキーを登録できませんでした。もう一度お試しください。"
+        "解決しない場合は、別の端末やパスワード管理アプリでお試しください。"
+    )
+    try:
+        parsed = wa.parse_registration(credential)
+        challenge = wa.challenge_of(parsed.response.client_data_json, "create")
+    except wa.PasskeyError as error:
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=error.reason[:200])
+        raise failed from error
+    try:
+        await consume_challenge(challenge, REGISTRATION, binding, now, account.id)
+    except ChallengeInvalid:
+        reason = await _challenge_failure_reason(challenge, now)
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=reason)
+        raise
+    await require_recent_auth(session, now)
+    try:
+        new = wa.verify_registration(rp, parsed, challenge)
+    except wa.PasskeyError as error:
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=error.reason[:200])
+        raise failed from error
+    if len(new.credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="credential_id_too_long")
+        raise failed
+    credential_id = wa.encode(new.credential_id)
+    duplicate = RegistrationFailed("このパスキーはすでに登録されています。")
+    if await Passkey.filter(credential_id=credential_id).exists():
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="duplicate")
+        raise duplicate
+    name = await _default_name(account.id, new.aaguid)
+    try:
+        passkey = await _store(account, new, credential_id, name, now, who, settings)
+    except IntegrityError as error:  # the same credential, registered concurrently
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="duplicate")
+        raise duplicate from error
+    return passkey
+
+
+async def _store(
+    account: Account,
+    new: wa.NewCredential,
+    credential_id: str,
+    name: str,
+    now: datetime,
+    who: Actor,
+    settings: Settings,
+) -> Passkey:
+    async with in_transaction():
+        passkey = await Passkey.create(
+            account_id=account.id,
+            credential_id=credential_id,
+            public_key=new.public_key,
+            sign_count=new.sign_count,
+            aaguid=new.aaguid,
+            name=name,
+            transports=new.transports,
+            backup_eligible=new.backup_eligible,
+            backed_up=new.backed_up,
+            created_at=now,
+        )
+        await record(
+            PasskeyEvent.CREDENTIAL_ADD,
+            who,
+            now,
+            passkey_id=passkey.id,
+            name=name,
+            aaguid=new.aaguid,
+            backup_eligible=new.backup_eligible,
+            backed_up=new.backed_up,
+        )
+        context = await passkey_added_mail(account, passkey)
+        await enqueue_mail(account.email, "passkey_added", settings, now, **context)
+    return passkey
+
+
+async def passkey_added_mail(account: Account, passkey: Passkey) -> dict[str, Any]:
+    """Context for templates/mail/passkey_added/ (subject.txt, body.txt)."""
+    member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
+    return {
+        "email": account.email,
+        "member_name": member.name,
+        "passkey_name": passkey.name,
+        "provider": provider_name(passkey.aaguid),
+        "added_at": jdatetime(passkey.created_at),
+    }
+
+
+# Sign-in ------------------------------------------------------------------
+
+
+async def authentication_options(
+    rp: wa.RelyingParty, binding: str, now: datetime
+) -> dict[str, Any]:
+    """Options for signing in with any discoverable passkey (no email needed first)."""
+    options = wa.authentication_options(rp)
+    return await _issue_challenge(options, AUTHENTICATION, binding, now)
+
+
+async def _verified_use(
+    credential: Any,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    ceremony: str,
+    failure: PasskeyEvent,
+    account_id: int | None = None,
+) -> tuple[Passkey, Account]:
+    """Check one use of a passkey (sign-in or re-authentication) and record it on the passkey."""
+    who = actor
+    try:
+        parsed = wa.parse_authentication(credential)
+        challenge = wa.challenge_of(parsed.response.client_data_json, "get")
+    except wa.PasskeyError as error:
+        await record(failure, who, now, reason=error.reason[:200])
+        raise PasskeySignInFailed() from error
+    try:
+        await consume_challenge(challenge, ceremony, binding, now, account_id)
+    except ChallengeInvalid:
+        await record(failure, who, now, reason=await _challenge_failure_reason(challenge, now))
+        raise
+    passkey = (
+        await Passkey.filter(credential_id=wa.encode(parsed.raw_id))
+        .select_related("account__member")
+        .first()
+    )
+    if passkey is None or (account_id is not None and passkey.account_id != account_id):  # type: ignore[attr-defined]
+        await record(failure, who, now, reason="unknown_credential")
+        raise UnknownPasskey()
+    account: Account = passkey.account
+    who = _who(account, actor)
+    if account.state != AccountState.ACTIVE:
+        await record(failure, who, now, reason="account_unusable")
+        raise PasskeySignInFailed()
+    handle = parsed.response.user_handle
+    if handle is not None and handle != await _user_handle(account, now):
+        await record(failure, who, now, reason="user_handle_mismatch")
+        raise PasskeySignInFailed()
+    try:
+        assertion = wa.verify_authentication(
+            rp,
+            parsed,
+            challenge,
+            public_key=bytes(passkey.public_key),
+            stored_sign_count=passkey.sign_count,
+        )
+    except wa.SignCountRegression as error:
+        await record(
+            PasskeyEvent.COUNTER_REGRESSION,
+            who,
+            now,
+            passkey_id=passkey.id,
+            stored=error.stored,
+            presented=error.presented,
+        )
+        raise PasskeySignInFailed(
+            "このパスキーは安全のため使用できません。パスワードでログインし、"
+            "設定画面でこのパスキーを削除して登録し直してください。"
+        ) from error
+    except wa.PasskeyError as error:
+        await record(failure, who, now, passkey_id=passkey.id, reason=error.reason[:200])
+        raise PasskeySignInFailed() from error
+    # Compare-and-set on the counter: of two concurrent uses of one assertion, one wins.
+    updated = await Passkey.filter(id=passkey.id, sign_count=passkey.sign_count).update(
+        sign_count=assertion.sign_count,
+        last_used_at=now,
+        backup_eligible=assertion.backup_eligible,
+        backed_up=assertion.backed_up,
+    )
+    if updated != 1:
+        await record(failure, who, now, reason="concurrent_use")
+        raise PasskeySignInFailed()
+    return passkey, account
+
+
+async def sign_in_with_passkey(
+    credential: Any, rp: wa.RelyingParty, binding: str, now: datetime, actor: Actor
+) -> Account:
+    """Verify an assertion and return the account to start a multi-factor session for."""
+    passkey, account = await _verified_use(
+        credential,
+        rp,
+        binding,
+        now,
+        actor,
+        ceremony=AUTHENTICATION,
+        failure=PasskeyEvent.LOGIN_FAILURE,
+    )
+    account.last_login_at = now
+    await account.save(update_fields=["last_login_at"])
+    await record(
+        Event.LOGIN_SUCCESS,
+        _who(account, actor),
+        now,
+        method="passkey",
+        multi_factor=True,
+        passkey_id=passkey.id,
+    )
+    return account
+
+
+async def reauthentication_options(
+    account: Account, rp: wa.RelyingParty, binding: str, now: datetime
+) -> dict[str, Any]:
+    """Options to confirm it is the member, with one of their own passkeys."""
+    own = await Passkey.filter(account_id=account.id).values_list("credential_id", flat=True)
+    if not own:
+        raise PasskeyRuleError("登録されているパスキーがありません。")
+    options = wa.authentication_options(rp, allow=[wa.decode(str(cid)) for cid in own])
+    return await _issue_challenge(options, REAUTHENTICATION, binding, now, account.id)
+
+
+async def reauthenticate_with_passkey(
+    account: Account,
+    session: Session,
+    credential: Any,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """A use of one of the member's own passkeys counts as a fresh strong authentication."""
+    try:
+        passkey, _ = await _verified_use(
+            credential,
+            rp,
+            binding,
+            now,
+            _who(account, actor),
+            ceremony=REAUTHENTICATION,
+            failure=PasskeyEvent.REAUTH_FAILURE,
+            account_id=account.id,
+        )
+    except (PasskeySignInFailed, ChallengeInvalid) as error:
+        raise ReauthFailed(
+            "パスキーで本人確認できませんでした。もう一度お試しください。"
+        ) from error
+    await mark_reauthenticated(session.id, "passkey", now)
+    await record(
+        PasskeyEvent.REAUTH_SUCCESS,
+        _who(account, actor),
+        now,
+        method="passkey",
+        passkey_id=passkey.id,
+    )
+
+
+# Listing, renaming, removing ----------------------------------------------
+
+
+async def passkeys_of(account_id: int) -> list[PasskeyView]:
+    """The member's own passkeys, oldest first."""
+    rows = await Passkey.filter(account_id=account_id).order_by("created_at", "id")
+    return [
+        PasskeyView(
+            id=row.id,
+            name=row.name,
+            provider=provider_name(row.aaguid),
+            synced=row.backed_up,
+            backup_eligible=row.backup_eligible,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+        )
+        for row in rows
+    ]
+
+
+async def own_passkey(account_id: int, passkey_id: int) -> Passkey:
+    """One of the member's own passkeys, or 404 (another member's reads the same)."""
+    passkey = await Passkey.filter(id=passkey_id, account_id=account_id).first()
+    if passkey is None:
+        raise NotFound("パスキーが見つかりません。")
+    return passkey
+
+
+def clean_name(raw: str) -> str:
+    """A passkey name: NFKC, no control characters, 1 to 40 characters."""
+    name = "".join(ch for ch in nfkc(raw) if ch.isprintable())
+    if not name:
+        raise PasskeyRuleError("パスキーの名前を入力してください。")
+    if len(name) > MAX_NAME:
+        raise PasskeyRuleError(f"パスキーの名前は{MAX_NAME}文字以内で入力してください。")
+    return name
+
+
+async def rename_passkey(
+    account: Account, passkey_id: int, raw_name: str, now: datetime, actor: Actor
+) -> Passkey:
+    """Give one of the member's passkeys a new name (audited)."""
+    passkey = await own_passkey(account.id, passkey_id)
+    name = clean_name(raw_name)
+    old = passkey.name
+    passkey.name = name
+    await passkey.save(update_fields=["name"])
+    await record(
+        PasskeyEvent.CREDENTIAL_RENAME,
+        _who(account, actor),
+        now,
+        passkey_id=passkey.id,
+        old=old,
+        new=name,
+    )
+    return passkey
+
+
+async def remove_passkey(account: Account, passkey_id: int, now: datetime, actor: Actor) -> str:
+    """Remove a passkey, unless it is the last way to sign in; returns its name."""
+    passkey = await own_passkey(account.id, passkey_id)
+    if account.password_hash is None:
+        if await Passkey.filter(account_id=account.id).count() <= 1:
+            raise PasskeyRuleError(
+                "パスワードが設定されていないため、最後のパスキーは削除できません。"
+                "先に別のパスキーを追加してください。"
+            )
+    async with in_transaction():
+        await Passkey.filter(id=passkey.id).delete()
+        await record(
+            PasskeyEvent.CREDENTIAL_REMOVE,
+            _who(account, actor),
+            now,
+            passkey_id=passkey.id,
+            name=passkey.name,
+        )
+    return passkey.name
+
+
+async def remove_all_passkeys(account_id: int) -> int:
+    """Stopping the service: every passkey of the account goes (their challenges too)."""
+    await WebAuthnChallenge.filter(account_id=account_id).delete()
+    return await Passkey.filter(account_id=account_id).delete()

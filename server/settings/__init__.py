@@ -1,0 +1,1 @@
+"""The member's settings page, built from one section per feature."""
