@@ -62,6 +62,18 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
+@command("import")
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a members, statements or capital CSV file from the core system."""
+    from server.imports.cli import run_import
+
+    await db.init_db(settings.database_url)
+    try:
+        return await run_import(args.kind, args.file, dry_run=args.dry_run)
+    finally:
+        await db.close_db()
+
+
 async def _has_members() -> bool:
     from server.members.models import Member
 
@@ -80,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="create demo data")
     demo.add_argument("--members", type=int, default=0, help="extra members for benchmarks")
     demo.add_argument("--if-empty", action="store_true", help="only into an empty database")
+    imp = sub.add_parser("import", help="import a CSV file from the core system")
+    imp.add_argument("kind", choices=["members", "statements", "capital"])
+    imp.add_argument("file", help="CSV file (UTF-8 or CP932)")
+    imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     return parser
 
 

@@ -17,6 +17,10 @@ APPS: dict[str, list[str]] = {
         "server.auth.models",
         "server.audit.models",
     ],
+    "billing": [
+        "server.statements.models",
+        "server.capital.models",
+    ],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
