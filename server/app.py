@@ -84,6 +84,9 @@ def create_app_from_env() -> Quart:
 BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
+    "server.members.routes:bp",
+    "server.statements.routes:bp",
+    "server.capital.routes:bp",
 ]
 
 

@@ -9,7 +9,13 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.audit.service import Event, record
-from server.auth.service import BlockPolicy, LoginFailed, LoginInputError, authenticate
+from server.auth.service import (
+    AccessEnded,
+    BlockPolicy,
+    LoginFailed,
+    LoginInputError,
+    authenticate,
+)
 from server.auth.sessions import end_session, start_session
 from server.auth.web import (
     clear_session_cookie,
@@ -59,7 +65,7 @@ async def login_post() -> ResponseReturnValue:
     target = safe_next(form.get("next"))
     try:
         account = await authenticate(email, password, now(), block_policy(), request_actor())
-    except (LoginFailed, LoginInputError) as error:
+    except (LoginFailed, LoginInputError, AccessEnded) as error:
         body = await render_template(
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
         )
