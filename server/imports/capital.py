@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.capital.models import CapitalRecord
 from server.imports.reader import (
@@ -36,7 +39,7 @@ def parse(table: Table) -> dict[tuple[str, int], tuple[int, dict[str, Any]]]:
     """Validate every row; (member_no, fiscal_year) -> (line number, values)."""
     problems: list[Problem] = []
     records: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
-    for number, row in table.rows:
+    for number, row in table.records():
         values: dict[str, Any] = {}
         errors = []
         for column, parse_cell in PARSERS.items():
@@ -71,12 +74,14 @@ class CapitalPlan:
     new: list[CapitalRecord] = field(default_factory=list)
     changed: list[CapitalRecord] = field(default_factory=list)
 
-    async def apply(self, progress: Progress) -> None:
+    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
         for start in range(0, len(self.new), BATCH):
-            await CapitalRecord.bulk_create(self.new[start : start + BATCH])
+            await CapitalRecord.bulk_create(self.new[start : start + BATCH], using_db=conn)
         if self.changed:
-            await CapitalRecord.bulk_update(self.changed, fields=list(FIELDS), batch_size=500)
+            await CapitalRecord.bulk_update(
+                self.changed, fields=list(FIELDS), batch_size=500, using_db=conn
+            )
 
 
 async def make_plan(table: Table, progress: Progress) -> CapitalPlan:

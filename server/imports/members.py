@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.imports.bulk import insert_rows
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -112,7 +116,7 @@ def parse(table: Table) -> dict[str, dict[str, Any]]:
     problems: list[Problem] = []
     members: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
-    for number, row in table.rows:
+    for number, row in table.records():
         values: dict[str, Any] = {}
         errors = []
         for column, parse_cell in PARSERS.items():
@@ -150,17 +154,26 @@ class MembersPlan:
     """Members to add and members whose fields changed."""
 
     counts: Counts
-    new: list[Member] = field(default_factory=list)
+    new: list[dict[str, Any]] = field(default_factory=list)
     changed: list[Member] = field(default_factory=list)
 
-    async def apply(self, progress: Progress) -> None:
+    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
+        columns = ("member_no", *FIELDS, "created_at", "updated_at")
         for start in range(0, len(self.new), BATCH):
-            await Member.bulk_create(self.new[start : start + BATCH])
+            rows = [
+                (*(values[name] for name in columns[:-2]), now, now)
+                for values in self.new[start : start + BATCH]
+            ]
+            await insert_rows(conn, "member", columns, rows)
             if len(self.new) > BATCH:
                 progress(f"追加中: {min(start + BATCH, len(self.new))}/{len(self.new)}人")
         if self.changed:
-            await Member.bulk_update(self.changed, fields=list(FIELDS), batch_size=500)
+            for member in self.changed:
+                member.updated_at = now
+            await Member.bulk_update(
+                self.changed, fields=[*FIELDS, "updated_at"], batch_size=500, using_db=conn
+            )
 
 
 async def make_plan(table: Table, progress: Progress) -> MembersPlan:
@@ -174,7 +187,7 @@ async def make_plan(table: Table, progress: Progress) -> MembersPlan:
     for no, values in members.items():
         member = existing.get(no)
         if member is None:
-            plan.new.append(Member(**values))
+            plan.new.append(values)
             plan.counts.created += 1
             continue
         differs = [name for name in FIELDS if getattr(member, name) != values[name]]

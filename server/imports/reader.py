@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -66,11 +66,19 @@ class CellError(ValueError):
 
 @dataclass(frozen=True)
 class Table:
-    """A decoded CSV: its header and its rows with their line numbers in the file."""
+    """A decoded CSV: its header and its rows (cells in header order) with their line numbers."""
 
     encoding: str
     header: list[str]
-    rows: list[tuple[int, dict[str, str]]]
+    rows: list[tuple[int, list[str]]]
+
+    def position(self, column: str) -> int:
+        """Where a column is in this file (column order is free)."""
+        return self.header.index(column)
+
+    def records(self) -> list[tuple[int, dict[str, str]]]:
+        """Rows as column -> cell, for the smaller files where speed does not matter."""
+        return [(line, dict(zip(self.header, cells, strict=True))) for line, cells in self.rows]
 
 
 def check_size(size: int, limit: int = MAX_FILE_BYTES) -> None:
@@ -166,7 +174,7 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
             raise ImportRejected(problems)
         rows = []
         for fields in reader:
-            if not fields or all(not cell.strip() for cell in fields):
+            if not "".join(fields).strip():
                 continue
             line = reader.line_num
             if len(fields) != len(header):
@@ -180,7 +188,7 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
                     )
                 )
                 continue
-            rows.append((line, dict(zip(header, fields, strict=True))))
+            rows.append((line, fields))
     except csv.Error as error:
         raise ImportRejected(
             [Problem(reader.line_num, "", "", f"CSVとして読み取れません（{error}）。")]
@@ -211,12 +219,6 @@ def _header_problems(
     return problems
 
 
-def iter_cells(row: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """The cells of a row, trimmed."""
-    for column, value in row.items():
-        yield column, value.strip()
-
-
 # Cell parsers: NFKC only where half-width is meant (numbers, dates, codes).
 
 
@@ -226,6 +228,11 @@ def _half(value: str) -> str:
 
 def parse_date(value: str) -> date:
     """YYYY-MM-DD (also full-width, or with slashes), a real calendar date."""
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+        try:  # the usual case, at C speed; anything odd gets the careful path below
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     text = _half(value)
     match = DATE_RE.match(text)
     if not match:
@@ -243,6 +250,9 @@ def parse_optional_date(value: str) -> date | None:
 
 def parse_month(value: str) -> str:
     """YYYY-MM, returned zero-padded."""
+    if len(value) == 7 and value[4] == "-" and value.isascii() and "01" <= value[5:] <= "12":
+        if value[:4].isdigit() and value[5:].isdigit():
+            return value
     text = _half(value).replace("/", "-")
     match = MONTH_RE.match(text)
     if not match or not 1 <= int(match[2]) <= 12:
@@ -252,10 +262,13 @@ def parse_month(value: str) -> str:
 
 def parse_int(value: str, *, minimum: int | None = None, maximum: int = 2_000_000_000) -> int:
     """A whole number; separators (１，０００), full-width digits and minus signs are accepted."""
-    text = _half(value).translate(MINUS_SIGNS).replace(",", "").replace(" ", "")
-    if not INT_RE.match(text):
-        raise CellError("整数（半角または全角の数字）で入力してください。")
-    number = int(text)
+    if value.isascii() and (value.isdigit() or (value[:1] == "-" and value[1:].isdigit())):
+        number = int(value)
+    else:
+        text = _half(value).translate(MINUS_SIGNS).replace(",", "").replace(" ", "")
+        if not INT_RE.match(text):
+            raise CellError("整数（半角または全角の数字）で入力してください。")
+        number = int(text)
     if minimum is not None and number < minimum:
         raise CellError(f"{minimum}以上の数で入力してください。")
     if abs(number) > maximum:
@@ -265,6 +278,8 @@ def parse_int(value: str, *, minimum: int | None = None, maximum: int = 2_000_00
 
 def parse_member_no(value: str) -> str:
     """Eight digits (full-width digits accepted)."""
+    if len(value) == 8 and value.isascii() and value.isdigit():
+        return value
     text = _half(value)
     if len(text) != 8 or not text.isdigit() or not text.isascii():
         raise CellError("組合員番号は8桁の数字で入力してください。")

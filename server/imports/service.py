@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from server.audit.service import Actor, record
@@ -68,7 +69,7 @@ class Plan(Protocol):
 
     counts: Counts
 
-    async def apply(self, progress: Progress) -> None:
+    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Write the changes (called inside the import's transaction)."""
 
 
@@ -171,8 +172,8 @@ async def import_file(
         return result
     # One transaction: a crash anywhere below (the audit record included)
     # rolls everything back, so the database is as it was before the run.
-    async with in_transaction():
-        await plan.apply(progress)
+    async with in_transaction() as conn:
+        await plan.apply(conn, now, progress)
         await record(ImportEvent.APPLIED, actor, now, **audit)
     return result
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.imports.bulk import as_date, insert_rows, params
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -35,82 +39,105 @@ COLUMNS = (
 REQUIRED = COLUMNS
 BATCH = 5000
 MAX_AMOUNT = 100_000_000
+TABLE = "statement_line"
+INSERT_COLUMNS = (
+    "member_id",
+    "billing_month",
+    "line_no",
+    "billed_on",
+    "used_on",
+    "description",
+    "quantity",
+    "amount_yen",
+)
 
 # (line_no, billed_on, used_on, description, quantity, amount_yen)
 Line = tuple[int, date, date, str, int, int]
 Pair = tuple[str, str]
 
 
-def _parse_row(row: dict[str, str]) -> tuple[Pair, Line, list[tuple[str, str, str]]]:
-    errors: list[tuple[str, str, str]] = []
-    values: dict[str, Any] = {}
-    parsers = {
-        "member_no": parse_member_no,
-        "billing_month": parse_month,
-        "billed_on": parse_date,
-        "line_no": lambda v: parse_int(v, minimum=1, maximum=100_000),
-        "used_on": parse_date,
-        "description": lambda v: parse_text(v, max_length=200),
-        "quantity": lambda v: parse_int(v, maximum=1_000_000),
-        "amount_yen": lambda v: parse_int(v, maximum=MAX_AMOUNT),
-    }
-    for column, parse in parsers.items():
-        raw = row[column]
+def _line_no(value: str) -> int:
+    return parse_int(value, minimum=1, maximum=100_000)
+
+
+def _description(value: str) -> str:
+    return parse_text(value, max_length=200)
+
+
+def _quantity(value: str) -> int:
+    return parse_int(value, maximum=1_000_000)
+
+
+def _amount(value: str) -> int:
+    return parse_int(value, maximum=MAX_AMOUNT)
+
+
+PARSERS: tuple[tuple[str, Callable[[str], Any]], ...] = (
+    ("member_no", parse_member_no),
+    ("billing_month", parse_month),
+    ("billed_on", parse_date),
+    ("line_no", _line_no),
+    ("used_on", parse_date),
+    ("description", _description),
+    ("quantity", _quantity),
+    ("amount_yen", _amount),
+)
+
+
+def _cells(
+    number: int, cells: list[str], order: list[tuple[str, int, Callable[[str], Any]]]
+) -> tuple[list[Any], list[Problem]]:
+    values: list[Any] = []
+    errors: list[Problem] = []
+    for column, position, parse_cell in order:
+        raw = cells[position]
         try:
-            values[column] = parse(raw)
+            values.append(parse_cell(raw))
         except CellError as error:
-            errors.append((column, raw, str(error)))
-    if errors:
-        return ("", ""), (0, date.min, date.min, "", 0, 0), errors
-    pair = (str(values["member_no"]), str(values["billing_month"]))
-    line: Line = (
-        values["line_no"],
-        values["billed_on"],
-        values["used_on"],
-        values["description"],
-        values["quantity"],
-        values["amount_yen"],
-    )
-    return pair, line, errors
+            errors.append(Problem(number, column, raw, str(error)))
+    return values, errors
 
 
-def parse(table: Table, progress: Progress) -> dict[Pair, list[tuple[int, Line]]]:
-    """Validate every row; lines (with their file line numbers) by (member_no, month)."""
+def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
+    """Validate every row; lines grouped by (member_no, billing_month)."""
+    order = [(column, table.position(column), parse_cell) for column, parse_cell in PARSERS]
     problems: list[Problem] = []
-    pairs: dict[Pair, list[tuple[int, Line]]] = defaultdict(list)
+    pairs: dict[Pair, list[Line]] = defaultdict(list)
     seen: dict[tuple[str, str, int], int] = {}
     billed: dict[Pair, tuple[int, date]] = {}
-    for count, (number, row) in enumerate(table.rows, 1):
+    for count, (number, cells) in enumerate(table.rows, 1):
         if count % 50_000 == 0:
             progress(f"検証中: {count}/{len(table.rows)}行")
-        pair, line, errors = _parse_row(row)
+        values, errors = _cells(number, cells, order)
         if errors:
-            problems += [Problem(number, c, v, reason) for c, v, reason in errors]
+            problems += errors
             continue
-        key = (pair[0], pair[1], line[0])
+        member_no, month, billed_on, line_no, used_on, description, quantity, amount = values
+        key = (member_no, month, line_no)
         if key in seen:
             problems.append(
                 Problem(
                     number,
                     "line_no",
-                    str(line[0]),
+                    str(line_no),
                     f"同じ組合員・請求月・行番号の行が{seen[key]}行目にもあります。",
                 )
             )
             continue
         seen[key] = number
-        first = billed.setdefault(pair, (number, line[1]))
-        if first[1] != line[1]:
+        pair = (member_no, month)
+        first = billed.setdefault(pair, (number, billed_on))
+        if first[1] != billed_on:
             problems.append(
                 Problem(
                     number,
                     "billed_on",
-                    row["billed_on"],
+                    cells[order[2][1]],
                     f"同じ組合員・請求月の請求日が{first[0]}行目（{first[1].isoformat()}）と違います。",
                 )
             )
             continue
-        pairs[pair].append((number, line))
+        pairs[pair].append((line_no, billed_on, used_on, description, quantity, amount))
     if problems:
         raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
     return pairs
@@ -122,72 +149,73 @@ class StatementsPlan:
 
     counts: Counts
     replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
-    lines: list[tuple[int, str, Line]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
-    async def apply(self, progress: Progress) -> None:
+    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Delete the replaced pairs, then insert the new lines in batches."""
         for month, ids in self.replace.items():
             for part in chunks(ids):
-                await StatementLine.filter(billing_month=month, member_id__in=part).delete()
-        total = len(self.lines)
+                await (
+                    StatementLine.filter(billing_month=month, member_id__in=part)
+                    .using_db(conn)
+                    .delete()
+                )
+        total = len(self.rows)
         for start in range(0, total, BATCH):
-            batch = self.lines[start : start + BATCH]
-            await StatementLine.bulk_create(
-                [
-                    StatementLine(
-                        member_id=mid,
-                        billing_month=month,
-                        line_no=line[0],
-                        billed_on=line[1],
-                        used_on=line[2],
-                        description=line[3],
-                        quantity=line[4],
-                        amount_yen=line[5],
-                    )
-                    for mid, month, line in batch
-                ]
-            )
+            await insert_rows(conn, TABLE, INSERT_COLUMNS, self.rows[start : start + BATCH])
             if total > BATCH:
                 progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
 
 
-async def _existing(ids: list[int], months: list[str]) -> dict[tuple[int, str], list[Line]]:
+async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
+    """The lines the database holds for these (member id, month) pairs, read raw for speed."""
+    conn = StatementLine._meta.db
     found: dict[tuple[int, str], list[Line]] = defaultdict(list)
-    for part in chunks(ids):
-        rows = await StatementLine.filter(member_id__in=part, billing_month__in=months).values_list(
-            "member_id",
-            "billing_month",
-            "line_no",
-            "billed_on",
-            "used_on",
-            "description",
-            "quantity",
-            "amount_yen",
-        )
-        for mid, month, *line in rows:
-            found[(mid, month)].append(tuple(line))
+    by_month: dict[str, list[int]] = defaultdict(list)
+    for member_id, month in pairs:
+        by_month[month].append(member_id)
+    for month, ids in by_month.items():
+        for part in chunks(sorted(ids), 900):
+            sql = _select_lines(params(conn, 1), params(conn, len(part), 2))
+            _, rows = await conn.execute_query(sql, [month, *part])
+            for member_id, line_no, billed_on, used_on, description, quantity, amount in rows:
+                found[(member_id, month)].append(
+                    (line_no, as_date(billed_on), as_date(used_on), description, quantity, amount)
+                )
     return found
+
+
+def _select_lines(month: str, members: str) -> str:
+    columns = "member_id, line_no, billed_on, used_on, description, quantity, amount_yen"
+    where = f"billing_month = {month} AND member_id IN ({members})"
+    return f"SELECT {columns} FROM {TABLE} WHERE {where}"  # noqa: S608 - placeholders only
+
+
+async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
+    rows = (
+        await StatementLine.filter(billing_month__in=months)
+        .distinct()
+        .values_list("member_id", "billing_month")
+    )
+    return {(member_id, month) for member_id, month in rows}
 
 
 async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
     """Validate, resolve member numbers, and find which pairs differ from the database."""
     pairs = parse(table, progress)
     ids = await member_ids([no for no, _ in pairs])
-    unknown = [
-        Problem(number, "member_no", no, "この組合員番号の組合員は登録されていません。")
-        for (no, _), lines in pairs.items()
-        if no not in ids
-        for number, _ in lines
-    ]
+    unknown = [no for no, _ in pairs if no not in ids]
     if unknown:
-        unknown.sort(key=lambda p: p.line)
-        raise ImportRejected(unknown[:MAX_PROBLEMS], total=len(unknown))
+        problems, total = _unknown_report(table, set(unknown))
+        raise ImportRejected(problems, total=total)
     months = sorted({month for _, month in pairs})
-    existing = await _existing(sorted(set(ids.values())), months)
+    present = await _months_with_data(months)
+    wanted = {(ids[no], month) for no, month in pairs} & present
+    existing = await _existing(wanted)
     plan = StatementsPlan(counts=Counts())
     for (no, month), numbered in pairs.items():
         mid = ids[no]
-        lines = sorted(line for _, line in numbered)
+        lines = sorted(numbered)
         old = sorted(existing.get((mid, month), []))
         if old == lines:
             plan.counts.unchanged += len(lines)
@@ -196,5 +224,17 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
             plan.replace.setdefault(month, []).append(mid)
             plan.counts.deleted += len(old)
         plan.counts.created += len(lines)
-        plan.lines += [(mid, month, line) for line in lines]
+        plan.rows += [(mid, month, *line) for line in lines]
     return plan
+
+
+def _unknown_report(table: Table, unknown: set[str]) -> tuple[list[Problem], int]:
+    position = table.position("member_no")
+    problems = []
+    for number, cells in table.rows:
+        no = parse_member_no(cells[position])
+        if no in unknown:
+            problems.append(
+                Problem(number, "member_no", no, "この組合員番号の組合員は登録されていません。")
+            )
+    return problems[:MAX_PROBLEMS], len(problems)

@@ -178,17 +178,17 @@ async def test_a_crash_between_batches_rolls_back_earlier_batches(app, clock, mo
     import server.imports.statements as statements
 
     monkeypatch.setattr(statements, "BATCH", 2)
-    real_bulk_create = StatementLine.bulk_create
+    real_insert = statements.insert_rows
     calls = 0
 
-    async def flaky(objects, *args, **kwargs):
+    async def flaky(*args, **kwargs):
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OSError("disk full")
-        return await real_bulk_create(objects, *args, **kwargs)
+        return await real_insert(*args, **kwargs)
 
-    monkeypatch.setattr(StatementLine, "bulk_create", flaky)
+    monkeypatch.setattr(statements, "insert_rows", flaky)
     with pytest.raises(OSError):
         await run(Kind.STATEMENTS, example("statements.csv"), clock)
     assert calls == 3
