@@ -108,9 +108,10 @@ def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
     for count, (number, cells) in enumerate(table.rows, 1):
         if count % 50_000 == 0:
             progress(f"検証中: {count}/{len(table.rows)}行")
-        values, errors = _cells(number, cells, order)
-        if errors:
-            problems += errors
+        try:  # the usual, valid row in one pass; a bad one is read again for its report
+            values = [parse_cell(cells[position]) for _, position, parse_cell in order]
+        except CellError:
+            problems += _cells(number, cells, order)[1]
             continue
         member_no, month, billed_on, line_no, used_on, description, quantity, amount = values
         key = (member_no, month, line_no)
