@@ -85,8 +85,8 @@ def check_access(viewer: Viewer, now: datetime) -> None:
         raise AccessEnded(reason)
 
 
-def withdrawal_deadline(viewer: Viewer) -> date | None:
+def withdrawal_deadline(status: str, refund_on: date | None) -> date | None:
     """For a withdrawing member: the last day of access (the refund date), else None."""
-    if viewer.status == MemberStatus.WITHDRAWING:
-        return viewer.capital_refund_on
+    if status == MemberStatus.WITHDRAWING:
+        return refund_on
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g, render_template
 
 from server.auth.web import member_required, now
+from server.lib.clock import to_jst
 from server.members.access import Viewer, check_access, withdrawal_deadline
 from server.members.service import get_member
 
@@ -21,8 +22,16 @@ def current_viewer() -> Viewer:
         capital_refund_on=member.capital_refund_on,
     )
     check_access(viewer, now())
-    g.withdrawal_deadline = withdrawal_deadline(viewer)
     return viewer
+
+
+@bp.before_app_request
+async def note_withdrawal() -> None:
+    """Every member page (home included) warns a withdrawing member (B7)."""
+    member = g.get("member")
+    deadline = withdrawal_deadline(member.status, member.capital_refund_on) if member else None
+    # Once it has passed, the page says access has ended instead (check_access).
+    g.withdrawal_deadline = deadline if deadline and to_jst(now()).date() <= deadline else None
 
 
 @bp.get("/profile")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
@@ -28,6 +29,7 @@ RIGHT = A4[0] - 20 * mm
 TOP = A4[1] - 20 * mm
 BOTTOM = 25 * mm
 ROW = 7 * mm
+_FONT_LOCK = threading.Lock()
 
 
 class PdfUnavailable(DomainError):
@@ -37,12 +39,13 @@ class PdfUnavailable(DomainError):
 
 
 def _font() -> str:
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    for path in FONT_PATHS:
-        if path.exists():
-            pdfmetrics.registerFont(TTFont(FONT_NAME, str(path)))
+    with _FONT_LOCK:  # PDFs are drawn in worker threads; register the font once
+        if FONT_NAME in pdfmetrics.getRegisteredFontNames():
             return FONT_NAME
+        for path in FONT_PATHS:
+            if path.exists():
+                pdfmetrics.registerFont(TTFont(FONT_NAME, str(path)))
+                return FONT_NAME
     raise PdfUnavailable(
         "ただいまPDFを作成できません。画面の明細またはCSVのダウンロードをご利用ください。"
     )

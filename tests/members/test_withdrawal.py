@@ -27,7 +27,7 @@ async def withdrawing(refund_on: date | None = REFUND_DAY, status=MemberStatus.W
 async def test_withdrawing_member_sees_the_notice_on_member_pages(client) -> None:
     await withdrawing(date(2027, 7, 31))
     assert (await login(client, "hanako@example.jp")).status_code == 303
-    for path in ("/profile", "/statements", "/capital"):
+    for path in ("/", "/profile", "/statements", "/capital"):
         status, html = await page(client, path)
         assert status == 200
         assert "脱退のお手続き中です。" in html, path
@@ -86,3 +86,4 @@ async def test_a_session_open_at_midnight_ends_with_the_reason(client, clock) ->
     status, html = await page(client, "/statements")
     assert status == 403
     assert ENDED in html
+    assert "脱退のお手続き中です。" not in html
