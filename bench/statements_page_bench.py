@@ -32,6 +32,7 @@ from server.security import hash_password
 from tests.helpers import login
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+LINE_DATES = ("billed_on", "used_on")
 MONTHS = [f"{2024 + (m + 11) // 12:04d}-{(m + 11) % 12 + 1:02d}" for m in range(24)]
 
 
@@ -64,7 +65,9 @@ async def fill(url: str, members: int) -> None:
         "created_at",
         "updated_at",
     )
-    await insert_rows(conn, "member", columns, rows)
+    await insert_rows(
+        conn, "member", columns, rows, dates=("birth_date", "joined_on", "created_at", "updated_at")
+    )
     ids = [mid for (mid,) in await Member.all().order_by("id").values_list("id")]
     lines = []
     for mid in ids:
@@ -73,9 +76,9 @@ async def fill(url: str, members: int) -> None:
             for i in range(1, 9):
                 lines.append((mid, month, i, billed, billed, f"文具 {i}", 1, 100 * i))
         if len(lines) > 50_000:
-            await insert_rows(conn, "statement_line", STATEMENT_COLUMNS, lines)
+            await insert_rows(conn, "statement_line", STATEMENT_COLUMNS, lines, dates=LINE_DATES)
             lines = []
-    await insert_rows(conn, "statement_line", STATEMENT_COLUMNS, lines)
+    await insert_rows(conn, "statement_line", STATEMENT_COLUMNS, lines, dates=LINE_DATES)
     await Account.create(
         member_id=ids[len(ids) // 2],
         email="bench@example.jp",

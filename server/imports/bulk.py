@@ -29,9 +29,14 @@ def _sqlite_value(value: Any) -> Any:
 
 
 async def insert_rows(
-    conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    conn: BaseDBAsyncClient,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    dates: Sequence[str] = (),
 ) -> None:
-    """Insert many rows in the current transaction."""
+    """Insert many rows in the current transaction; `dates` names the date/datetime columns."""
     if not rows:
         return
     if is_postgres(conn):
@@ -42,8 +47,19 @@ async def insert_rows(
     marks = ", ".join("?" for _ in columns)
     await conn.execute_many(
         f'INSERT INTO "{table}" ({names}) VALUES ({marks})',  # noqa: S608 - our own names
-        [[_sqlite_value(v) for v in row] for row in rows],
+        _sqlite_rows(rows, [columns.index(name) for name in dates]),
     )
+
+
+def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[list[Any]]:
+    # Only the date columns need converting; touching every value costs more.
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i in positions:
+            values[i] = _sqlite_value(values[i])
+        converted.append(values)
+    return converted
 
 
 def params(conn: BaseDBAsyncClient, count: int, start: int = 1) -> str:

@@ -43,6 +43,7 @@ COLUMNS = (
 REQUIRED = COLUMNS
 FIELDS = COLUMNS[1:]
 BATCH = 2000
+DATE_COLUMNS = ("birth_date", "joined_on", "capital_refund_on", "created_at", "updated_at")
 PHONE_RE = re.compile(r"^\d[\d-]{8,16}\d$")
 POSTAL_RE = re.compile(r"^(\d{3})-?(\d{4})$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -165,7 +166,7 @@ class MembersPlan:
                 (*(values[name] for name in columns[:-2]), now, now)
                 for values in self.new[start : start + BATCH]
             ]
-            await insert_rows(conn, "member", columns, rows)
+            await insert_rows(conn, "member", columns, rows, dates=DATE_COLUMNS)
             if len(self.new) > BATCH:
                 progress(f"追加中: {min(start + BATCH, len(self.new))}/{len(self.new)}人")
         if self.changed:

@@ -163,7 +163,8 @@ class StatementsPlan:
                 )
         total = len(self.rows)
         for start in range(0, total, BATCH):
-            await insert_rows(conn, TABLE, INSERT_COLUMNS, self.rows[start : start + BATCH])
+            batch = self.rows[start : start + BATCH]
+            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch, dates=("billed_on", "used_on"))
             if total > BATCH:
                 progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
 
