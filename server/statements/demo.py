@@ -74,7 +74,7 @@ def _month_lines(
             billing_month=f"{year:04d}-{month:02d}",
             billed_on=billed,
             line_no=n,
-            used_on=date(used_year, used_month, min(1 + (n * 4) % 28, 28)),
+            used_on=date(used_year, used_month, min(2 + n * 3, 28)),
             description=name,
             quantity=quantity,
             amount_yen=amount,

@@ -70,7 +70,7 @@ def statement_pdf(
             y = _columns(canvas, font, TOP)
         canvas.setFont(font, 9.5)
         canvas.drawString(LEFT, y, jdate(line.used_on))
-        canvas.drawString(LEFT + 38 * mm, y, line.description[:40])
+        canvas.drawString(LEFT + 38 * mm, y, _fit(line.description, font, 9.5, 80 * mm))
         canvas.drawRightString(RIGHT - 35 * mm, y, f"{line.quantity:,}")
         canvas.drawRightString(RIGHT, y, yen(line.amount_yen))
         y -= ROW
@@ -110,6 +110,15 @@ def _columns(canvas: Canvas, font: str, y: float) -> float:
     canvas.drawRightString(RIGHT, y, "金額")
     canvas.line(LEFT, y - 2.5 * mm, RIGHT, y - 2.5 * mm)
     return y - ROW - 1 * mm
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """Cut a long description with an ellipsis so it never runs into the numbers."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
 
 
 def _footer(canvas: Canvas, font: str, page: int) -> None:

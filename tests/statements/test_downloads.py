@@ -60,13 +60,15 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
 
 async def test_a_long_statement_runs_onto_more_pages(client, tmp_path: Path) -> None:
     member = await signed_in(client)
-    await make_statement(member, "2026-11", [100] * 60)
+    await make_statement(member, "2026-11", [100] * 60, descriptions=["長い説明" * 50] * 60)
     response = await client.get("/statements/2026-11.pdf")
     path = tmp_path / "long.pdf"
     path.write_bytes(await response.get_data())
     info = await tool("pdfinfo", str(path))
     assert "Pages:           2" in info, info
     assert "A4" in info
+    text = await tool("pdftotext", "-layout", str(path), "-")
+    assert "長い説明長い説明" in text and "…" in text  # cut to fit its column
 
 
 async def test_csv_of_all_visible_statements(client) -> None:
