@@ -63,3 +63,16 @@ async def test_another_members_pages_show_none_of_the_owners_data(client) -> Non
         assert status == 200
         for secret in ("持主", "43,210", "43210", "76,543", "027-111-1111"):
             assert secret not in body, (path, secret)
+
+
+async def test_every_member_data_route_needs_a_member(app) -> None:
+    from server.auth.web import MEMBER_ATTR
+
+    endpoints = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("members", "statements", "capital")
+    ]
+    assert {"members.profile", "statements.index", "capital.index"} <= set(endpoints)
+    for endpoint in endpoints:
+        assert getattr(app.view_functions[endpoint], MEMBER_ATTR, False), endpoint
