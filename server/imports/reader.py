@@ -173,11 +173,13 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
         if problems:
             raise ImportRejected(problems)
         rows = []
+        width = len(header)
         for fields in reader:
-            if not "".join(fields).strip():
+            # Blank lines, also ",,,," as spreadsheets save them, are skipped.
+            if (not fields or not fields[0]) and not "".join(fields).strip():
                 continue
             line = reader.line_num
-            if len(fields) != len(header):
+            if len(fields) != width:
                 problems.append(
                     Problem(
                         line,

@@ -184,3 +184,9 @@ async def test_duplicate_member_number_in_file(app, clock) -> None:
     [problem] = await rejected(Kind.MEMBERS, data.encode(), clock)
     assert (problem.line, problem.column) == (5, "member_no")
     assert problem.reason == "同じ組合員番号が2行目にもあります。"
+
+
+async def test_blank_lines_and_empty_rows_are_skipped(members, clock) -> None:
+    data = (HEADER + "\n" + GOOD.replace("2026-11", "2026-12") + ",,,,,,,\n\n").encode()
+    result = await import_file(Kind.STATEMENTS, data, source="x.csv", actor=Actor(), now=clock())
+    assert result.rows == 1 and result.counts.created == 1
