@@ -220,7 +220,9 @@ def sqlite_floor(url: str, members: list[list[str]], lines: list[list[str]]) -> 
         for row in typed_members(members)
     ]
     conn = sqlite3.connect(path, isolation_level=None)
+    # The same settings as the app's connection, so the same constraints are checked.
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
     times = {}
     start, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
