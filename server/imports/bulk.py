@@ -52,12 +52,18 @@ async def insert_rows(
 
 
 def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[list[Any]]:
-    # Only the date columns need converting; touching every value costs more.
+    # Only the date columns need converting, and a file holds few distinct
+    # dates: converting each once is cheaper than formatting every cell.
+    memo: dict[Any, Any] = {}
     converted = []
     for row in rows:
         values = list(row)
         for i in positions:
-            values[i] = _sqlite_value(values[i])
+            value = values[i]
+            text = memo.get(value)
+            if text is None:
+                text = memo[value] = _sqlite_value(value)
+            values[i] = text
         converted.append(values)
     return converted
 
