@@ -98,9 +98,45 @@ def _cells(
     return values, errors
 
 
+def _whole(text: str) -> bool:
+    return text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit()))
+
+
+def _plain(cells: list[str], p: list[int]) -> list[Any] | None:
+    """The usual row (half-width, canonical, in range) at speed; None sends it to the parsers.
+
+    Accepts exactly what the careful parsers accept for such cells, never more.
+    """
+    no, month, billed, line, used, description, quantity, amount = (cells[i] for i in p)
+    if not (len(no) == 8 and no.isascii() and no.isdigit()):
+        return None
+    if not (len(month) == 7 and month[4] == "-" and month.isascii()):
+        return None
+    if not (month[:4].isdigit() and month[5:].isdigit() and "01" <= month[5:] <= "12"):
+        return None
+    if not (line.isascii() and line.isdigit() and _whole(quantity) and _whole(amount)):
+        return None
+    if not (len(billed) == len(used) == 10 and billed[4] == billed[7] == used[4] == used[7] == "-"):
+        return None
+    if not (billed.isascii() and used.isascii()):
+        return None
+    try:
+        billed_on, used_on = date.fromisoformat(billed), date.fromisoformat(used)
+    except ValueError:
+        return None
+    line_no, count, yen = int(line), int(quantity), int(amount)
+    text = description.strip()
+    if not (0 < len(text) <= 200 and 1 <= line_no <= 100_000):
+        return None
+    if abs(count) > 1_000_000 or abs(yen) > MAX_AMOUNT:
+        return None
+    return [no, month, billed_on, line_no, used_on, text, count, yen]
+
+
 def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
     """Validate every row; lines grouped by (member_no, billing_month)."""
     order = [(column, table.position(column), parse_cell) for column, parse_cell in PARSERS]
+    positions = [position for _, position, _ in order]
     problems: list[Problem] = []
     pairs: dict[Pair, list[Line]] = defaultdict(list)
     seen: dict[tuple[str, str, int], int] = {}
@@ -108,11 +144,13 @@ def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
     for count, (number, cells) in enumerate(table.rows, 1):
         if count % 50_000 == 0:
             progress(f"検証中: {count}/{len(table.rows)}行")
-        try:  # the usual, valid row in one pass; a bad one is read again for its report
-            values = [parse_cell(cells[position]) for _, position, parse_cell in order]
-        except CellError:
-            problems += _cells(number, cells, order)[1]
-            continue
+        values = _plain(cells, positions)
+        if values is None:
+            try:  # full-width digits, separators and the like; a bad row is read again
+                values = [parse_cell(cells[position]) for _, position, parse_cell in order]
+            except CellError:
+                problems += _cells(number, cells, order)[1]
+                continue
         member_no, month, billed_on, line_no, used_on, description, quantity, amount = values
         key = (member_no, month, line_no)
         if key in seen:
