@@ -108,6 +108,9 @@ BLUEPRINTS = [
     "server.requests.routes:bp",
     "server.settings.routes:bp",
     "server.passkeys.routes:bp",
+    "server.members.routes:bp",
+    "server.statements.routes:bp",
+    "server.capital.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

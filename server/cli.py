@@ -139,6 +139,18 @@ def _unwritable(path: Path) -> str:
     return ""
 
 
+@command("import")
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a members, statements or capital CSV file from the core system."""
+    from server.imports.cli import run_import
+
+    await db.init_db(settings.database_url)
+    try:
+        return await run_import(args.kind, args.file, dry_run=args.dry_run)
+    finally:
+        await db.close_db()
+
+
 async def _has_members() -> bool:
     from server.members.models import Member
 
@@ -166,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         help="only these members (NO ... or repeated); default: every member without an account",
     )
+    imp = sub.add_parser("import", help="import a CSV file from the core system")
+    imp.add_argument("kind", choices=["members", "statements", "capital"])
+    imp.add_argument("file", help="CSV file (UTF-8 or CP932)")
+    imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     return parser
 
 

@@ -21,6 +21,10 @@ APPS: dict[str, list[str]] = {
     "account": ["server.account.models"],
     "requests": ["server.requests.models"],
     "passkeys": ["server.passkeys.models"],
+    "billing": [
+        "server.statements.models",
+        "server.capital.models",
+    ],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

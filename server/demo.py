@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from server.auth.models import Account
-from server.lib.clock import system_clock
+from server.lib.clock import system_clock, to_jst
 from server.members.models import Category, Member, MemberStatus
 from server.security import hash_password
+from server.statements.demo import create_bulk_statements, create_member_history
 
 DEMO_EMAIL = "demo@example.jp"
 DEMO_PASSWORD = "gunma-demo-2026"  # noqa: S105 - documented demo account (CONTRACT.md)
@@ -133,6 +134,7 @@ async def _create_named_members(now: datetime) -> None:
             password_hash=demo_hash,
             registered_at=now - timedelta(days=730),
         )
+        await create_member_history(demo.id, to_jst(now).date())
         rng = random.Random(2026)
         for i in range(6):
             postal, address = TOWNS[i % len(TOWNS)]
@@ -198,4 +200,5 @@ async def create_bulk_members(count: int, now: datetime) -> None:
                     for mid, email in saved
                 ]
             )
+            await create_bulk_statements([mid for mid, _ in saved], to_jst(now).date())
         print(f"demo: {offset + size}/{count} members", file=sys.stderr)

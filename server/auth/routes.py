@@ -10,7 +10,13 @@ from quart_rate_limiter import rate_limit
 
 from server.account.web import hold_for_code, needs_code
 from server.audit.service import Event, record
-from server.auth.service import BlockPolicy, LoginFailed, LoginInputError, authenticate
+from server.auth.service import (
+    AccessEnded,
+    BlockPolicy,
+    LoginFailed,
+    LoginInputError,
+    authenticate,
+)
 from server.auth.sessions import end_session, start_session
 from server.auth.web import (
     clear_session_cookie,
@@ -60,7 +66,7 @@ async def login_post() -> ResponseReturnValue:
     target = safe_next(form.get("next"))
     try:
         account = await authenticate(email, password, now(), block_policy(), request_actor())
-    except (LoginFailed, LoginInputError) as error:
+    except (LoginFailed, LoginInputError, AccessEnded) as error:
         body = await render_template(
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
         )

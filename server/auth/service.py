@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from server.audit.service import Actor, Event, record
 from server.auth.models import Account, AccountState
 from server.errors import DomainError
+from server.lib.clock import to_jst
 from server.lib.text import normalize_email
+from server.members.access import AccessEnded, access_ended_reason
 from server.security import verify_password
 
 MAX_EMAIL = 254
@@ -89,6 +91,13 @@ async def authenticate(
     if not ok:
         await _count_failure(account, now, policy, who)
         raise LoginFailed()
+    # Only after the right password, so this says nothing to someone guessing.
+    ended = access_ended_reason(
+        account.member.status, account.member.capital_refund_on, to_jst(now).date()
+    )
+    if ended:
+        await record(Event.LOGIN_FAILURE, who, now, reason="access_ended")
+        raise AccessEnded(ended)
     account.failed_count = 0
     account.block_count = 0
     account.blocked_until = None

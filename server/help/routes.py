@@ -6,10 +6,12 @@ from typing import Any
 
 from quart import Blueprint, Response, g, render_template, request, send_file
 
-from server.auth.web import public, settings
+from server.auth.web import now, public, settings
 from server.help.browsers import is_unsupported
 from server.help.documents import KIND_TITLES, current_documents, document_file
 from server.help.qr import qr_svg
+from server.lib.clock import to_jst
+from server.members.access import withdrawal_deadline
 from server.requests.models import DocumentKind
 from server.requests.stop import fee_with_tax
 
@@ -21,10 +23,14 @@ async def notices() -> dict[str, Any]:
     """Notices every page shows: an unsupported browser, and withdrawal in progress (B7)."""
     member = g.get("member")
     withdrawing = member is not None and member.status == "withdrawing"
+    until = withdrawal_deadline(member.status, member.capital_refund_on) if withdrawing else None
+    # After the last day the page says that access has ended instead (members.access).
+    if until is not None and to_jst(now()).date() > until:
+        withdrawing = False
     return {
         "unsupported_browser": is_unsupported(request.headers.get("User-Agent", "")),
         "withdrawal_notice": withdrawing,
-        "withdrawal_until": member.capital_refund_on if withdrawing else None,
+        "withdrawal_until": until,
     }
 
 

@@ -187,3 +187,13 @@ async def test_another_members_requests_are_not_shown(app, client) -> None:
     await login(other, "taro@example.jp")
     _, html = await page(other, "/profile/change")
     assert "本町9-9-9" not in html and "変更の申請はありません" in html
+
+
+async def test_profile_shows_the_pending_request_with_its_date(client, clock) -> None:
+    clock.now = FRIDAY_BEFORE_HOLIDAY
+    await _member_signed_in(client)
+    assert (await _send(client, surname="佐藤", surname_kana="サトウ")).status_code == 303
+    status, html = await page(client, "/profile")
+    assert status == 200
+    assert "登録内容の変更申請" in html and "受付済" in html
+    assert "2026年11月26日" in html and "佐藤 花子" in html

@@ -1,0 +1,1 @@
+"""Capital contribution (出資金) figures, published each July."""

@@ -1,0 +1,26 @@
+"""The capital contribution page (C3, B5)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, render_template
+
+from server.auth.web import member_required, now, settings
+from server.capital.service import first_visible, visible_records
+from server.members.routes import current_viewer
+
+bp = Blueprint("capital", __name__)
+
+
+@bp.get("/capital")
+@member_required
+async def index() -> str:
+    """Published capital figures the member may see, or why there are none yet."""
+    viewer = current_viewer()
+    month = settings().capital_refund_month
+    records = await visible_records(viewer, now(), month)
+    return await render_template(
+        "capital/index.html",
+        records=records,
+        viewer=viewer,
+        first_visible=first_visible(viewer, month),
+    )

@@ -1,0 +1,202 @@
+"""Members files: one row per member, matched by member_no (new ones added, others updated)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.imports.bulk import insert_rows
+from server.imports.reader import (
+    MAX_PROBLEMS,
+    CellError,
+    ImportRejected,
+    Problem,
+    Table,
+    parse_date,
+    parse_member_no,
+    parse_optional_date,
+    parse_text,
+)
+from server.imports.service import Counts, Progress, chunks
+from server.lib.text import nfkc, normalize_email
+from server.members.models import Category, Member, MemberStatus
+
+COLUMNS = (
+    "member_no",
+    "name",
+    "name_kana",
+    "birth_date",
+    "email",
+    "phone",
+    "postal_code",
+    "address",
+    "workplace",
+    "category",
+    "joined_on",
+    "status",
+    "capital_refund_on",
+)
+REQUIRED = COLUMNS
+FIELDS = COLUMNS[1:]
+BATCH = 2000
+DATE_COLUMNS = ("birth_date", "joined_on", "capital_refund_on", "created_at", "updated_at")
+PHONE_RE = re.compile(r"^\d[\d-]{8,16}\d$")
+POSTAL_RE = re.compile(r"^(\d{3})-?(\d{4})$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str | None:
+    if not value.strip():
+        return None
+    address = normalize_email(value)
+    if len(address) > 254 or not EMAIL_RE.match(address):
+        raise CellError("メールアドレスの形が正しくありません。")
+    return address
+
+
+def _phone(value: str) -> str:
+    text = nfkc(value).replace("ー", "-")
+    digits = sum(ch.isdigit() for ch in text)
+    if not PHONE_RE.match(text) or not 10 <= digits <= 11:
+        raise CellError("電話番号は10桁または11桁の数字（ハイフン可）で入力してください。")
+    return text
+
+
+def _postal(value: str) -> str:
+    match = POSTAL_RE.match(nfkc(value))
+    if not match:
+        raise CellError("郵便番号は7桁の数字（例: 371-0026）で入力してください。")
+    return f"{match[1]}-{match[2]}"
+
+
+def _kana(value: str) -> str:
+    # NFKC turns half-width katakana into full-width; kana has no kanji to alter.
+    return parse_text(nfkc(value), max_length=100)
+
+
+def _category(value: str) -> Category:
+    try:
+        return Category(value.strip())
+    except ValueError:
+        raise CellError("区分は「現職」または「退職」で入力してください。") from None
+
+
+def _status(value: str) -> MemberStatus:
+    try:
+        return MemberStatus(nfkc(value).lower())
+    except ValueError:
+        raise CellError(
+            "状態は active、withdrawing、withdrawn のいずれかで入力してください。"
+        ) from None
+
+
+PARSERS: dict[str, Any] = {
+    "member_no": parse_member_no,
+    # Names are never NFKC-normalised: it would turn 﨑 into 崎.
+    "name": lambda v: parse_text(v, max_length=100),
+    "name_kana": _kana,
+    "birth_date": parse_date,
+    "email": _email,
+    "phone": _phone,
+    "postal_code": _postal,
+    "address": lambda v: parse_text(v, max_length=300),
+    "workplace": lambda v: parse_text(v, max_length=200, required=False),
+    "category": _category,
+    "joined_on": parse_date,
+    "status": _status,
+    "capital_refund_on": parse_optional_date,
+}
+
+
+def parse(table: Table) -> dict[str, dict[str, Any]]:
+    """Validate every row; member_no -> field values."""
+    problems: list[Problem] = []
+    members: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
+    for number, row in table.records():
+        values: dict[str, Any] = {}
+        errors = []
+        for column, parse_cell in PARSERS.items():
+            try:
+                values[column] = parse_cell(row[column])
+            except CellError as error:
+                errors.append(Problem(number, column, row[column], str(error)))
+        if not errors and values["status"] == MemberStatus.WITHDRAWING:
+            if values["capital_refund_on"] is None:
+                errors.append(
+                    Problem(
+                        number,
+                        "capital_refund_on",
+                        "",
+                        "脱退手続き中（withdrawing）の組合員には出資金の払戻日が必要です。",
+                    )
+                )
+        no: str = values.get("member_no", "")
+        if not errors and no in lines:
+            errors.append(
+                Problem(number, "member_no", no, f"同じ組合員番号が{lines[no]}行目にもあります。")
+            )
+        if errors:
+            problems += errors
+            continue
+        lines[no] = number
+        members[no] = values
+    if problems:
+        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+    return members
+
+
+@dataclass
+class MembersPlan:
+    """Members to add and members whose fields changed."""
+
+    counts: Counts
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[Member] = field(default_factory=list)
+
+    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
+        """Insert and update in batches."""
+        columns = ("member_no", *FIELDS, "created_at", "updated_at")
+        for start in range(0, len(self.new), BATCH):
+            rows = [
+                (*(values[name] for name in columns[:-2]), now, now)
+                for values in self.new[start : start + BATCH]
+            ]
+            await insert_rows(conn, "member", columns, rows, dates=DATE_COLUMNS)
+            if len(self.new) > BATCH:
+                progress(f"追加中: {min(start + BATCH, len(self.new))}/{len(self.new)}人")
+        if self.changed:
+            for member in self.changed:
+                member.updated_at = now
+            await Member.bulk_update(
+                self.changed, fields=[*FIELDS, "updated_at"], batch_size=500, using_db=conn
+            )
+
+
+async def make_plan(table: Table, progress: Progress) -> MembersPlan:
+    """Validate, then compare each member with the database."""
+    members = parse(table)
+    plan = MembersPlan(counts=Counts())
+    existing: dict[str, Member] = {}
+    for part in chunks(sorted(members)):
+        for found in await Member.filter(member_no__in=part):
+            existing[found.member_no] = found
+    for no, values in members.items():
+        member = existing.get(no)
+        if member is None:
+            plan.new.append(values)
+            plan.counts.created += 1
+            continue
+        differs = [name for name in FIELDS if getattr(member, name) != values[name]]
+        if not differs:
+            plan.counts.unchanged += 1
+            continue
+        for name in differs:
+            setattr(member, name, values[name])
+        plan.changed.append(member)
+        plan.counts.updated += 1
+    return plan

@@ -1,0 +1,280 @@
+"""Statements files: one row per line; a file replaces the (member, month) pairs it holds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.imports.bulk import as_date, insert_rows, params
+from server.imports.reader import (
+    MAX_PROBLEMS,
+    CellError,
+    ImportRejected,
+    Problem,
+    Table,
+    parse_date,
+    parse_int,
+    parse_member_no,
+    parse_month,
+    parse_text,
+)
+from server.imports.service import Counts, Progress, chunks, member_ids
+from server.statements.models import StatementLine
+
+COLUMNS = (
+    "member_no",
+    "billing_month",
+    "billed_on",
+    "line_no",
+    "used_on",
+    "description",
+    "quantity",
+    "amount_yen",
+)
+REQUIRED = COLUMNS
+BATCH = 5000
+MAX_AMOUNT = 100_000_000
+TABLE = "statement_line"
+INSERT_COLUMNS = (
+    "member_id",
+    "billing_month",
+    "line_no",
+    "billed_on",
+    "used_on",
+    "description",
+    "quantity",
+    "amount_yen",
+)
+
+# (line_no, billed_on, used_on, description, quantity, amount_yen)
+Line = tuple[int, date, date, str, int, int]
+Pair = tuple[str, str]
+
+
+def _line_no(value: str) -> int:
+    return parse_int(value, minimum=1, maximum=100_000)
+
+
+def _description(value: str) -> str:
+    return parse_text(value, max_length=200)
+
+
+def _quantity(value: str) -> int:
+    return parse_int(value, maximum=1_000_000)
+
+
+def _amount(value: str) -> int:
+    return parse_int(value, maximum=MAX_AMOUNT)
+
+
+PARSERS: tuple[tuple[str, Callable[[str], Any]], ...] = (
+    ("member_no", parse_member_no),
+    ("billing_month", parse_month),
+    ("billed_on", parse_date),
+    ("line_no", _line_no),
+    ("used_on", parse_date),
+    ("description", _description),
+    ("quantity", _quantity),
+    ("amount_yen", _amount),
+)
+
+
+def _cells(
+    number: int, cells: list[str], order: list[tuple[str, int, Callable[[str], Any]]]
+) -> tuple[list[Any], list[Problem]]:
+    values: list[Any] = []
+    errors: list[Problem] = []
+    for column, position, parse_cell in order:
+        raw = cells[position]
+        try:
+            values.append(parse_cell(raw))
+        except CellError as error:
+            errors.append(Problem(number, column, raw, str(error)))
+    return values, errors
+
+
+def _whole(text: str) -> bool:
+    return text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit()))
+
+
+def _plain(cells: list[str], p: list[int]) -> list[Any] | None:
+    """The usual row (half-width, canonical, in range) at speed; None sends it to the parsers.
+
+    Accepts exactly what the careful parsers accept for such cells, never more.
+    """
+    no, month, billed, line, used, description, quantity, amount = (cells[i] for i in p)
+    if not (len(no) == 8 and no.isascii() and no.isdigit()):
+        return None
+    if not (len(month) == 7 and month[4] == "-" and month.isascii()):
+        return None
+    if not (month[:4].isdigit() and month[5:].isdigit() and "01" <= month[5:] <= "12"):
+        return None
+    if not (line.isascii() and line.isdigit() and _whole(quantity) and _whole(amount)):
+        return None
+    if not (len(billed) == len(used) == 10 and billed[4] == billed[7] == used[4] == used[7] == "-"):
+        return None
+    if not (billed.isascii() and used.isascii()):
+        return None
+    try:
+        billed_on, used_on = date.fromisoformat(billed), date.fromisoformat(used)
+    except ValueError:
+        return None
+    line_no, count, yen = int(line), int(quantity), int(amount)
+    text = description.strip()
+    if not (0 < len(text) <= 200 and 1 <= line_no <= 100_000):
+        return None
+    if abs(count) > 1_000_000 or abs(yen) > MAX_AMOUNT:
+        return None
+    return [no, month, billed_on, line_no, used_on, text, count, yen]
+
+
+def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
+    """Validate every row; lines grouped by (member_no, billing_month)."""
+    order = [(column, table.position(column), parse_cell) for column, parse_cell in PARSERS]
+    positions = [position for _, position, _ in order]
+    problems: list[Problem] = []
+    pairs: dict[Pair, list[Line]] = defaultdict(list)
+    seen: dict[tuple[str, str, int], int] = {}
+    billed: dict[Pair, tuple[int, date]] = {}
+    for count, (number, cells) in enumerate(table.rows, 1):
+        if count % 50_000 == 0:
+            progress(f"検証中: {count}/{len(table.rows)}行")
+        values = _plain(cells, positions)
+        if values is None:
+            try:  # full-width digits, separators and the like; a bad row is read again
+                values = [parse_cell(cells[position]) for _, position, parse_cell in order]
+            except CellError:
+                problems += _cells(number, cells, order)[1]
+                continue
+        member_no, month, billed_on, line_no, used_on, description, quantity, amount = values
+        key = (member_no, month, line_no)
+        if key in seen:
+            problems.append(
+                Problem(
+                    number,
+                    "line_no",
+                    str(line_no),
+                    f"同じ組合員・請求月・行番号の行が{seen[key]}行目にもあります。",
+                )
+            )
+            continue
+        seen[key] = number
+        pair = (member_no, month)
+        first = billed.setdefault(pair, (number, billed_on))
+        if first[1] != billed_on:
+            problems.append(
+                Problem(
+                    number,
+                    "billed_on",
+                    cells[order[2][1]],
+                    f"同じ組合員・請求月の請求日が{first[0]}行目（{first[1].isoformat()}）と違います。",
+                )
+            )
+            continue
+        pairs[pair].append((line_no, billed_on, used_on, description, quantity, amount))
+    if problems:
+        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+    return pairs
+
+
+@dataclass
+class StatementsPlan:
+    """The (member, month) pairs to replace and the lines to write."""
+
+    counts: Counts
+    replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
+        """Delete the replaced pairs, then insert the new lines in batches."""
+        for month, ids in self.replace.items():
+            for part in chunks(ids):
+                await (
+                    StatementLine.filter(billing_month=month, member_id__in=part)
+                    .using_db(conn)
+                    .delete()
+                )
+        total = len(self.rows)
+        for start in range(0, total, BATCH):
+            batch = self.rows[start : start + BATCH]
+            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch, dates=("billed_on", "used_on"))
+            if total > BATCH:
+                progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
+
+
+async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
+    """The lines the database holds for these (member id, month) pairs, read raw for speed."""
+    conn = StatementLine._meta.db
+    found: dict[tuple[int, str], list[Line]] = defaultdict(list)
+    by_month: dict[str, list[int]] = defaultdict(list)
+    for member_id, month in pairs:
+        by_month[month].append(member_id)
+    for month, ids in by_month.items():
+        for part in chunks(sorted(ids), 900):
+            sql = _select_lines(params(conn, 1), params(conn, len(part), 2))
+            _, rows = await conn.execute_query(sql, [month, *part])
+            for member_id, line_no, billed_on, used_on, description, quantity, amount in rows:
+                found[(member_id, month)].append(
+                    (line_no, as_date(billed_on), as_date(used_on), description, quantity, amount)
+                )
+    return found
+
+
+def _select_lines(month: str, members: str) -> str:
+    columns = "member_id, line_no, billed_on, used_on, description, quantity, amount_yen"
+    where = f"billing_month = {month} AND member_id IN ({members})"
+    return f"SELECT {columns} FROM {TABLE} WHERE {where}"  # noqa: S608 - placeholders only
+
+
+async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
+    rows = (
+        await StatementLine.filter(billing_month__in=months)
+        .distinct()
+        .values_list("member_id", "billing_month")
+    )
+    return {(member_id, month) for member_id, month in rows}
+
+
+async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
+    """Validate, resolve member numbers, and find which pairs differ from the database."""
+    pairs = parse(table, progress)
+    ids = await member_ids([no for no, _ in pairs])
+    unknown = [no for no, _ in pairs if no not in ids]
+    if unknown:
+        problems, total = _unknown_report(table, set(unknown))
+        raise ImportRejected(problems, total=total)
+    months = sorted({month for _, month in pairs})
+    present = await _months_with_data(months)
+    wanted = {(ids[no], month) for no, month in pairs} & present
+    existing = await _existing(wanted)
+    plan = StatementsPlan(counts=Counts())
+    for (no, month), numbered in pairs.items():
+        mid = ids[no]
+        lines = sorted(numbered)
+        old = sorted(existing.get((mid, month), []))
+        if old == lines:
+            plan.counts.unchanged += len(lines)
+            continue
+        if old:
+            plan.replace.setdefault(month, []).append(mid)
+            plan.counts.deleted += len(old)
+        plan.counts.created += len(lines)
+        plan.rows += [(mid, month, *line) for line in lines]
+    return plan
+
+
+def _unknown_report(table: Table, unknown: set[str]) -> tuple[list[Problem], int]:
+    position = table.position("member_no")
+    problems = []
+    for number, cells in table.rows:
+        no = parse_member_no(cells[position])
+        if no in unknown:
+            problems.append(
+                Problem(number, "member_no", no, "この組合員番号の組合員は登録されていません。")
+            )
+    return problems[:MAX_PROBLEMS], len(problems)

@@ -1,0 +1,37 @@
+"""The member's own registered details (C1) and the helper that scopes member data."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g, render_template
+
+from server.auth.web import member_required, now
+from server.members.access import Viewer, check_access
+from server.members.service import get_member
+from server.requests.changes import member_change_requests
+
+bp = Blueprint("members", __name__)
+
+
+def current_viewer() -> Viewer:
+    """The signed-in member (the only one whose data a member page may read)."""
+    member = g.member
+    viewer = Viewer(
+        member_id=member.id,
+        registered_at=g.account.registered_at,
+        status=member.status,
+        capital_refund_on=member.capital_refund_on,
+    )
+    check_access(viewer, now())
+    return viewer
+
+
+@bp.get("/profile")
+@member_required
+async def profile() -> str:
+    """Name with kana, address, phone, workplace and category, as the co-op has them."""
+    viewer = current_viewer()
+    member = await get_member(viewer.member_id)
+    changes = await member_change_requests(member.id)
+    return await render_template(
+        "members/profile.html", member=member, account=g.account, change_requests=changes
+    )

@@ -1,0 +1,126 @@
+"""A4 PDF of one month's statement, with an embedded Japanese TrueType font."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from server.errors import DomainError
+from server.lib.formatting import jdate, yen
+from server.statements.service import Statement
+
+FONT_NAME = "IPAexGothic"
+# Debian's fonts-ipaexfont-gothic (installed by `make system-deps`). A TrueType
+# font is embedded as a subset, so the PDF reads the same on every device;
+# reportlab's CID fonts are not embedded and render as boxes on some viewers.
+FONT_PATHS = (
+    Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
+    Path("/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf"),
+)
+LEFT = 20 * mm
+RIGHT = A4[0] - 20 * mm
+TOP = A4[1] - 20 * mm
+BOTTOM = 25 * mm
+ROW = 7 * mm
+_FONT_LOCK = threading.Lock()
+
+
+class PdfUnavailable(DomainError):
+    """The server cannot make PDFs (its Japanese font is missing)."""
+
+    status = 503
+
+
+def _font() -> str:
+    with _FONT_LOCK:  # PDFs are drawn in worker threads; register the font once
+        if FONT_NAME in pdfmetrics.getRegisteredFontNames():
+            return FONT_NAME
+        for path in FONT_PATHS:
+            if path.exists():
+                pdfmetrics.registerFont(TTFont(FONT_NAME, str(path)))
+                return FONT_NAME
+    raise PdfUnavailable(
+        "ただいまPDFを作成できません。画面の明細またはCSVのダウンロードをご利用ください。"
+    )
+
+
+def statement_pdf(
+    statement: Statement, *, coop_name: str, member_name: str, member_no: str
+) -> bytes:
+    """The statement as an A4 PDF (CPU work: call it in a thread)."""
+    font = _font()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    canvas.setTitle(f"ご請求明細書 {statement.label}分")
+    canvas.setAuthor(coop_name)
+    y = _heading(canvas, font, statement, coop_name, member_name, member_no)
+    page = 1
+    for line in statement.lines:
+        if y < BOTTOM + ROW * 2:
+            _footer(canvas, font, page)
+            canvas.showPage()
+            page += 1
+            y = _columns(canvas, font, TOP)
+        canvas.setFont(font, 9.5)
+        canvas.drawString(LEFT, y, jdate(line.used_on))
+        canvas.drawString(LEFT + 38 * mm, y, _fit(line.description, font, 9.5, 80 * mm))
+        canvas.drawRightString(RIGHT - 35 * mm, y, f"{line.quantity:,}")
+        canvas.drawRightString(RIGHT, y, yen(line.amount_yen))
+        y -= ROW
+    canvas.line(LEFT, y + ROW * 0.6, RIGHT, y + ROW * 0.6)
+    canvas.setFont(font, 12)
+    canvas.drawString(LEFT + 38 * mm, y - 2 * mm, "ご請求金額合計")
+    canvas.drawRightString(RIGHT, y - 2 * mm, yen(statement.total))
+    _footer(canvas, font, page)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _heading(
+    canvas: Canvas,
+    font: str,
+    statement: Statement,
+    coop_name: str,
+    member_name: str,
+    member_no: str,
+) -> float:
+    canvas.setFont(font, 18)
+    canvas.drawString(LEFT, TOP, f"ご請求明細書（{statement.label}分）")
+    canvas.setFont(font, 11)
+    canvas.drawRightString(RIGHT, TOP, coop_name)
+    canvas.drawString(LEFT, TOP - 12 * mm, f"{member_name} 様")
+    canvas.drawString(LEFT, TOP - 19 * mm, f"組合員番号 {member_no}")
+    canvas.drawRightString(RIGHT, TOP - 12 * mm, f"ご請求日 {jdate(statement.billed_on)}")
+    canvas.drawRightString(RIGHT, TOP - 19 * mm, f"ご請求金額 {yen(statement.total)}")
+    return _columns(canvas, font, TOP - 32 * mm)
+
+
+def _columns(canvas: Canvas, font: str, y: float) -> float:
+    canvas.setFont(font, 10)
+    canvas.drawString(LEFT, y, "ご利用日")
+    canvas.drawString(LEFT + 38 * mm, y, "内容")
+    canvas.drawRightString(RIGHT - 35 * mm, y, "数量")
+    canvas.drawRightString(RIGHT, y, "金額")
+    canvas.line(LEFT, y - 2.5 * mm, RIGHT, y - 2.5 * mm)
+    return y - ROW - 1 * mm
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """Cut a long description with an ellipsis so it never runs into the numbers."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _footer(canvas: Canvas, font: str, page: int) -> None:
+    canvas.setFont(font, 8)
+    canvas.drawCentredString(A4[0] / 2, 12 * mm, f"- {page} -")

@@ -1,0 +1,78 @@
+"""Statement pages and downloads (C2, B4, B7)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from quart import Blueprint, Response, g, render_template
+
+from server.audit.service import record
+from server.auth.web import member_required, now, request_actor, settings
+from server.members.access import first_statement_month
+from server.members.routes import current_viewer
+from server.statements.events import StatementEvent
+from server.statements.export import statements_csv
+from server.statements.pdf import statement_pdf
+from server.statements.service import (
+    all_visible_lines,
+    month_label,
+    statement,
+    visible_months,
+)
+
+bp = Blueprint("statements", __name__)
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/statements")
+@member_required
+async def index() -> str:
+    """Visible months, newest first, with totals; an explained empty state otherwise."""
+    viewer = current_viewer()
+    months = await visible_months(viewer)
+    first = first_statement_month(viewer)
+    return await render_template(
+        "statements/index.html", months=months, first_label=month_label(first), viewer=viewer
+    )
+
+
+@bp.get("/statements/<month>")
+@member_required
+async def detail(month: str) -> str:
+    """One month's lines and total (404 for months the member cannot see)."""
+    found = await statement(current_viewer(), month)
+    await record(StatementEvent.VIEWED, request_actor("member"), now(), month=month)
+    return await render_template("statements/detail.html", statement=found)
+
+
+@bp.get("/statements/<month>.pdf")
+@member_required
+async def pdf(month: str) -> Response:
+    """The month's statement as an A4 PDF."""
+    found = await statement(current_viewer(), month)
+    member = g.member
+    body = await asyncio.to_thread(
+        statement_pdf,
+        found,
+        coop_name=settings().coop_name,
+        member_name=member.name,
+        member_no=member.member_no,
+    )
+    actor = request_actor("member")
+    await record(StatementEvent.DOWNLOADED, actor, now(), month=month, format="pdf")
+    return _download(body, "application/pdf", f"statement-{month}.pdf")
+
+
+@bp.get("/statements.csv")
+@member_required
+async def csv_download() -> Response:
+    """Every visible statement line as one CSV file."""
+    lines = await all_visible_lines(current_viewer())
+    await record(StatementEvent.DOWNLOADED, request_actor("member"), now(), format="csv")
+    return _download(statements_csv(lines), "text/csv; charset=utf-8", "statements.csv")

@@ -1,0 +1,96 @@
+"""PDF and CSV downloads: readable Japanese, embedded font, no formula injection."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import subprocess
+from pathlib import Path
+
+from tests.factories import make_account, make_member
+from tests.helpers import login
+from tests.statements.factories import make_statement
+
+
+async def tool(*args: str) -> str:
+    """Run a poppler tool off the event loop and return what it printed."""
+    done = await asyncio.to_thread(subprocess.run, args, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+async def signed_in(client):
+    member = await make_member(name="山田 花子", member_no="00012345")
+    await make_account(member, email="hanako@example.jp")
+    await login(client, "hanako@example.jp")
+    return member
+
+
+async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path) -> None:
+    member = await signed_in(client)
+    await make_statement(
+        member, "2026-11", [12345, -1200], descriptions=["旅行積立金", "返品（ボールペン）"]
+    )
+    response = await client.get("/statements/2026-11.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert "statement-2026-11.pdf" in response.headers["Content-Disposition"]
+    assert "no-store" in response.headers["Cache-Control"]
+    path = tmp_path / "s.pdf"
+    path.write_bytes(await response.get_data())
+    text = await tool("pdftotext", "-layout", str(path), "-")
+    for words in (
+        "ご請求明細書（2026年11月分）",
+        "山田 花子 様",
+        "組合員番号 00012345",
+        "旅行積立金",
+        "返品（ボールペン）",
+        "12,345円",
+        "−1,200円",
+        "11,145円",
+        "群馬県学校生協",
+        "2026年11月15日",
+    ):
+        assert words in text, words
+    fonts = await tool("pdffonts", str(path))
+    row = next(line for line in fonts.splitlines() if "IPAexGothic" in line)
+    assert row.split()[-5:-3] == ["yes", "yes"]  # embedded, subset
+    assert "HeiseiKakuGo" not in fonts
+
+
+async def test_a_long_statement_runs_onto_more_pages(client, tmp_path: Path) -> None:
+    member = await signed_in(client)
+    await make_statement(member, "2026-11", [100] * 60, descriptions=["長い説明" * 50] * 60)
+    response = await client.get("/statements/2026-11.pdf")
+    path = tmp_path / "long.pdf"
+    path.write_bytes(await response.get_data())
+    info = await tool("pdfinfo", str(path))
+    assert "Pages:           2" in info, info
+    assert "A4" in info
+    text = await tool("pdftotext", "-layout", str(path), "-")
+    assert "長い説明長い説明" in text and "…" in text  # cut to fit its column
+
+
+async def test_csv_of_all_visible_statements(client) -> None:
+    member = await signed_in(client)
+    await make_statement(member, "2026-10", [500])
+    await make_statement(
+        member,
+        "2026-11",
+        [1000, -550, 10, 20],
+        descriptions=['=HYPERLINK("http://evil")', "返品", "+81 電話", "@SUM(A1)"],
+    )
+    other = await make_member()
+    await make_statement(other, "2026-11", [999999])
+    response = await client.get("/statements.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    body = await response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0] == ["請求月", "請求日", "行番号", "ご利用日", "内容", "数量", "金額（円）"]
+    assert [r[0] for r in rows[1:]] == ["2026年11月"] * 4 + ["2026年10月"]
+    descriptions = [r[4] for r in rows[1:]]
+    assert descriptions[:4] == ['\'=HYPERLINK("http://evil")', "返品", "'+81 電話", "'@SUM(A1)"]
+    assert rows[2][6] == "-550"  # numbers stay numbers
+    assert "999999" not in body.decode("utf-8-sig")
