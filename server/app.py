@@ -85,6 +85,7 @@ def create_app_from_env() -> Quart:
 BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
+    "server.push.routes:bp",
 ]
 
 

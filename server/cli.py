@@ -62,6 +62,17 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
+@command("vapid-keys")
+async def cmd_vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a new VAPID key pair for MYPAGE_VAPID_PRIVATE_KEY (the private key is secret)."""
+    from server.push.vapid import new_key_pair
+
+    private, public = new_key_pair()
+    print(f"MYPAGE_VAPID_PRIVATE_KEY={private}")
+    print(f"public key (applicationServerKey): {public}")
+    return 0
+
+
 async def _has_members() -> bool:
     from server.members.models import Member
 
@@ -80,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="create demo data")
     demo.add_argument("--members", type=int, default=0, help="extra members for benchmarks")
     demo.add_argument("--if-empty", action="store_true", help="only into an empty database")
+    sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
     return parser
 
 

@@ -17,6 +17,7 @@ APPS: dict[str, list[str]] = {
         "server.auth.models",
         "server.audit.models",
     ],
+    "push": ["server.push.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
