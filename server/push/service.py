@@ -204,19 +204,22 @@ async def devices_of(member_id: int) -> list[PushSubscription]:
     return await PushSubscription.filter(member_id=member_id).order_by("-created_at", "-id")
 
 
+def default_preference(member_id: int) -> PushPreference:
+    """The choices of a member who never saved any (new statements on, mail fallback on)."""
+    return PushPreference(
+        member_id=member_id,
+        new_statement=True,
+        coop_notices=False,
+        change_requests=True,
+        security_alerts=True,
+        mail_fallback=True,
+    )
+
+
 async def preference_of(member_id: int) -> PushPreference:
     """The member's topic choices (defaults until they save some)."""
     row = await PushPreference.filter(member_id=member_id).first()
-    if row is None:
-        return PushPreference(
-            member_id=member_id,
-            new_statement=True,
-            coop_notices=False,
-            change_requests=True,
-            security_alerts=True,
-            mail_fallback=True,
-        )
-    return row
+    return row if row is not None else default_preference(member_id)
 
 
 async def save_preference(
