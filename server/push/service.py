@@ -10,11 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.config import Settings
 from server.errors import DomainError, NotFound
-from server.push.models import PushPreference, PushSubscription
+from server.push.models import PushDelivery, PushPreference, PushSubscription
 from server.push.outbox_bridge import enqueue_push
 from server.push.vapid import b64url_decode
 
@@ -149,14 +150,26 @@ async def save_subscription(
     member_id: int, data: SubscriptionInput, user_agent: str, now: datetime
 ) -> tuple[PushSubscription, bool]:
     """Store this device for the member (upsert by endpoint); returns (row, created)."""
-    browser, system = device_label(user_agent)
+    try:
+        return await _upsert(member_id, data, device_label(user_agent), now)
+    except IntegrityError:
+        # The same browser sent it twice at once: the other request created the row.
+        return await _upsert(member_id, data, device_label(user_agent), now)
+
+
+async def _upsert(
+    member_id: int, data: SubscriptionInput, label: tuple[str, str], now: datetime
+) -> tuple[PushSubscription, bool]:
     async with in_transaction():
         row = await PushSubscription.filter(endpoint=data.endpoint).select_for_update().first()
         if row is not None:
-            # The browser's subscription belongs to whoever signed in on it last.
-            row.member_id = member_id
+            if row.member_id != member_id:  # type: ignore[attr-defined]
+                # The browser's subscription belongs to whoever signed in on it last,
+                # and the new owner's notices are not the old owner's.
+                await PushDelivery.filter(subscription_id=row.id).delete()
+                row.member_id = member_id
             row.p256dh, row.auth = data.p256dh, data.auth
-            row.browser, row.os = browser, system
+            row.browser, row.os = label
             row.updated_at, row.failures, row.last_error = now, 0, ""
             await row.save()
             return row, False
@@ -171,8 +184,8 @@ async def save_subscription(
             endpoint=data.endpoint,
             p256dh=data.p256dh,
             auth=data.auth,
-            browser=browser,
-            os=system,
+            browser=label[0],
+            os=label[1],
             created_at=now,
             updated_at=now,
         )

@@ -8,7 +8,7 @@ import pytest
 
 from server.audit.models import AuditEvent
 from server.config import Settings
-from server.push.models import PushPreference, PushSubscription
+from server.push.models import PushDelivery, PushPreference, PushSubscription
 from server.push.service import check_endpoint
 from tests.conftest import make_settings
 from tests.factories import make_account
@@ -168,11 +168,17 @@ async def test_a_shared_device_follows_the_member_who_subscribed_last(client) ->
     first = await signed_in(client, "first@example.jp")
     device = Device(FCM)
     await post_subscription(client, device.to_json())
+    row = await PushSubscription.get(endpoint=FCM)
+    await PushDelivery.create(
+        subscription_id=row.id, notice_key="statement:2026-11", delivered_at=row.created_at
+    )
     await post_form(client, "/logout", {}, token_from="/settings/notifications")
     second = await signed_in(client, "second@example.jp")
     await post_subscription(client, device.to_json())
     row = await PushSubscription.get(endpoint=FCM)
     assert row.member_id == second.member_id != first.member_id  # type: ignore[attr-defined]
+    # The second member's November notice still reaches this browser.
+    assert not await PushDelivery.filter(subscription_id=row.id).exists()
 
 
 async def test_at_most_ten_devices(client) -> None:
