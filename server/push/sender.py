@@ -144,6 +144,10 @@ class PushClient:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max(1, settings.push_concurrency)),
             timeout=self.timeout,
+            # Push services set no cookies worth keeping and send no bodies worth inflating.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
         )
         self._vapid_headers: dict[str, tuple[float, dict[str, str]]] = {}
 
