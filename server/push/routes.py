@@ -51,13 +51,16 @@ async def key() -> ResponseReturnValue:
 async def subscribe() -> ResponseReturnValue:
     """Store this browser's PushSubscription.toJSON() for the signed-in member."""
     data = service.check_subscription(await _json_body(), settings())
-    row, created = await service.save_subscription(
+    row, outcome = await service.save_subscription(
         g.member.id, data, request.headers.get("User-Agent", "")[:300], now()
     )
-    event = PushEvent.SUBSCRIBED if created else PushEvent.RESUBSCRIBED
-    await record(event, request_actor("member"), now(), subscription_id=row.id, browser=row.browser)
+    if outcome != "unchanged":
+        event = PushEvent.SUBSCRIBED if outcome == "created" else PushEvent.RESUBSCRIBED
+        await record(
+            event, request_actor("member"), now(), subscription_id=row.id, browser=row.browser
+        )
     response = jsonify({"id": row.id, "browser": row.browser, "os": row.os})
-    response.status_code = 201 if created else 200
+    response.status_code = 201 if outcome == "created" else 200
     return response
 
 

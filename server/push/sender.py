@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from py_vapid import Vapid
 from pywebpush import WebPusher
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.config import Settings
@@ -299,6 +300,23 @@ async def _save(sent: list[tuple[Target, str, DeviceResult]], now: datetime) -> 
     failing = [(s, r) for s, _, r in sent if r.outcome is Outcome.RETRY] + [
         (s, r) for s, _, r in sent if r.outcome is Outcome.FAILED and s.id not in gone
     ]
+    try:
+        await _write(delivered, gone, failing, now)
+    except IntegrityError:
+        # A device was removed by its member while the batch was on the wire:
+        # write row by row so that the others' records are not lost.
+        for sub, key in delivered:
+            with contextlib.suppress(IntegrityError):
+                await _write([(sub, key)], [], [], now)
+        await _write([], gone, failing, now)
+
+
+async def _write(
+    delivered: list[tuple[Target, str]],
+    gone: list[int],
+    failing: list[tuple[Target, DeviceResult]],
+    now: datetime,
+) -> None:
     async with in_transaction():
         if delivered:
             # Another sender may have recorded one first: the device has it either way.

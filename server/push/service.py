@@ -148,8 +148,11 @@ def device_label(user_agent: str) -> tuple[str, str]:
 
 async def save_subscription(
     member_id: int, data: SubscriptionInput, user_agent: str, now: datetime
-) -> tuple[PushSubscription, bool]:
-    """Store this device for the member (upsert by endpoint); returns (row, created)."""
+) -> tuple[PushSubscription, str]:
+    """Store this device for the member (upsert by endpoint).
+
+    Returns the row and what happened: "created", "updated" or "unchanged".
+    """
     try:
         return await _upsert(member_id, data, device_label(user_agent), now)
     except IntegrityError:
@@ -159,10 +162,17 @@ async def save_subscription(
 
 async def _upsert(
     member_id: int, data: SubscriptionInput, label: tuple[str, str], now: datetime
-) -> tuple[PushSubscription, bool]:
+) -> tuple[PushSubscription, str]:
     async with in_transaction():
         row = await PushSubscription.filter(endpoint=data.endpoint).select_for_update().first()
         if row is not None:
+            same = (row.member_id, row.p256dh, row.auth) == (  # type: ignore[attr-defined]
+                member_id,
+                data.p256dh,
+                data.auth,
+            )
+            if same:  # the page sends it again on every visit: nothing to change
+                return row, "unchanged"
             if row.member_id != member_id:  # type: ignore[attr-defined]
                 # The browser's subscription belongs to whoever signed in on it last,
                 # and the new owner's notices are not the old owner's.
@@ -172,7 +182,7 @@ async def _upsert(
             row.browser, row.os = label
             row.updated_at, row.failures, row.last_error = now, 0, ""
             await row.save()
-            return row, False
+            return row, "updated"
         if await PushSubscription.filter(member_id=member_id).count() >= MAX_DEVICES:
             raise SubscriptionRefused(
                 f"通知を受け取る端末は{MAX_DEVICES}台までです。"
@@ -189,7 +199,7 @@ async def _upsert(
             created_at=now,
             updated_at=now,
         )
-        return row, True
+        return row, "created"
 
 
 async def remove_by_endpoint(member_id: int, endpoint: Any) -> PushSubscription:

@@ -254,3 +254,28 @@ async def test_retry_after_as_an_http_date(app, clock) -> None:
     assert parse_retry_after(later.strftime("%a, %d %b %Y %H:%M:%S GMT"), now) == 300
     assert parse_retry_after("30", now) == 30
     assert parse_retry_after("soon", now) is None
+
+
+async def test_a_device_turned_off_while_its_notice_is_on_the_wire(
+    app, client, settings, clock, receiver
+) -> None:
+    import asyncio
+
+    account = await make_account(email="hanako@example.jp")
+    leaving, staying = Device(receiver.endpoint()), Device(receiver.endpoint())
+    await subscribe(client, leaving, "hanako@example.jp")
+    await subscribe(client, staying, "hanako@example.jp")
+    receiver.script(leaving.endpoint, Answer(201, delay=0.5))
+    await queue_statement_notices([(account.member_id, "2026-11")], clock())
+
+    async def turn_off() -> None:
+        await asyncio.sleep(0.2)
+        await PushSubscription.filter(endpoint=leaving.endpoint).delete()
+
+    report, _ = await asyncio.gather(
+        deliver(await queued_payload(account.member_id), settings, clock), turn_off()
+    )
+    assert report.delivered == 2
+    staying_row = await PushSubscription.get(endpoint=staying.endpoint)
+    assert await PushDelivery.filter(subscription_id=staying_row.id).exists()
+    assert staying_row.last_delivered_at == clock()
