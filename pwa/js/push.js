@@ -26,6 +26,10 @@
 
   const say = (text) => { state.textContent = text; };
 
+  // Messages from our server are Japanese sentences for the member; a
+  // browser's own errors are not, so those get a sentence of ours.
+  class ServerSaid extends Error {}
+
   function keyBytes(base64url) {
     const padded = (base64url + "===".slice((base64url.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
     return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
@@ -47,7 +51,7 @@
     if (!response.ok && response.status !== 404) {
       let message = "通知の設定に失敗しました。時間をおいて、もう一度お試しください。";
       try { message = (await response.json()).error || message; } catch (e) { /* keep the default */ }
-      throw new Error(message);
+      throw new ServerSaid(message);
     }
     return response;
   }
@@ -84,7 +88,8 @@
       await send("POST", subscription.toJSON(), key.csrfToken);
       window.location.reload();
     } catch (error) {
-      say(error.message || "通知をオンにできませんでした。");
+      say(error instanceof ServerSaid ? error.message
+        : "通知をオンにできませんでした。時間をおいて、もう一度お試しください。");
     } finally {
       onButton.disabled = false;
     }
@@ -102,7 +107,8 @@
       }
       window.location.reload();
     } catch (error) {
-      say(error.message || "通知をオフにできませんでした。");
+      say(error instanceof ServerSaid ? error.message
+        : "通知をオフにできませんでした。時間をおいて、もう一度お試しください。");
     } finally {
       offButton.disabled = false;
     }

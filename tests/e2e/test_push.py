@@ -114,3 +114,32 @@ def test_a_push_from_elsewhere_cannot_send_the_member_off_site(
     assert urls == [live_server.url + "/", live_server.url + "/"]
     assert "plain text" in [n["body"] for n in shown]
     assert "マイページからのお知らせ" in [n["title"] for n in shown]
+
+
+def test_turning_on_asks_only_after_the_tap_and_fails_politely_here(
+    context: BrowserContext, page: Page, live_server: LiveServer
+) -> None:
+    """Headless Chromium has no push service: the tap must end in a Japanese sentence."""
+    page.add_init_script(
+        """(() => {
+          window.__permissionAsked = 0;
+          const ask = Notification.requestPermission.bind(Notification);
+          Notification.requestPermission = (...args) => {
+            window.__permissionAsked += 1;
+            return ask(...args);
+          };
+        })()"""
+    )
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    sign_in(page)
+    page.goto("/settings/notifications")
+    on = page.get_by_role("button", name="通知をオンにする")
+    expect(on).to_be_visible()
+    expect(page.locator("[data-push-state]")).to_have_text("この端末は通知を受け取っていません。")
+    assert page.evaluate("window.__permissionAsked") == 0  # never on load
+    on.click()
+    expect(page.locator("[data-push-state]")).to_have_text(
+        "通知をオンにできませんでした。時間をおいて、もう一度お試しください。", timeout=20_000
+    )
+    assert page.evaluate("window.__permissionAsked") == 1
+    expect(page.get_by_text("通知を受け取る端末はありません。")).to_be_visible()
