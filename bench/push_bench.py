@@ -38,9 +38,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from server import db
 from server.config import Settings
 from server.members.models import Category, Member
+from server.push.delivery import deliver_notices
 from server.push.models import PushDelivery, PushSubscription
 from server.push.outbox_bridge import clear_standin, queued
-from server.push.sender import PushClient, deliver_notices, encrypt
+from server.push.sender import PushClient, encrypt
 from server.push.service import push_body, queue_statement_notices, statement_notice
 from server.push.vapid import b64url, load_vapid, new_key_pair
 

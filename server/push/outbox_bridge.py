@@ -25,8 +25,13 @@ MERGE, in this order:
 6. The sender must honour `RetryAfter.retry_after` (seconds) when it
    reschedules: `next_attempt_at = now + timedelta(seconds=error.retry_after)`
    instead of `retry_delay(attempts)` when the attribute is set, and deliver
-   a claimed batch concurrently (e.g. `asyncio.gather` over `_deliver` with a
-   bounded batch) so that a 30,000-member import is not sent one by one.
+   a claimed batch concurrently so that a 30,000-member import is not sent
+   one by one: best, hand the push rows of a claimed batch (about 100) to
+   `server.push.delivery.deliver_notices(payloads, client, now, settings)`
+   in one call (one report per row: `raise_for_retry(report)` says what to
+   do with each), with a few batches in flight; that is what
+   bench/push_bench.py measures. The sender's stop should also await
+   `server.push.sender.close_shared_clients()`.
 """
 
 from __future__ import annotations
@@ -112,7 +117,8 @@ async def deliver_push_message(payload: dict[str, Any], context: Any) -> None:
     `RetryAfter` / `DeliveryError(temporary=True)` when a device should be
     tried again, which the sender reschedules.
     """
-    from server.push.sender import deliver_notice, shared_client
+    from server.push.delivery import deliver_notice
+    from server.push.sender import shared_client
     from server.push.vapid import load_vapid
 
     settings: Settings = context.settings

@@ -9,6 +9,7 @@ import pytest
 
 from server.config import Settings
 from server.lib.clock import FrozenClock
+from server.push.delivery import deliver_notice
 from server.push.models import PushDelivery, PushSubscription
 from server.push.outbox_bridge import (
     DeliveryError,
@@ -16,7 +17,7 @@ from server.push.outbox_bridge import (
     deliver_push_message,
     queued,
 )
-from server.push.sender import PushClient, close_shared_clients, deliver_notice
+from server.push.sender import PushClient, close_shared_clients
 from server.push.service import queue_statement_notices
 from server.push.vapid import load_vapid
 from tests.factories import make_account
