@@ -1,3 +1,4 @@
+importScripts("/static/js/sw-push.js");
 /* Co-op My Page service worker. The PWA issue fills in offline caching;
    for now it only takes over cleanly and removes this app's old caches. */
 const PREFIX = "mypage-";

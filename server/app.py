@@ -111,6 +111,7 @@ BLUEPRINTS = [
     "server.members.routes:bp",
     "server.statements.routes:bp",
     "server.capital.routes:bp",
+    "server.push.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

@@ -151,6 +151,17 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         await db.close_db()
 
 
+@command("vapid-keys")
+async def cmd_vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a new VAPID key pair for MYPAGE_VAPID_PRIVATE_KEY (the private key is secret)."""
+    from server.push.vapid import new_key_pair
+
+    private, public = new_key_pair()
+    print(f"MYPAGE_VAPID_PRIVATE_KEY={private}")
+    print(f"public key (applicationServerKey): {public}")
+    return 0
+
+
 async def _has_members() -> bool:
     from server.members.models import Member
 
@@ -182,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=["members", "statements", "capital"])
     imp.add_argument("file", help="CSV file (UTF-8 or CP932)")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
     return parser
 
 

@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105
+# Push services of the browsers members use: Chrome, Edge on Android, Samsung
+# Internet and Opera (Firebase Cloud Messaging), Firefox (Mozilla autopush),
+# Safari on macOS and iOS 16.4+ (Apple), Edge on Windows (WNS, whose endpoints
+# live on many regional hosts). A leading dot matches every subdomain.
 DEFAULT_PUSH_HOSTS = (
     "fcm.googleapis.com",
     "updates.push.services.mozilla.com",
     "web.push.apple.com",
-    "wns2-par02p.notify.windows.com",
-    "notify.windows.com",
+    ".notify.windows.com",
 )
 ENVIRONMENTS = ("development", "production", "test")
 
@@ -57,6 +60,9 @@ class Settings:
     vapid_private_key: str = field(default="", repr=False)
     vapid_subject: str = "mailto:info@Gmypage.jp"
     push_allowed_hosts: tuple[str, ...] = DEFAULT_PUSH_HOSTS
+    push_ttl_seconds: int = 7 * 24 * 3600
+    push_concurrency: int = 64
+    push_timeout_seconds: int = 15
     # Shared store for rate limits across workers
     redis_url: str = ""
     # Sessions and sign-in
@@ -138,6 +144,12 @@ class Settings:
             raise ConfigError(f"MYPAGE_COOP_CLOSED_DAYS: {exc}") from exc
         if self.coop_join_url and not self.coop_join_url.startswith(("https://", "http://")):
             raise ConfigError("MYPAGE_COOP_JOIN_URL must be an http(s) URL")
+        subject = self.vapid_subject.lower()
+        # Push services (Apple's first) refuse a VAPID contact they cannot reach.
+        if not subject.startswith(("mailto:", "https://")) or "localhost" in subject:
+            raise ConfigError(
+                "MYPAGE_VAPID_SUBJECT must be a real mailto: or https: contact (not localhost)"
+            )
         return self
 
     @classmethod

@@ -25,6 +25,7 @@ APPS: dict[str, list[str]] = {
         "server.statements.models",
         "server.capital.models",
     ],
+    "push": ["server.push.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

@@ -24,6 +24,7 @@ from server.imports.reader import (
     parse_text,
 )
 from server.imports.service import Counts, Progress, chunks, member_ids
+from server.push.service import queue_statement_notices
 from server.statements.models import StatementLine
 
 COLUMNS = (
@@ -189,6 +190,7 @@ class StatementsPlan:
     counts: Counts
     replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
     rows: list[tuple[Any, ...]] = field(default_factory=list)
+    changed: list[tuple[int, str]] = field(default_factory=list)  # (member id, month)
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Delete the replaced pairs, then insert the new lines in batches."""
@@ -205,6 +207,9 @@ class StatementsPlan:
             await insert_rows(conn, TABLE, INSERT_COLUMNS, batch, dates=("billed_on", "used_on"))
             if total > BATCH:
                 progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
+        # A push notice (or its mail) per member and month, in this same transaction.
+        if self.changed:
+            await queue_statement_notices(self.changed, now)
 
 
 async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
@@ -265,6 +270,7 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
             plan.counts.deleted += len(old)
         plan.counts.created += len(lines)
         plan.rows += [(mid, month, *line) for line in lines]
+        plan.changed.append((mid, month))
     return plan
 
 

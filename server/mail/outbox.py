@@ -57,6 +57,41 @@ async def enqueue(
     )
 
 
+async def enqueue_many(channel: str, items: list[tuple[dict[str, Any], str]], now: datetime) -> int:
+    """Queue many (payload, dedupe key) messages at once, skipping keys already queued.
+
+    Bulk reads and inserts: an import that notifies 30,000 members must not
+    make 60,000 round trips inside its transaction. Returns how many were queued.
+    """
+    fresh: dict[str, dict[str, Any]] = {}
+    keys = [key for _, key in items]
+    for start in range(0, len(keys), 900):
+        part = keys[start : start + 900]
+        known = set(
+            await OutboxMessage.filter(dedupe_key__in=part).values_list("dedupe_key", flat=True)
+        )
+        for payload, key in items[start : start + 900]:
+            if key not in known and key not in fresh:
+                fresh[key] = payload
+    await OutboxMessage.bulk_create(
+        [
+            OutboxMessage(
+                channel=channel,
+                payload=payload,
+                dedupe_key=key,
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                created_at=now,
+            )
+            for key, payload in fresh.items()
+        ],
+        batch_size=1000,
+    )
+    return len(fresh)
+
+
 async def enqueue_mail(
     to: str,
     template: str,

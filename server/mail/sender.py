@@ -30,8 +30,9 @@ from server.mail.senders import HANDLERS, DeliveryContext, DeliveryError, SMTPTa
 log = logging.getLogger(__name__)
 
 # Modules that register a channel handler when imported; one line per channel.
-CHANNEL_MODULES = ["server.mail.senders"]
+CHANNEL_MODULES = ["server.mail.senders", "server.push.outbox_bridge"]
 BATCH = 20
+SEQUENTIAL_CHANNELS = frozenset({"mail"})
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
@@ -93,8 +94,14 @@ class OutboxSender:
         attempted = 0
         while True:
             rows = await self.claim(self.clock())
+            # Mail goes out in order, one SMTP conversation at a time; other
+            # channels (push to thousands of members) go out together, so that
+            # their HTTP round trips do not wait for each other.
+            together = [row for row in rows if row.channel not in SEQUENTIAL_CHANNELS]
             for row in rows:
-                await self._deliver(row)
+                if row.channel in SEQUENTIAL_CHANNELS:
+                    await self._deliver(row)
+            await asyncio.gather(*(self._deliver(row) for row in together))
             attempted += len(rows)
             if len(rows) < BATCH:
                 return attempted
@@ -137,10 +144,12 @@ class OutboxSender:
                 attempts,
                 error.reason,
             )
+            asked = getattr(error, "retry_after", None)  # e.g. a push service's 429
+            delay = timedelta(seconds=asked) if asked else retry_delay(attempts)
             await OutboxMessage.filter(id=row.id).update(
                 status=OutboxStatus.PENDING,
                 attempts=attempts,
-                next_attempt_at=now + retry_delay(attempts),
+                next_attempt_at=now + delay,
                 locked_until=None,
                 last_error=error.reason,
             )

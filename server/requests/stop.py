@@ -15,6 +15,7 @@ from server.config import Settings
 from server.errors import DomainError
 from server.members.models import Member
 from server.passkeys.service import remove_all_passkeys
+from server.push.service import remove_all_for_account
 from server.requests import notify
 from server.requests.events import RequestEvent
 from server.requests.models import ServiceStop
@@ -22,8 +23,8 @@ from server.requests.models import ServiceStop
 TAX_RATE_PERCENT = 10
 
 # What else a stop removes, each a coroutine taking the account id: the
-# member's passkeys (and, once merged, push subscriptions).
-STOP_HOOKS: list[Callable[[int], Awaitable[object]]] = [remove_all_passkeys]
+# member's passkeys and push subscriptions.
+STOP_HOOKS: list[Callable[[int], Awaitable[object]]] = [remove_all_passkeys, remove_all_for_account]
 
 
 class StopError(DomainError):

@@ -16,6 +16,7 @@ bp = Blueprint("settings", __name__)
 # Each feature's section of /settings, as "module:async function"; one line per feature.
 SECTIONS = [
     "server.passkeys.routes:settings_section",
+    "server.push.routes:settings_section",
     "server.settings.sections:sessions_section",
     "server.settings.sections:history_section",
 ]

@@ -167,10 +167,15 @@ async def test_a_crash_mid_import_leaves_the_database_as_before(app, clock, monk
             raise RuntimeError("power cut")
         return await real_record(event, *args, **kwargs)
 
+    from server.mail.models import OutboxMessage
+
+    queued_before = await OutboxMessage.filter(channel="push").count()
     monkeypatch.setattr(service, "record", crash)
     with pytest.raises(RuntimeError):
         await run(Kind.STATEMENTS, replacement, clock)
     assert await snapshot() == before  # deletes and inserts were both rolled back
+    # The notices were queued in the same transaction, so they went too.
+    assert await OutboxMessage.filter(channel="push").count() == queued_before
 
 
 async def test_a_crash_between_batches_rolls_back_earlier_batches(app, clock, monkeypatch) -> None:
@@ -202,3 +207,17 @@ async def test_rejected_runs_are_audited(app, clock) -> None:
     event = await AuditEvent.get(event="imports:file:rejected")
     assert event.data["problems"] == 7
     assert "登録されていません" in event.data["first"][0]
+
+
+async def test_an_import_queues_one_notice_per_changed_member_month(app, clock) -> None:
+    from server.mail.models import OutboxMessage
+
+    await run(Kind.MEMBERS, example("members.csv"), clock)
+    await run(Kind.STATEMENTS, example("statements.csv"), clock)
+    pairs = set(await StatementLine.all().distinct().values_list("member_id", "billing_month"))
+    notices = await OutboxMessage.filter(channel="push").all()
+    assert {(n.payload["member_id"], n.payload["url"].rsplit("/", 1)[1]) for n in notices} == pairs
+    assert len(notices) == len(pairs)
+    # The same file again changes nothing and queues nothing.
+    await run(Kind.STATEMENTS, example("statements.csv"), clock)
+    assert await OutboxMessage.filter(channel="push").count() == len(pairs)

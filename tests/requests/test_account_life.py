@@ -172,6 +172,16 @@ async def test_stopping_ends_every_session_and_lists_the_member_for_paper(app, c
         backed_up=True,
         created_at=account.registered_at,
     )
+    from server.push.models import PushSubscription
+
+    await PushSubscription.create(
+        member_id=account.member_id,
+        endpoint="https://fcm.googleapis.com/fcm/send/x",
+        p256dh="k",
+        auth="a",
+        created_at=account.registered_at,
+        updated_at=account.registered_at,
+    )
     await mails.clear()  # the sign-in codes are not what this test reads
     removed: list[int] = []
 
@@ -191,6 +201,7 @@ async def test_stopping_ends_every_session_and_lists_the_member_for_paper(app, c
     account = await Account.get(id=account.id)
     assert account.state == AccountState.STOPPED
     assert not await Passkey.filter(account_id=account.id).exists()
+    assert not await PushSubscription.filter(member_id=account.member_id).exists()
     assert await Session.filter(account_id=account.id).count() == 0
     # Both browsers are signed out.
     for browser in (client, second):

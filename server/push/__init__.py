@@ -1,0 +1,1 @@
+"""Push notices (Web Push) for new statements and other member notices."""

@@ -1,0 +1,309 @@
+"""Push rules: which endpoints may be stored, a member's devices and topics, queueing notices."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server.config import Settings
+from server.errors import DomainError, NotFound
+from server.mail.outbox import enqueue_many
+from server.push.models import PushDelivery, PushPreference, PushSubscription
+from server.push.outbox_bridge import PUSH_CHANNEL
+from server.push.vapid import b64url_decode
+
+MAX_ENDPOINT = 1000
+MAX_DEVICES = 10
+TOPICS = ("new_statement", "coop_notices", "change_requests", "security_alerts")
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MAX_PAYLOAD_BYTES = 3000
+
+
+class SubscriptionRefused(DomainError):
+    """The browser sent a subscription we will not store."""
+
+    status = 422
+
+
+@dataclass(frozen=True)
+class SubscriptionInput:
+    """A checked PushSubscription.toJSON() body."""
+
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Exact host, or any subdomain of an entry written ".example.com" or "*.example.com"."""
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.strip().lower()
+        if entry.startswith("*."):
+            entry = entry[1:]
+        if entry.startswith("."):
+            if host.endswith(entry) and len(host) > len(entry):
+                return True
+        elif host == entry:
+            return True
+    return False
+
+
+def check_endpoint(endpoint: Any, settings: Settings) -> str:
+    """The endpoint, if it points at an allowed push service; the server will POST to it."""
+    refused = SubscriptionRefused(
+        "この通知先は登録できません。お使いのブラウザの標準の通知サービスをご利用ください。"
+    )
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
+        raise refused
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError as error:
+        raise refused from error
+    host = parts.hostname or ""
+    if parts.username or parts.password or parts.fragment or not host:
+        raise refused
+    if not host_allowed(host, settings.push_allowed_hosts):
+        raise refused
+    if parts.scheme == "https":
+        if settings.is_production and port not in (None, 443):
+            raise refused
+    elif parts.scheme == "http":
+        # A local receiver in development and tests only; members' browsers use https.
+        if settings.is_production:
+            raise refused
+    else:
+        raise refused
+    return endpoint
+
+
+def check_keys(keys: Any) -> tuple[str, str]:
+    """p256dh (a P-256 public point, 65 bytes uncompressed) and auth (16 bytes), base64url."""
+    refused = SubscriptionRefused(
+        "通知の設定を受け付けられませんでした。ページを読み込み直して、もう一度お試しください。"
+    )
+    if not isinstance(keys, dict):
+        raise refused
+    p256dh, auth = keys.get("p256dh"), keys.get("auth")
+    if not isinstance(p256dh, str) or not isinstance(auth, str):
+        raise refused
+    if len(p256dh) > 100 or len(auth) > 40:
+        raise refused
+    try:
+        point = b64url_decode(p256dh)
+        secret = b64url_decode(auth)
+    except ValueError as error:
+        raise refused from error
+    if len(point) != 65 or point[0] != 4 or len(secret) != 16:
+        raise refused
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError as error:
+        raise refused from error
+    return p256dh.rstrip("="), auth.rstrip("=")
+
+
+def check_subscription(body: Any, settings: Settings) -> SubscriptionInput:
+    """Validate the browser's PushSubscription.toJSON() body."""
+    if not isinstance(body, dict):
+        raise SubscriptionRefused("通知の設定を受け付けられませんでした。", status=400)
+    endpoint = check_endpoint(body.get("endpoint"), settings)
+    p256dh, auth = check_keys(body.get("keys"))
+    return SubscriptionInput(endpoint, p256dh, auth)
+
+
+_BROWSERS = (
+    ("Edge", re.compile(r"Edg(e|A|iOS)?/")),
+    ("Opera", re.compile(r"OPR/|OPT/")),
+    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
+    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("Chrome", re.compile(r"Chrome/|CriOS/")),
+    ("Safari", re.compile(r"Safari/")),
+)
+_SYSTEMS = (
+    ("iPadOS", re.compile(r"iPad")),
+    ("iOS", re.compile(r"iPhone|iPod")),
+    ("Android", re.compile(r"Android")),
+    ("Windows", re.compile(r"Windows")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("macOS", re.compile(r"Macintosh|Mac OS X")),
+    ("Linux", re.compile(r"Linux")),
+)
+
+
+def device_label(user_agent: str) -> tuple[str, str]:
+    """(browser, OS) from a User-Agent, for the member's list of devices."""
+    browser = next((name for name, rx in _BROWSERS if rx.search(user_agent)), "ブラウザ")
+    system = next((name for name, rx in _SYSTEMS if rx.search(user_agent)), "")
+    return browser, system
+
+
+async def save_subscription(
+    member_id: int, data: SubscriptionInput, user_agent: str, now: datetime
+) -> tuple[PushSubscription, str]:
+    """Store this device for the member (upsert by endpoint).
+
+    Returns the row and what happened: "created", "updated" or "unchanged".
+    """
+    try:
+        return await _upsert(member_id, data, device_label(user_agent), now)
+    except IntegrityError:
+        # The same browser sent it twice at once: the other request created the row.
+        return await _upsert(member_id, data, device_label(user_agent), now)
+
+
+async def _upsert(
+    member_id: int, data: SubscriptionInput, label: tuple[str, str], now: datetime
+) -> tuple[PushSubscription, str]:
+    async with in_transaction():
+        row = await PushSubscription.filter(endpoint=data.endpoint).select_for_update().first()
+        if row is not None:
+            same = (row.member_id, row.p256dh, row.auth) == (  # type: ignore[attr-defined]
+                member_id,
+                data.p256dh,
+                data.auth,
+            )
+            if same:  # the page sends it again on every visit: nothing to change
+                return row, "unchanged"
+            if row.member_id != member_id:  # type: ignore[attr-defined]
+                # The browser's subscription belongs to whoever signed in on it last,
+                # and the new owner's notices are not the old owner's.
+                await PushDelivery.filter(subscription_id=row.id).delete()
+                row.member_id = member_id
+            row.p256dh, row.auth = data.p256dh, data.auth
+            row.browser, row.os = label
+            row.updated_at, row.failures, row.last_error = now, 0, ""
+            await row.save()
+            return row, "updated"
+        if await PushSubscription.filter(member_id=member_id).count() >= MAX_DEVICES:
+            raise SubscriptionRefused(
+                f"通知を受け取る端末は{MAX_DEVICES}台までです。"
+                "使っていない端末の通知をオフにしてから、もう一度お試しください。",
+                status=409,
+            )
+        row = await PushSubscription.create(
+            member_id=member_id,
+            endpoint=data.endpoint,
+            p256dh=data.p256dh,
+            auth=data.auth,
+            browser=label[0],
+            os=label[1],
+            created_at=now,
+            updated_at=now,
+        )
+        return row, "created"
+
+
+async def remove_by_endpoint(member_id: int, endpoint: Any) -> PushSubscription:
+    """Turn one of the member's own devices off by its endpoint (404 for anyone else's)."""
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
+        raise NotFound("この端末の通知設定は見つかりません。")
+    row = await PushSubscription.filter(member_id=member_id, endpoint=endpoint).first()
+    if row is None:
+        raise NotFound("この端末の通知設定は見つかりません。")
+    await row.delete()
+    return row
+
+
+async def remove_by_id(member_id: int, subscription_id: int) -> PushSubscription:
+    """Turn one of the member's own devices off from the list (404 for anyone else's)."""
+    row = await PushSubscription.filter(member_id=member_id, id=subscription_id).first()
+    if row is None:
+        raise NotFound("この端末の通知設定は見つかりません。")
+    await row.delete()
+    return row
+
+
+async def remove_all_for_account(account_id: int) -> int:
+    """Stopping the service: every device of the account's member stops receiving notices."""
+    from server.auth.models import Account
+
+    account = await Account.filter(id=account_id).first()
+    if account is None:
+        return 0
+    return await PushSubscription.filter(member_id=account.member_id).delete()  # type: ignore[attr-defined]
+
+
+async def devices_of(member_id: int) -> list[PushSubscription]:
+    """The member's devices that receive notices, newest first."""
+    return await PushSubscription.filter(member_id=member_id).order_by("-created_at", "-id")
+
+
+def default_preference(member_id: int) -> PushPreference:
+    """The choices of a member who never saved any (new statements on, mail fallback on)."""
+    return PushPreference(
+        member_id=member_id,
+        new_statement=True,
+        coop_notices=False,
+        change_requests=True,
+        security_alerts=True,
+        mail_fallback=True,
+    )
+
+
+async def preference_of(member_id: int) -> PushPreference:
+    """The member's topic choices (defaults until they save some)."""
+    row = await PushPreference.filter(member_id=member_id).first()
+    return row if row is not None else default_preference(member_id)
+
+
+async def save_preference(
+    member_id: int, topics: set[str], mail_fallback: bool, now: datetime
+) -> PushPreference:
+    """Store which topics the member wants by push and whether mail stands in."""
+    values: dict[str, Any] = {name: name in topics for name in TOPICS}
+    values.update(mail_fallback=mail_fallback, updated_at=now)
+    row, _ = await PushPreference.update_or_create(defaults=values, member_id=member_id)
+    return row
+
+
+def statement_notice(member_id: int, month: str) -> dict[str, Any]:
+    """The queued payload of a new-statement notice for one member and month."""
+    match = MONTH_RE.match(month)
+    if match is None:
+        raise ValueError(f"not a YYYY-MM month: {month!r}")
+    year, mon = int(match.group(1)), int(match.group(2))
+    return {
+        "member_id": member_id,
+        "topic": "new_statement",
+        "notice_key": f"statement:{month}",
+        "push_topic": f"statement-{year}{mon:02d}",
+        "urgency": "normal",
+        "title": "ご請求明細のお知らせ",
+        "body": f"{year}年{mon}月分のご請求明細をご覧いただけるようになりました。",
+        "url": f"/statements/{month}",
+        "tag": f"statement-{month}",
+    }
+
+
+def push_body(payload: dict[str, Any]) -> bytes:
+    """What the service worker receives: JSON under 3 KB (the body is cut if need be)."""
+    message = {key: payload[key] for key in ("title", "body", "url", "tag")}
+    data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    while len(data) > MAX_PAYLOAD_BYTES and message["body"]:
+        message["body"] = message["body"][: len(message["body"]) // 2] + "…"
+        data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    return data
+
+
+async def queue_statement_notices(member_months: list[tuple[int, str]], now: datetime) -> int:
+    """Queue one push notice per (member, month) an import created or changed.
+
+    Call it inside the import's transaction. The dedupe key makes a re-import
+    of the same month queue nothing new; per-device records make sure no
+    device gets the same month twice. Returns how many notices were queued.
+    """
+    items = []
+    for member_id, month in dict.fromkeys(member_months):
+        payload = statement_notice(member_id, month)
+        items.append((payload, f"push:{member_id}:{payload['notice_key']}"))
+    return await enqueue_many(PUSH_CHANNEL, items, now)
