@@ -9,8 +9,9 @@ from typing import Any
 from quart import Quart, Response, g, request
 from quart_rate_limiter import RateLimiter
 
-from server import db
+from server import compression, db
 from server.auth import web as auth_web
+from server.card.service import cache_key
 from server.config import Settings
 from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     app.jinja_env.autoescape = True
     app.jinja_env.globals["settings"] = settings
+    # First registered, last run: compresses what every other hook produced.
+    compression.install(app)
     RateLimiter(app, store=_rate_limit_store(settings))
     register_error_handlers(app)
     auth_web.install(app)
@@ -68,8 +71,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def headers(response: Response) -> Response:
         static = request.path.startswith("/static/")
         apply_security_headers(response, settings, member_page=not static)
-        if g.get("member") is not None:
-            response.headers["Vary"] = "Cookie"
+        member = g.get("member")
+        if member is not None:
+            response.vary.add("Cookie")
+            # The service worker keeps offline copies under this per-member name.
+            response.headers["X-Mypage-Cache-Key"] = cache_key(settings.secret_key, member.id)
         return response
 
     return app
@@ -85,6 +91,7 @@ def create_app_from_env() -> Quart:
 BLUEPRINTS = [
     "server.auth.routes:bp",
     "server.pages.routes:bp",
+    "server.card.routes:bp",
 ]
 
 
