@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-DEMO_EMAIL = "demo@example.jp"
-DEMO_PASSWORD = "gunma-demo-2026"
-
-
-def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
-    """Fill the sign-in form the way a member does."""
-    page.goto("/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+from tests.e2e.helpers import sign_in
 
 
 def test_demo_member_signs_in_and_sees_home(page: Page) -> None:
