@@ -22,7 +22,7 @@
     }).catch(function () { return undefined; });
   }
 
-  if (sw) {
+  function register() {
     var controlled = !!sw.controller;
     sw.register("/service-worker.js", { scope: "/" }).then(function () {
       if (location.pathname === "/login") {
@@ -33,6 +33,11 @@
         sw.ready.then(function () { tellWorker({ type: "keep", path: location.pathname }); });
       }
     }).catch(function () { /* the site works without it */ });
+  }
+  if (sw) {
+    // After the page has loaded, so the worker's first install never slows it down.
+    if (document.readyState === "complete") register();
+    else window.addEventListener("load", register);
   }
 
   // Sign-out: the worker drops the member's copies before the form goes.

@@ -69,9 +69,9 @@ def test_card_shows_offline_with_the_banner(page: Page, context: BrowserContext)
     before = clock.inner_text()
     expect(clock).not_to_have_text(before, timeout=3000)
     mark = page.locator("#card-live-mark")
-    first = mark.evaluate("el => el.style.transform")
+    first = mark.evaluate("el => getComputedStyle(el).transform")
     page.wait_for_timeout(300)
-    assert mark.evaluate("el => el.style.transform") != first
+    assert mark.evaluate("el => getComputedStyle(el).transform") != first
 
 
 def test_card_first_opened_before_the_worker_is_kept_too(
