@@ -96,8 +96,9 @@ async function shellFile(request, path, event) {
 }
 
 async function networkFirst(request, path, event) {
-  const network = fetch(request).then((response) => store(response, path));
-  if (event) event.waitUntil(network.catch(() => undefined));
+  const network = fetch(request);
+  // The copy is taken (cloned) before the page reads the body, and saved after.
+  event.waitUntil(network.then((response) => store(response.clone(), path)).catch(() => undefined));
   const cached = await memberCopy(path);
   if (!cached) return network.catch(() => fromShell(OFFLINE_PAGE));
   let timer;
@@ -116,15 +117,14 @@ async function networkFirst(request, path, event) {
 async function store(response, path) {
   if (response.type === "opaqueredirect" || response.redirected || response.status === 401) {
     await purgeMembers();
-    return response;
+    return;
   }
   const key = response.headers.get(KEY_HEADER);
   if (response.ok && key && KEY_FORMAT.test(key)) {
     await onlyMember(key);
     const cache = await caches.open(MEMBER + key);
-    await cache.put(path, response.clone());
+    await cache.put(path, response);
   }
-  return response;
 }
 
 async function navigate(request, path, event) {
