@@ -247,3 +247,15 @@ async def test_text_is_gzipped_when_the_browser_accepts_it(client) -> None:
     assert css.headers["ETag"].startswith("W/")
     icon = await client.get("/static/icons/icon-192.png", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in icon.headers
+
+
+async def test_compressed_static_files_still_revalidate(client) -> None:
+    first = await client.get("/static/css/app.css", headers={"Accept-Encoding": "gzip"})
+    etag = first.headers["ETag"]
+    again = await client.get(
+        "/static/css/app.css", headers={"Accept-Encoding": "gzip", "If-None-Match": etag}
+    )
+    assert again.status_code == 304
+    plain = await client.get("/static/css/app.css")
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
