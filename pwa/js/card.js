@@ -22,24 +22,17 @@
   tick();
 
   if (!mark || !mark.animate) return;
-  var track = mark.parentNode;
   var reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  var motion = null;
-
-  // Back and forth across the band, on the compositor (Web Animations, allowed by the CSP).
-  function start() {
-    var span = Math.max(track.clientWidth - mark.offsetWidth, 0);
-    if (motion) motion.cancel();
-    motion = mark.animate(
-      [{ transform: "translateX(0)" }, { transform: "translateX(" + span + "px)" }],
-      {
-        duration: reduced ? 8000 : 2400,
-        iterations: Infinity,
-        direction: "alternate",
-        easing: reduced ? "steps(8)" : "ease-in-out"
-      }
-    );
-  }
-  start();
-  window.addEventListener("resize", start);
+  // Back and forth across the band, on the compositor (Web Animations, allowed
+  // by the CSP). The slider is as wide as the band and the mark 4rem wide, so
+  // calc() needs no measuring (no forced layout while the page loads).
+  mark.parentNode.animate(
+    [{ transform: "translateX(0)" }, { transform: "translateX(calc(100% - 4rem))" }],
+    {
+      duration: reduced ? 8000 : 2400,
+      iterations: Infinity,
+      direction: "alternate",
+      easing: reduced ? "steps(8)" : "ease-in-out"
+    }
+  );
 })();

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Page
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
@@ -29,20 +29,6 @@ def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) 
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
-
-
-def sign_in_without_a_page(
-    context: BrowserContext, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD
-) -> None:
-    """Sign in over HTTP with the context's cookie jar, so that no page (and no script) ran."""
-    html = context.request.get("/login").text()
-    token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = context.request.post(
-        "/login",
-        form={"csrf_token": token, "email": email, "password": password},
-        max_redirects=0,
-    )
-    assert response.status == 303, response.status
 
 
 def wait_for_worker(page: Page) -> None:

@@ -18,7 +18,6 @@ from tests.e2e.helpers import (
     cache_names,
     create_member,
     sign_in,
-    sign_in_without_a_page,
     update_member,
     wait_for_worker,
     wait_until_cached,
@@ -69,20 +68,30 @@ def test_card_shows_offline_with_the_banner(page: Page, context: BrowserContext)
     before = clock.inner_text()
     expect(clock).not_to_have_text(before, timeout=3000)
     mark = page.locator("#card-live-mark")
-    first = mark.evaluate("el => getComputedStyle(el).transform")
+    first = mark.bounding_box()
     page.wait_for_timeout(300)
-    assert mark.evaluate("el => getComputedStyle(el).transform") != first
+    assert mark.bounding_box() != first
 
 
 def test_card_first_opened_before_the_worker_is_kept_too(
     page: Page, context: BrowserContext
 ) -> None:
-    # Signed in with no page, so the card is the first page the worker ever sees.
-    sign_in_without_a_page(context)
+    sign_in(page)
+    expect(page).to_have_url("/")
+    wait_for_worker(page)
+    # As on a device that had no worker yet: none in control, no copies.
+    page.evaluate(
+        """async () => {
+          await (await navigator.serviceWorker.getRegistration()).unregister();
+          for (const name of await caches.keys()) await caches.delete(name);
+        }"""
+    )
     page.goto("/card")
     expect(page.locator(".card-name-kanji")).to_have_text(DEMO_NAME)
-    wait_for_worker(page)
+    # The worker did not handle this navigation (it came straight from the network).
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].workerStart") == 0
     wait_until_cached(page, "/card")
+    wait_for_worker(page)
     context.set_offline(True)
     page.goto("/card")
     expect(page.locator(".card-name-kanji")).to_have_text(DEMO_NAME)
@@ -139,6 +148,25 @@ def test_sign_out_leaves_nothing_behind(page: Page, context: BrowserContext) -> 
     context.set_offline(True)
     page.goto("/card")
     expect(page.get_by_role("heading", name="インターネットに接続されていません")).to_be_visible()
+    assert_nothing_of(page, DEMO_NAME, DEMO_KANA, DEMO_NUMBER)
+
+
+def test_sign_out_purges_even_where_clear_site_data_is_ignored(
+    page: Page, context: BrowserContext
+) -> None:
+    open_card_and_keep_it(page)
+    # A browser that ignores Clear-Site-Data: the sign-out answer without it.
+    page.route(
+        "**/logout",
+        lambda route: route.fulfill(
+            status=200, content_type="text/plain; charset=utf-8", body="signed out"
+        ),
+    )
+    page.get_by_role("button", name="ログアウト").click()
+    expect(page.get_by_text("signed out")).to_be_visible()
+    page.unroute("**/logout")
+    page.goto("/offline")
+    assert not [name for name in cache_names(page) if name.startswith(MEMBER_CACHE)]
     assert_nothing_of(page, DEMO_NAME, DEMO_KANA, DEMO_NUMBER)
 
 
