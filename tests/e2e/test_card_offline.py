@@ -312,3 +312,46 @@ def test_a_new_worker_removes_only_this_apps_old_caches(page: Page) -> None:
     assert any(name.startswith("mypage-shell-") for name in names)
     # The member's copy survives an update of the app.
     assert any(name.startswith(MEMBER_CACHE) for name in names)
+
+
+def test_home_offers_installation_when_the_browser_does(page: Page) -> None:
+    sign_in(page)
+    expect(page).to_have_url("/")
+    hint = page.locator("#install-hint")
+    expect(hint).to_be_hidden()
+    # What Chromium fires when the app is installable (not in a test profile).
+    page.evaluate(
+        """() => {
+          const event = new Event("beforeinstallprompt", {cancelable: true});
+          event.prompt = () => { window.promptShown = true; };
+          event.userChoice = Promise.resolve({outcome: "accepted"});
+          window.dispatchEvent(event);
+        }"""
+    )
+    expect(hint).to_be_visible()
+    expect(page.locator("#install-ios")).to_be_hidden()
+    page.get_by_role("button", name="ホーム画面に追加する").click()
+    assert page.evaluate("window.promptShown") is True
+    expect(hint).to_be_hidden()
+
+
+def test_iphone_gets_the_add_to_home_screen_explanation(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="ja-JP",
+        user_agent=(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+        ),
+    )
+    try:
+        page = context.new_page()
+        sign_in(page)
+        expect(page).to_have_url("/")
+        expect(page.locator("#install-ios")).to_be_visible()
+        expect(page.locator("#install-ios")).to_contain_text("「ホーム画面に追加」")
+        expect(page.get_by_role("button", name="ホーム画面に追加する")).to_be_hidden()
+    finally:
+        context.close()
