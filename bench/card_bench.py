@@ -345,12 +345,17 @@ def main() -> None:
             browser.close()
         if not args.no_lighthouse:
             results["lighthouse"] = lighthouse(server.url, args.lighthouse_runs)
+    results["load_average"] = [round(x, 1) for x in os.getloadavg()]
     (OUT / "card_bench.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
     print(summary(results))
 
 
 def summary(results: dict[str, Any]) -> str:
-    lines = [f"machine: {results['machine']}, Chromium {results['chromium']}", ""]
+    lines = [
+        f"machine: {results['machine']}, Chromium {results['chromium']}, "
+        f"load average at the end (1/5/15 min): {results['load_average']}",
+        "",
+    ]
     lines.append("| page | HTML+CSS+JS transferred | uncompressed | everything transferred |")
     lines.append("| --- | ---: | ---: | ---: |")
     for item in results["transfer"]:

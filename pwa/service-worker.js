@@ -3,7 +3,7 @@
    cache that is purged at sign-out, on session expiry and when another
    member signs in. Everything else goes to the network. */
 const PREFIX = "mypage-";
-const VERSION = "2026-11-28.1";
+const VERSION = "2026-11-28.2";
 const SHELL = PREFIX + "shell-" + VERSION;
 // One cache per member: PREFIX + "member-" + the opaque key the server sends.
 const MEMBER = PREFIX + "member-";
@@ -16,7 +16,7 @@ const SHELL_FILES = [
   "/static/css/card.css",
   "/static/js/app.js",
   "/static/js/card.js",
-  "/static/icons/icon-192.png",
+  "/static/icons/favicon-48.png",
 ];
 // Member pages kept for offline use: the card, the statement list and months.
 const MEMBER_PAGE = /^\/(card|statements|statements\/\d{4}-\d{2})$/;

@@ -66,6 +66,8 @@ def main() -> None:
         draw(size, full_bleed=True, content=0.62).convert("RGB").save(
             ICONS / f"icon-maskable-{size}.png", optimize=True
         )
+    # The browser tab's icon, small so that a cold page load stays light.
+    draw(48, full_bleed=False, content=0.74).save(ICONS / "favicon-48.png", optimize=True)
     # iOS rounds the corners itself and shows transparency as black.
     draw(180, full_bleed=True, content=0.74).convert("RGB").save(
         ICONS / "apple-touch-icon.png", optimize=True
