@@ -80,19 +80,19 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// Network first, so a changed stylesheet shows at once; the copy is refreshed
-// for the next time the device is offline.
+// The shell copy at once (a shop with a weak signal must not hold up the
+// stylesheet), refreshed in the background for the next page; the browser's
+// own HTTP cache keeps these files for an hour anyway.
 async function shellFile(request, path, event) {
-  try {
-    const response = await fetch(request);
+  const cached = await caches.match(path, { cacheName: SHELL });
+  const network = fetch(request).then(async (response) => {
     if (response.ok && response.type === "basic") {
-      const copy = response.clone();
-      event.waitUntil(caches.open(SHELL).then((cache) => cache.put(path, copy)));
+      await (await caches.open(SHELL)).put(path, response.clone());
     }
     return response;
-  } catch (error) {
-    return fromShell(path);
-  }
+  });
+  event.waitUntil(network.catch(() => undefined));
+  return cached || network;
 }
 
 async function networkFirst(request, path, event) {
