@@ -1,17 +1,185 @@
+/* Co-op My Page service worker: the app shell for offline use, and the last
+   copy of the member's card and statement pages, kept under a per-member
+   cache that is purged at sign-out, on session expiry and when another
+   member signs in. Everything else goes to the network. Push notices are
+   handled in sw-push.js. */
 importScripts("/static/js/sw-push.js");
-/* Co-op My Page service worker. The PWA issue fills in offline caching;
-   for now it only takes over cleanly and removes this app's old caches. */
 const PREFIX = "mypage-";
-const VERSION = PREFIX + "v1";
+const VERSION = "2026-11-28.2";
+const SHELL = PREFIX + "shell-" + VERSION;
+// One cache per member: PREFIX + "member-" + the opaque key the server sends.
+const MEMBER = PREFIX + "member-";
+const KEY_HEADER = "X-Mypage-Cache-Key";
+const KEY_FORMAT = /^[0-9a-f]{32,64}$/;
+const OFFLINE_PAGE = "/offline";
+const SHELL_FILES = [
+  OFFLINE_PAGE,
+  "/static/css/app.css",
+  "/static/css/card.css",
+  "/static/js/app.js",
+  "/static/js/card.js",
+  "/static/icons/favicon-48.png",
+];
+// Member pages kept for offline use: the card, the statement list and months.
+const MEMBER_PAGE = /^\/(card|statements|statements\/\d{4}-\d{2})$/;
+// A slow network should not keep the card from a clerk for long.
+const NETWORK_TIMEOUT_MS = 5000;
+const BANNER_HIDDEN = "data-offline-banner hidden";
+const BANNER_SHOWN = "data-offline-banner";
 
-self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(SHELL)
+      // Anonymous and fresh: the shell never holds a member's data.
+      .then((cache) => cache.addAll(SHELL_FILES.map((url) => new Request(url, { credentials: "omit", cache: "reload" }))))
+      .then(() => self.skipWaiting())
+  );
+});
 
 self.addEventListener("activate", (event) => {
+  // Old versions of this app's shell go; member copies stay; other caches are not ours.
   event.waitUntil(
     caches.keys()
       .then((keys) => Promise.all(
-        keys.filter((key) => key.startsWith(PREFIX) && key !== VERSION).map((key) => caches.delete(key))
+        keys.filter((key) => key.startsWith(PREFIX) && key !== SHELL && !key.startsWith(MEMBER))
+          .map((key) => caches.delete(key))
       ))
       .then(() => self.clients.claim())
   );
 });
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  let work = Promise.resolve();
+  if (data.type === "purge") {
+    work = purgeMembers();
+  } else if (data.type === "keep" && typeof data.path === "string" && MEMBER_PAGE.test(data.path)) {
+    // A member page opened before this worker was in control: fetch a copy now.
+    work = fetch(data.path, { credentials: "same-origin", redirect: "manual" })
+      .then((response) => store(response, data.path))
+      .catch(() => undefined);
+  }
+  const reply = () => { if (event.ports[0]) event.ports[0].postMessage({ done: data.type }); };
+  event.waitUntil(work.then(reply, reply));
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && url.pathname === "/logout") {
+    // The page also asks for this; the network answers with Clear-Site-Data.
+    event.waitUntil(purgeMembers());
+    return;
+  }
+  if (request.method !== "GET") return;
+  if (MEMBER_PAGE.test(url.pathname)) {
+    event.respondWith(networkFirst(request, url.pathname, event));
+  } else if (request.mode === "navigate") {
+    event.respondWith(navigate(request, url.pathname, event));
+  } else if (SHELL_FILES.includes(url.pathname)) {
+    event.respondWith(shellFile(request, url.pathname, event));
+  }
+});
+
+// The shell copy at once (a shop with a weak signal must not hold up the
+// stylesheet), refreshed in the background for the next page; the browser's
+// own HTTP cache keeps these files for an hour anyway.
+async function shellFile(request, path, event) {
+  const cached = await caches.match(path, { cacheName: SHELL });
+  const network = fetch(request).then(async (response) => {
+    if (response.ok && response.type === "basic") {
+      await (await caches.open(SHELL)).put(path, response.clone());
+    }
+    return response;
+  });
+  event.waitUntil(network.catch(() => undefined));
+  return cached || network;
+}
+
+async function networkFirst(request, path, event) {
+  const network = fetch(request);
+  // The copy is taken (cloned) before the page reads the body, and saved after.
+  event.waitUntil(network.then((response) => store(response.clone(), path)).catch(() => undefined));
+  const cached = await memberCopy(path);
+  if (!cached) return network.catch(() => fromShell(OFFLINE_PAGE));
+  let timer;
+  const slow = new Promise((resolve) => { timer = setTimeout(resolve, NETWORK_TIMEOUT_MS); });
+  const first = await Promise.race([network.catch(() => null), slow]);
+  clearTimeout(timer);
+  if (first) return first;
+  // Offline (or too slow): the copy we have, saying so. Re-read it, since the
+  // network may have purged it meanwhile (a redirect to /login, say).
+  const copy = await memberCopy(path);
+  return copy ? offlineCopy(copy) : fromShell(OFFLINE_PAGE);
+}
+
+// Keep a member page under its member's key; a redirect or 401 means the
+// session is over, so every member copy goes.
+async function store(response, path) {
+  if (response.type === "opaqueredirect" || response.redirected || response.status === 401) {
+    await purgeMembers();
+    return;
+  }
+  const key = response.headers.get(KEY_HEADER);
+  if (response.ok && key && KEY_FORMAT.test(key)) {
+    await onlyMember(key);
+    const cache = await caches.open(MEMBER + key);
+    await cache.put(path, response);
+  }
+}
+
+async function navigate(request, path, event) {
+  try {
+    const response = await fetch(request);
+    event.waitUntil(observe(response, path));
+    return response;
+  } catch (error) {
+    return fromShell(OFFLINE_PAGE);
+  }
+}
+
+// Any page tells who is signed in: another member's copies must go.
+async function observe(response, path) {
+  const key = response.headers.get(KEY_HEADER);
+  if (key && KEY_FORMAT.test(key)) {
+    await onlyMember(key);
+  } else if (path === "/login" && response.ok) {
+    // The sign-in form is only shown to someone who is not signed in.
+    await purgeMembers();
+  }
+}
+
+async function onlyMember(key) {
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((name) => name.startsWith(MEMBER) && name !== MEMBER + key).map((name) => caches.delete(name)));
+}
+
+async function purgeMembers() {
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((name) => name.startsWith(MEMBER)).map((name) => caches.delete(name)));
+}
+
+// The member copy of a page, only when exactly one member's cache exists.
+async function memberCopy(path) {
+  const names = (await caches.keys()).filter((name) => name.startsWith(MEMBER));
+  if (names.length !== 1) return undefined;
+  const cache = await caches.open(names[0]);
+  return cache.match(path, { ignoreVary: true, ignoreSearch: true });
+}
+
+async function offlineCopy(cached) {
+  const html = (await cached.text()).replace(BANNER_HIDDEN, BANNER_SHOWN);
+  const headers = new Headers();
+  for (const name of ["Content-Type", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"]) {
+    const value = cached.headers.get(name);
+    if (value) headers.set(name, value);
+  }
+  headers.set("Cache-Control", "no-store");
+  return new Response(html, { status: 200, headers });
+}
+
+async function fromShell(path) {
+  const cached = await caches.match(path, { cacheName: SHELL });
+  return cached || new Response("オフラインです。", { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}

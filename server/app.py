@@ -9,8 +9,9 @@ from typing import Any
 from quart import Quart, Response, g, request
 from quart_rate_limiter import RateLimiter
 
-from server import db
+from server import compression, db
 from server.auth import web as auth_web
+from server.card.service import cache_key
 from server.config import Settings
 from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese JSON readable as is
     app.jinja_env.autoescape = True
     app.jinja_env.globals["settings"] = settings
+    # First registered, last run: compresses what every other hook produced.
+    compression.install(app)
     RateLimiter(app, store=_rate_limit_store(settings))
     register_error_handlers(app)
     auth_web.install(app)
@@ -74,8 +77,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def headers(response: Response) -> Response:
         static = request.path.startswith("/static/") or request.path.lstrip("/") in ROOT_FILES
         apply_security_headers(response, settings, member_page=not static)
-        if g.get("member") is not None:
-            response.headers["Vary"] = "Cookie"
+        member = g.get("member")
+        if member is not None:
+            response.vary.add("Cookie")
+            # The service worker keeps offline copies under this per-member name.
+            response.headers["X-Mypage-Cache-Key"] = cache_key(settings.secret_key, member.id)
         return response
 
     return app
@@ -112,6 +118,7 @@ BLUEPRINTS = [
     "server.statements.routes:bp",
     "server.capital.routes:bp",
     "server.push.routes:bp",
+    "server.card.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

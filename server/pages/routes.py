@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from quart import Blueprint, Response, g, render_template, send_from_directory
 
-from server.auth.web import member_required, public
+from server.auth.web import member_required, public, settings
 
 bp = Blueprint("pages", __name__)
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
@@ -27,8 +28,18 @@ async def home() -> str:
 @public
 async def root_file(name: str) -> Response:
     """Serve the service worker and manifest from the root so their scope is the whole site."""
-    response = await send_from_directory(PWA_DIR, name, mimetype=ROOT_FILES[name])
+    if name == "manifest.json":
+        response = Response(manifest(), mimetype=ROOT_FILES[name])
+    else:
+        response = await send_from_directory(PWA_DIR, name, mimetype=ROOT_FILES[name])
     response.headers["Cache-Control"] = "no-cache"
     if name == "service-worker.js":
         response.headers["Service-Worker-Allowed"] = "/"
     return response
+
+
+def manifest() -> str:
+    """pwa/manifest.json with the co-op's name from settings (a fact, not a literal)."""
+    data = json.loads((PWA_DIR / "manifest.json").read_text(encoding="utf-8"))
+    data["name"] = f"{settings().coop_name} マイページ"
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -1,15 +1,29 @@
-"""What a member does in the browser, shared by the browser tests."""
+"""What browser tests do again and again: sign in, wait for the service worker, read caches."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Page
 
 from tests.e2e import mailcatcher
 
+if TYPE_CHECKING:
+    from tests.e2e.conftest import LiveServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
 DEMO_EMAIL = "demo@example.jp"
 DEMO_PASSWORD = "gunma-demo-2026"
+DEMO_NAME = "山田 花子"
+DEMO_KANA = "ヤマダ ハナコ"
+DEMO_NUMBER = "00012345"
 CODE_RE = re.compile(r"認証コード：(\d{6})")
 
 
@@ -35,3 +49,125 @@ def sign_in(
         page.get_by_label(re.compile("この端末を記憶する")).uncheck()
     page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_load_state()
+
+
+def wait_for_worker(page: Page) -> None:
+    """Until the service worker controls the page."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+
+
+CACHED_JS = """async (path) => {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("mypage-member-")) continue;
+    if (await (await caches.open(name)).match(path)) return true;
+  }
+  return false;
+}"""
+
+DUMP_JS = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      const type = response.headers.get("Content-Type") || "";
+      const text = /text|json|javascript/.test(type) ? await response.text() : "";
+      out.push({cache: name, url: request.url, text});
+    }
+  }
+  return out;
+}"""
+
+
+def wait_until_cached(page: Page, path: str, timeout: float = 15) -> None:
+    """Until the worker keeps a member copy of `path`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(CACHED_JS, path):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} was not cached within {timeout} s")
+
+
+def cache_names(page: Page) -> list[str]:
+    """Every Cache Storage name of the origin."""
+    return list(page.evaluate("caches.keys()"))
+
+
+def cached_entries(page: Page) -> list[dict[str, str]]:
+    """Every entry of every cache of the origin, with the text of text responses."""
+    return list(page.evaluate(DUMP_JS))
+
+
+def assert_nothing_of(page: Page, *secrets: str) -> None:
+    """Neither the page nor any cache of the origin holds any of these strings."""
+    content = page.content()
+    for secret in secrets:
+        assert secret not in content, f"{secret!r} is on the page"
+    for entry in cached_entries(page):
+        for secret in secrets:
+            assert secret not in entry["text"], f"{secret!r} is cached in {entry}"
+
+
+# A member with an account, created in the live server's own database.
+_CREATE_MEMBER = """
+import asyncio, json, sys
+from datetime import UTC, date, datetime
+from server import db
+from server.auth.models import Account
+from server.config import Settings
+from server.members.models import Category, Member
+from server.security import hash_password
+
+async def main(spec):
+    settings = Settings.from_env()
+    await db.init_db(settings.database_url)
+    try:
+        if spec.get("update"):
+            await Member.filter(member_no=spec["member_no"]).update(**spec["update"])
+            return
+        member = await Member.create(
+            member_no=spec["member_no"], name=spec["name"], name_kana=spec["name_kana"],
+            birth_date=date(1985, 6, 1), email=spec["email"], category=Category.RETIRED,
+            joined_on=date(2012, 4, 1),
+        )
+        await Account.create(
+            member=member, email=spec["email"],
+            password_hash=await hash_password(spec["password"]),
+            registered_at=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+    finally:
+        await db.close_db()
+
+asyncio.run(main(json.loads(sys.argv[1])))
+"""
+
+
+def _run(server: LiveServer, spec: dict[str, Any]) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _CREATE_MEMBER, json.dumps(spec)],
+        env=server.env,
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def create_member(
+    server: LiveServer, *, email: str, password: str, name: str, name_kana: str, member_no: str
+) -> None:
+    """A second member (with a My Page account) next to the demo member."""
+    _run(
+        server,
+        {
+            "email": email,
+            "password": password,
+            "name": name,
+            "name_kana": name_kana,
+            "member_no": member_no,
+        },
+    )
+
+
+def update_member(server: LiveServer, member_no: str, **changes: str) -> None:
+    """Change a member's row the way the co-op's import would (e.g. a new surname)."""
+    _run(server, {"member_no": member_no, "update": changes})

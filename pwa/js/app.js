@@ -1,0 +1,79 @@
+/* Co-op My Page: registers the service worker, keeps the offline copies in
+   step with who is signed in, and offers installation. Every page works
+   without this script. */
+(function () {
+  "use strict";
+  var sw = "serviceWorker" in navigator ? navigator.serviceWorker : null;
+  // Pages the service worker keeps for offline use (same rule as the worker).
+  var KEPT = /^\/(card|statements|statements\/\d{4}-\d{2})$/;
+
+  // Send a message to the active worker and wait (briefly) for its answer.
+  function tellWorker(message) {
+    if (!sw) return Promise.resolve();
+    return sw.getRegistration().then(function (registration) {
+      var worker = registration && registration.active;
+      if (!worker) return undefined;
+      return new Promise(function (resolve) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function () { resolve(); };
+        worker.postMessage(message, [channel.port2]);
+        setTimeout(resolve, 1500);
+      });
+    }).catch(function () { return undefined; });
+  }
+
+  function register() {
+    var controlled = !!sw.controller;
+    sw.register("/service-worker.js", { scope: "/" }).then(function () {
+      if (location.pathname === "/login") {
+        // Nobody is signed in here: no member's copy may stay on the device.
+        sw.ready.then(function () { tellWorker({ type: "purge" }); });
+      } else if (!controlled && KEPT.test(location.pathname)) {
+        // This page arrived before the worker took over; ask it to keep a copy.
+        sw.ready.then(function () { tellWorker({ type: "keep", path: location.pathname }); });
+      }
+    }).catch(function () { /* the site works without it */ });
+  }
+  if (sw) {
+    // After the page has loaded, so the worker's first install never slows it down.
+    if (document.readyState === "complete") register();
+    else window.addEventListener("load", register);
+  }
+
+  // Sign-out: the worker drops the member's copies before the form goes.
+  Array.prototype.forEach.call(document.querySelectorAll('form[action="/logout"]'), function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-purged")) return;
+      event.preventDefault();
+      tellWorker({ type: "purge" }).then(function () {
+        form.setAttribute("data-purged", "1");
+        form.submit();
+      });
+    });
+  });
+
+  // Install hint on the home page.
+  var hint = document.getElementById("install-hint");
+  if (!hint) return;
+  var standalone = window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+  if (standalone) return;
+  var button = document.getElementById("install-button");
+  window.addEventListener("beforeinstallprompt", function (event) {
+    event.preventDefault();
+    var prompt = event;
+    hint.hidden = false;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      prompt.prompt();
+      prompt.userChoice.then(function () { hint.hidden = true; });
+    }, { once: true });
+  });
+  window.addEventListener("appinstalled", function () { hint.hidden = true; });
+  // iPhone and iPad offer no prompt: explain "ホーム画面に追加" instead.
+  var ios = /iPhone|iPad|iPod/.test(navigator.userAgent) ||
+    (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+  if (ios) {
+    hint.hidden = false;
+    document.getElementById("install-ios").hidden = false;
+  }
+})();

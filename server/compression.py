@@ -1,0 +1,66 @@
+"""gzip for text responses, in one place (hypercorn does not compress)."""
+
+from __future__ import annotations
+
+import gzip
+
+from quart import Quart, Response, request
+from quart.wrappers.response import DataBody, FileBody
+
+COMPRESSIBLE = frozenset(
+    {
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "text/plain",
+        "application/javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+    }
+)
+# Below this, gzip's header and the CPU cost outweigh the bytes saved.
+MIN_BYTES = 1024
+# Large bodies (PDFs, exports) are not text and are left alone anyway.
+MAX_BYTES = 2 * 1024 * 1024
+LEVEL = 6
+
+
+def _accepts_gzip() -> bool:
+    accepted = request.headers.get("Accept-Encoding", "")
+    return any(part.split(";")[0].strip().lower() == "gzip" for part in accepted.split(","))
+
+
+async def compress(response: Response) -> Response:
+    """Gzip a complete text body when the browser accepts it."""
+    if (
+        response.mimetype not in COMPRESSIBLE
+        or response.status_code != 200
+        or request.method == "HEAD"
+        or "Content-Encoding" in response.headers
+        or "Content-Range" in response.headers
+        # Streamed bodies stay streamed; only complete bodies are compressed.
+        or not isinstance(response.response, DataBody | FileBody)
+    ):
+        return response
+    response.vary.add("Accept-Encoding")
+    length = response.content_length
+    if length is not None and not MIN_BYTES <= length <= MAX_BYTES:
+        return response
+    if not _accepts_gzip():
+        return response
+    data = await response.get_data(as_text=False)
+    if not MIN_BYTES <= len(data) <= MAX_BYTES:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=LEVEL, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        # Another representation of the same resource: a strong tag must differ.
+        response.headers["ETag"] = "W/" + etag
+    return response
+
+
+def install(app: Quart) -> None:
+    """Register compression; call first in the factory, so it runs after every other hook."""
+    app.after_request(compress)
