@@ -193,6 +193,7 @@ async def deliver_notices(
     for payload, report in zip(payloads, reports, strict=True):
         chosen = preferences.get(int(payload["member_id"]))
         wants_mail = chosen.mail_fallback if chosen is not None else True
+        wants_mail = wants_mail and bool(payload.get("mail_fallback", True))
         nothing_reached = report.delivered + report.already == 0
         if wants_mail and nothing_reached and not report.skipped and not report.retry:
             report.mailed = await _fall_back_to_mail(payload, settings, now)

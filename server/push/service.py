@@ -17,7 +17,7 @@ from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.mail.outbox import enqueue_many
 from server.push.models import PushDelivery, PushPreference, PushSubscription
-from server.push.outbox_bridge import PUSH_CHANNEL
+from server.push.outbox_bridge import PUSH_CHANNEL, enqueue_push
 from server.push.vapid import b64url_decode
 
 MAX_ENDPOINT = 1000
@@ -283,6 +283,30 @@ def statement_notice(member_id: int, month: str) -> dict[str, Any]:
         "url": f"/statements/{month}",
         "tag": f"statement-{month}",
     }
+
+
+async def queue_member_notice(
+    member_id: int, topic: str, key: str, title: str, body: str, url: str, now: datetime
+) -> None:
+    """Queue a notice on one of the other topics (e.g. change_requests) for one member.
+
+    Such notices already come by mail, so no mail stands in when no device is reached.
+    """
+    if topic not in TOPICS:
+        raise ValueError(f"unknown push topic: {topic!r}")
+    payload = {
+        "member_id": member_id,
+        "topic": topic,
+        "notice_key": key,
+        "push_topic": re.sub(r"[^A-Za-z0-9_-]", "-", key)[:32],
+        "urgency": "normal",
+        "title": title,
+        "body": body,
+        "url": url,
+        "tag": key[:64],
+        "mail_fallback": False,
+    }
+    await enqueue_push(payload, now, dedupe_key=f"push:{member_id}:{key}")
 
 
 def push_body(payload: dict[str, Any]) -> bytes:

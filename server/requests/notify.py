@@ -8,6 +8,7 @@ from typing import Any
 from server.config import Settings
 from server.lib.formatting import jdate, jdatetime, yen
 from server.mail.outbox import enqueue_mail
+from server.push.service import queue_member_notice
 
 
 async def _enqueue(
@@ -16,8 +17,9 @@ async def _enqueue(
     await enqueue_mail(to, template, settings, now, **context)
 
 
-async def _push(member_id: int, topic: str, title: str, url: str, now: datetime) -> None:
-    """Push notice for members who turned it on (connected when the push feature is merged)."""
+async def _push(member_id: int, key: str, title: str, body: str, url: str, now: datetime) -> None:
+    """A push notice for members who chose change-request updates (topic change_requests)."""
+    await queue_member_notice(member_id, "change_requests", key, title, body, url, now)
 
 
 async def change_request_received(
@@ -33,9 +35,17 @@ async def change_request_state(
     to: str, member_id: int, settings: Settings, now: datetime, **ctx: Any
 ) -> None:
     """A state change of a request (処理中, 反映済, 差戻し), by mail and push."""
-    expected_on = jdate(ctx["change"].expected_on)
+    change = ctx["change"]
+    expected_on = jdate(change.expected_on)
     await _enqueue(to, "change_request_state", settings, now, expected_on=expected_on, **ctx)
-    await _push(member_id, "change-request", "登録内容変更のお知らせ", "/profile/change", now)
+    await _push(
+        member_id,
+        f"change:{change.id}:{change.state.value}",
+        "登録内容変更のお知らせ",
+        f"{change.group_label}の変更申請が「{change.state_label}」になりました。",
+        "/profile",
+        now,
+    )
 
 
 async def email_change_code(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
