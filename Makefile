@@ -52,7 +52,7 @@ migrations: $(STAMP)
 	$(BIN)/tortoise -c server.db.MIGRATIONS_CONFIG makemigrations
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/foundation_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -42,7 +42,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.config.update(
         MYPAGE_SETTINGS=settings,
         MYPAGE_CLOCK=clock,
-        SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         QUART_RATE_LIMITER_ENABLED=settings.rate_limits,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
@@ -57,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     register_error_handlers(app)
     auth_web.install(app)
     _register_blueprints(app, settings)
+    _drop_sync_context_processors(app)
     _register_filters(app)
 
     @app.before_serving
@@ -124,6 +124,15 @@ BLUEPRINTS = [
 DEV_BLUEPRINTS = [
     "server.mail.routes:dev_bp",
 ]
+
+
+def _drop_sync_context_processors(app: Quart) -> None:
+    # Each blueprint inherits Flask's default context processor, a plain
+    # function that finds no Flask context here and adds nothing; Quart would
+    # run it in a thread on every render. Quart's own (async) one stays.
+    for name, funcs in app.template_context_processors.items():
+        if name is not None:
+            funcs[:] = [f for f in funcs if f.__module__ != "flask.templating"]
 
 
 def _register_blueprints(app: Quart, settings: Settings) -> None:
