@@ -193,20 +193,33 @@ async def run(args: argparse.Namespace, origin: str, workdir: Path) -> dict[str,
         )
         idle.start()
         errors = 0
-        async with PushClient(settings, load_vapid(settings)) as client:
-            batches = iter(
-                payloads[i : i + args.batch] for i in range(0, len(payloads), args.batch)
-            )
+        if args.through_outbox:
+            # The real path: the outbox sender claims rows and runs the push handler.
+            from server.lib.clock import system_clock
+            from server.mail.sender import OutboxSender
+            from server.push.sender import close_shared_clients
 
-            async def worker() -> None:
-                nonlocal errors
-                for batch in batches:
-                    reports = await deliver_notices(batch, client, now, settings)
-                    errors += sum(1 for r in reports if r.retry or r.failed)
-
+            sender = OutboxSender(settings, system_clock)
             t0, cpu0 = time.perf_counter(), cpu_seconds()
-            await asyncio.gather(*(worker() for _ in range(args.batches_in_flight)))
+            while await sender.run_once():
+                pass
             total, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+            await close_shared_clients()
+        else:
+            async with PushClient(settings, load_vapid(settings)) as client:
+                batches = iter(
+                    payloads[i : i + args.batch] for i in range(0, len(payloads), args.batch)
+                )
+
+                async def worker() -> None:
+                    nonlocal errors
+                    for batch in batches:
+                        reports = await deliver_notices(batch, client, now, settings)
+                        errors += sum(1 for r in reports if r.retry or r.failed)
+
+                t0, cpu0 = time.perf_counter(), cpu_seconds()
+                await asyncio.gather(*(worker() for _ in range(args.batches_in_flight)))
+                total, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
         stop.set()
         await ticker
         idle_stop.set()
@@ -242,6 +255,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     parser.add_argument("--batch", type=int, default=100, help="notices per delivery batch")
     parser.add_argument("--batches-in-flight", type=int, default=4)
+    parser.add_argument(
+        "--through-outbox", action="store_true", help="deliver with the real outbox sender"
+    )
     parser.add_argument("--database-url", default=os.environ.get("MYPAGE_BENCH_DATABASE_URL", ""))
     args = parser.parse_args()
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from server.audit.service import Actor, record
@@ -25,14 +26,21 @@ from server.db import is_postgres
 from server.lib.clock import Clock
 from server.mail.events import MailEvent
 from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.senders import HANDLERS, DeliveryContext, DeliveryError, SMTPTarget
+from server.mail.senders import (
+    BATCH_HANDLERS,
+    HANDLERS,
+    DeliveryContext,
+    DeliveryError,
+    SMTPTarget,
+)
 
 log = logging.getLogger(__name__)
 
 # Modules that register a channel handler when imported; one line per channel.
 CHANNEL_MODULES = ["server.mail.senders", "server.push.outbox_bridge"]
-BATCH = 20
+BATCH = 200
 SEQUENTIAL_CHANNELS = frozenset({"mail"})
+CHANNEL_BATCH = 100  # messages a batch handler gets in one call
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
@@ -82,12 +90,18 @@ class OutboxSender:
                     ids = [row.id for row in rows]
                     await OutboxMessage.filter(id__in=ids).using_db(conn).update(**lease)
             return rows
-        candidates = await OutboxMessage.filter(due).order_by("next_attempt_at", "id").limit(limit)
-        claimed = []
-        for row in candidates:
-            if await OutboxMessage.filter(Q(id=row.id) & due).update(**lease):
-                claimed.append(row)
-        return claimed
+        # One sender on SQLite (one writer): a single UPDATE claims the
+        # candidates, and the lease time, unique to this claim, finds them again.
+        ids = await (
+            OutboxMessage.filter(due).order_by("next_attempt_at", "id").limit(limit)
+        ).values_list("id", flat=True)
+        if not ids:
+            return []
+        stamp = now + LEASE + timedelta(microseconds=secrets.randbelow(1_000_000))
+        await OutboxMessage.filter(Q(id__in=list(ids)) & due).update(
+            status=OutboxStatus.SENDING, locked_until=stamp
+        )
+        return await OutboxMessage.filter(id__in=list(ids), locked_until=stamp).order_by("id")
 
     async def run_once(self) -> int:
         """Deliver every message due now; returns how many were attempted."""
@@ -97,11 +111,23 @@ class OutboxSender:
             # Mail goes out in order, one SMTP conversation at a time; other
             # channels (push to thousands of members) go out together, so that
             # their HTTP round trips do not wait for each other.
-            together = [row for row in rows if row.channel not in SEQUENTIAL_CHANNELS]
             for row in rows:
                 if row.channel in SEQUENTIAL_CHANNELS:
                     await self._deliver(row)
-            await asyncio.gather(*(self._deliver(row) for row in together))
+            batched: dict[str, list[OutboxMessage]] = {}
+            together = []
+            for row in rows:
+                if row.channel in SEQUENTIAL_CHANNELS:
+                    continue
+                if row.channel in BATCH_HANDLERS:
+                    batched.setdefault(row.channel, []).append(row)
+                else:
+                    together.append(row)
+            jobs = [self._deliver(row) for row in together]
+            for channel, group in batched.items():
+                for start in range(0, len(group), CHANNEL_BATCH):
+                    jobs.append(self._deliver_batch(channel, group[start : start + CHANNEL_BATCH]))
+            await asyncio.gather(*jobs)
             attempted += len(rows)
             if len(rows) < BATCH:
                 return attempted
@@ -119,6 +145,26 @@ class OutboxSender:
             await self._failed(row, DeliveryError(repr(error), temporary=True))
         else:
             await self._sent(row)
+
+    async def _deliver_batch(self, channel: str, rows: list[OutboxMessage]) -> None:
+        handler = BATCH_HANDLERS[channel]
+        try:
+            results = await handler([row.payload for row in rows], self.context)
+        except Exception as error:  # a bug in a handler must not stop the sender
+            log.exception("outbox batch of %s %s messages: handler crashed", len(rows), channel)
+            results = [DeliveryError(repr(error), temporary=True)] * len(rows)
+        delivered = [row.id for row, result in zip(rows, results, strict=True) if result is None]
+        if delivered:
+            await OutboxMessage.filter(id__in=delivered).update(
+                status=OutboxStatus.SENT,
+                attempts=F("attempts") + 1,
+                sent_at=self.clock(),
+                locked_until=None,
+                last_error="",
+            )
+        for row, result in zip(rows, results, strict=True):
+            if result is not None:
+                await self._failed(row, result)
 
     async def _sent(self, row: OutboxMessage) -> None:
         forget = FORGET_AFTER_SENDING.get(row.channel, ())

@@ -66,9 +66,22 @@ Handler = Callable[[dict[str, Any], DeliveryContext], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
 
 
+# A channel that delivers many messages in one call (push fan-out) answers
+# with one result per payload: None when delivered, else the DeliveryError.
+BatchHandler = Callable[
+    [list[dict[str, Any]], DeliveryContext], Awaitable[list["DeliveryError | None"]]
+]
+BATCH_HANDLERS: dict[str, BatchHandler] = {}
+
+
 def register_channel(channel: str, handler: Handler) -> None:
     """Make the sender deliver `channel` messages with `handler`."""
     HANDLERS[channel] = handler
+
+
+def register_batch_channel(channel: str, handler: BatchHandler) -> None:
+    """Make the sender deliver claimed `channel` messages together with `handler`."""
+    BATCH_HANDLERS[channel] = handler
 
 
 def build_email(payload: dict[str, Any], settings: Settings) -> EmailMessage:

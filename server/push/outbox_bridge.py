@@ -14,7 +14,7 @@ from typing import Any
 from server.config import Settings
 from server.mail.models import OutboxMessage
 from server.mail.outbox import enqueue, enqueue_mail
-from server.mail.senders import DeliveryError, register_channel
+from server.mail.senders import DeliveryError, register_batch_channel, register_channel
 
 PUSH_CHANNEL = "push"
 
@@ -61,4 +61,28 @@ async def deliver_push_message(payload: dict[str, Any], context: Any) -> None:
     await deliver_notice(payload, client, system_clock(), settings)
 
 
+async def deliver_push_batch(
+    payloads: list[dict[str, Any]], context: Any
+) -> list[DeliveryError | None]:
+    """The batch handler: one database round for the batch, requests in flight together."""
+    from server.lib.clock import system_clock
+    from server.push.delivery import deliver_notices, raise_for_retry
+    from server.push.sender import shared_client
+    from server.push.vapid import load_vapid
+
+    settings: Settings = context.settings
+    client = await shared_client(settings, load_vapid(settings))
+    reports = await deliver_notices(payloads, client, system_clock(), settings)
+    results: list[DeliveryError | None] = []
+    for report in reports:
+        try:
+            raise_for_retry(report)
+        except DeliveryError as error:
+            results.append(error)
+        else:
+            results.append(None)
+    return results
+
+
 register_channel(PUSH_CHANNEL, deliver_push_message)
+register_batch_channel(PUSH_CHANNEL, deliver_push_batch)

@@ -280,3 +280,36 @@ async def test_a_device_turned_off_while_its_notice_is_on_the_wire(
     staying_row = await PushSubscription.get(endpoint=staying.endpoint)
     assert await PushDelivery.filter(subscription_id=staying_row.id).exists()
     assert staying_row.last_delivered_at == clock()
+
+
+async def test_the_outbox_sender_delivers_push_rows_together_and_honours_retry_after(
+    app, client, settings, clock, receiver
+) -> None:
+    from server.mail.models import OutboxMessage, OutboxStatus
+    from server.mail.sender import OutboxSender
+
+    hanako = await make_account(email="hanako@example.jp")
+    taro = await make_account(email="taro@example.jp")
+    first, second = Device(receiver.endpoint()), Device(receiver.endpoint())
+    await subscribe(client, first, "hanako@example.jp")
+    other = app.test_client()
+    await subscribe(other, second, "taro@example.jp")
+    receiver.script(second.endpoint, Answer(429, {"Retry-After": "120"}), Answer(201))
+    await queue_statement_notices(
+        [(hanako.member_id, "2026-11"), (taro.member_id, "2026-11")], clock()
+    )
+    sender = OutboxSender(settings, clock)
+    try:
+        await sender.run_once()
+        rows = {r.payload["member_id"]: r for r in await OutboxMessage.filter(channel="push")}
+        assert rows[hanako.member_id].status == OutboxStatus.SENT
+        waiting = rows[taro.member_id]
+        assert waiting.status == OutboxStatus.PENDING
+        assert waiting.next_attempt_at == clock.now + timedelta(seconds=120)
+        clock.advance(seconds=120)
+        await sender.run_once()
+    finally:
+        await close_shared_clients()
+    assert (await OutboxMessage.get(id=waiting.id)).status == OutboxStatus.SENT
+    assert first.decrypt(receiver.to(first.endpoint)[0].body)["url"] == "/statements/2026-11"
+    assert len(receiver.to(second.endpoint)) == 2  # the 429, then the delivery
