@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
@@ -11,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from server.config import Settings
+from server.imports.bulk import insert_rows
 from server.mail.models import OutboxMessage, OutboxStatus
 
 MAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -57,6 +59,18 @@ async def enqueue(
     )
 
 
+INSERT_COLUMNS = (
+    "channel",
+    "payload",
+    "dedupe_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+)
+
+
 async def enqueue_many(channel: str, items: list[tuple[dict[str, Any], str]], now: datetime) -> int:
     """Queue many (payload, dedupe key) messages at once, skipping keys already queued.
 
@@ -73,21 +87,17 @@ async def enqueue_many(channel: str, items: list[tuple[dict[str, Any], str]], no
         for payload, key in items[start : start + 900]:
             if key not in known and key not in fresh:
                 fresh[key] = payload
-    await OutboxMessage.bulk_create(
-        [
-            OutboxMessage(
-                channel=channel,
-                payload=payload,
-                dedupe_key=key,
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
-                created_at=now,
-            )
-            for key, payload in fresh.items()
-        ],
-        batch_size=1000,
+    # Plain rows to the driver (executemany / COPY), not one ORM object each.
+    rows = [
+        (channel, json.dumps(payload, ensure_ascii=False), key, "pending", 0, now, "", now)
+        for key, payload in fresh.items()
+    ]
+    await insert_rows(
+        OutboxMessage._meta.db,
+        "outbox_message",
+        INSERT_COLUMNS,
+        rows,
+        dates=("next_attempt_at", "created_at"),
     )
     return len(fresh)
 
