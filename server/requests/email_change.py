@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from server.account.codes import CODE_DIGITS, CODE_LIFETIME, MAX_ATTEMPTS, code_hash, new_code
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -19,9 +19,6 @@ from server.requests import notify
 from server.requests.events import RequestEvent
 from server.requests.models import EmailChange
 
-CODE_DIGITS = 6
-CODE_LIFETIME = timedelta(minutes=10)
-MAX_ATTEMPTS = 5
 MAX_EMAIL = 254
 
 
@@ -29,11 +26,9 @@ class EmailChangeError(DomainError):
     """The new address or the code was not accepted."""
 
 
-def _code_hash(secret_key: str, change_key: str, code: str) -> str:
-    # Keyed, because a plain hash of six digits is reversed by trying them all.
-    return hmac.new(
-        secret_key.encode(), f"email:{change_key}:{code}".encode(), "sha256"
-    ).hexdigest()
+def _flow(change_id: int) -> str:
+    # The keyed code hash of the account feature, bound to this change.
+    return f"email-change:{change_id}"
 
 
 def check_address(value: str) -> str:
@@ -58,7 +53,7 @@ async def start_email_change(
         raise EmailChangeError(
             "このメールアドレスは使えません。別のメールアドレスを入力してください。"
         )
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = new_code()
     async with in_transaction():
         await EmailChange.filter(account_id=account.id, used_at=None).update(expires_at=now)
         change = await EmailChange.create(
@@ -69,7 +64,7 @@ async def start_email_change(
             created_at=now,
             expires_at=now + CODE_LIFETIME,
         )
-        change.code_hash = _code_hash(settings.secret_key, str(change.id), code)
+        change.code_hash = code_hash(settings.secret_key, _flow(change.id), code)
         await change.save(update_fields=["code_hash"])
         await notify.email_change_code(address, settings, now, code=code, minutes=10)
         await record(RequestEvent.EMAIL_CODE_SENT, actor, now, change=change.id)
@@ -99,7 +94,7 @@ async def confirm_email_change(
     if len(digits) != CODE_DIGITS:
         raise EmailChangeError("認証コードは、メールに記載の6桁の数字で入力してください。")
     if not hmac.compare_digest(
-        change.code_hash, _code_hash(settings.secret_key, str(change.id), digits)
+        change.code_hash, code_hash(settings.secret_key, _flow(change.id), digits)
     ):
         await EmailChange.filter(id=change.id).update(attempts=F("attempts") + 1)
         await record(RequestEvent.EMAIL_CODE_FAILURE, actor, now, change=change.id)
