@@ -18,8 +18,7 @@ from server.lib.clock import Clock, system_clock
 from server.mail import runtime as mail_runtime
 from server.pages.routes import PWA_DIR, ROOT_FILES
 from server.security import apply_security_headers
-
-MAX_FORM_BYTES = 64 * 1024
+from server.staff import web as staff_web
 
 
 def _rate_limit_store(settings: Settings) -> Any:
@@ -42,7 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.config.update(
         MYPAGE_SETTINGS=settings,
         MYPAGE_CLOCK=clock,
-        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        MAX_CONTENT_LENGTH=auth_web.MAX_UPLOAD_BYTES,
         QUART_RATE_LIMITER_ENABLED=settings.rate_limits,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TEMPLATES_AUTO_RELOAD=settings.is_development,
@@ -54,7 +53,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     compression.install(app)
     RateLimiter(app, store=_rate_limit_store(settings))
     register_error_handlers(app)
-    auth_web.install(app)
+    auth_web.install_visitor(app)
+    staff_web.install(app)
+    auth_web.install_csrf(app)
     _register_blueprints(app, settings)
     _drop_sync_context_processors(app)
     _register_filters(app)
@@ -119,6 +120,7 @@ BLUEPRINTS = [
     "server.capital.routes:bp",
     "server.push.routes:bp",
     "server.card.routes:bp",
+    "server.staff.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

@@ -151,6 +151,36 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         await db.close_db()
 
 
+@command("staff")
+async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a staff account and mail its one-time passkey set-up link (E7)."""
+    from server.audit.service import Actor
+    from server.errors import DomainError
+    from server.lib.clock import system_clock
+    from server.staff.service import create_staff
+
+    await db.init_db(settings.database_url)
+    try:
+        try:
+            staff, url = await create_staff(
+                args.email, args.name, args.role, system_clock(), Actor(kind="system"), settings
+            )
+        except DomainError as error:
+            print(f"staff create: {error.message}", file=sys.stderr)
+            return 1
+    finally:
+        await db.close_db()
+    hours = settings.staff_setup_link_hours
+    print(
+        f"staff create: {staff.email} ({staff.role}) created; the passkey set-up link "
+        f"(valid {hours} h, once) is queued as mail and goes out with `mypage serve` "
+        "or `mypage worker`"
+    )
+    if args.print_link:
+        print(f"set-up link (secret, for this person only): {url}")
+    return 0
+
+
 @command("vapid-keys")
 async def cmd_vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
     """Print a new VAPID key pair for MYPAGE_VAPID_PRIVATE_KEY (the private key is secret)."""
@@ -193,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=["members", "statements", "capital"])
     imp.add_argument("file", help="CSV file (UTF-8 or CP932)")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    staff = sub.add_parser("staff", help="staff accounts of the staff console")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    create = staff_sub.add_parser("create", help="create a staff account (mails a set-up link)")
+    create.add_argument("email")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=["admin", "operator"], default="operator")
+    create.add_argument(
+        "--print-link", action="store_true", help="also print the set-up link (when mail is off)"
+    )
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
     return parser
 

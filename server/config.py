@@ -71,6 +71,10 @@ class Settings:
     login_max_failures: int = 5
     login_block_minutes: int = 15
     login_block_max_minutes: int = 60
+    # Staff console: passkey-only sign-in, a short idle timeout, one-time setup links
+    staff_idle_minutes: int = 15
+    staff_absolute_hours: int = 10
+    staff_setup_link_hours: int = 24
     # Per-address rate limits; only browser tests that sign in many times turn them off.
     rate_limits: bool = True
     # The co-op's facts
@@ -117,6 +121,11 @@ class Settings:
     def csrf_cookie_name(self) -> str:
         """Cookie that binds the CSRF token of visitors who are not signed in."""
         return "__Host-mypage_csrf" if self.cookie_secure else "mypage_csrf"
+
+    @property
+    def staff_cookie_name(self) -> str:
+        """Staff cookie, scoped to /staff (so `__Secure-`, not `__Host-`, when secure)."""
+        return "__Secure-mypage_staff" if self.cookie_secure else "mypage_staff"
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some values changed (used by tests and the CLI)."""

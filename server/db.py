@@ -26,6 +26,7 @@ APPS: dict[str, list[str]] = {
         "server.capital.models",
     ],
     "push": ["server.push.models"],
+    "staff": ["server.staff.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

@@ -58,7 +58,7 @@ class NotFound(DomainError):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/staff/api/"))
 
 
 async def error_response(status: int, message: str | None = None) -> Response:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from quart import Quart, Response, current_app, g, redirect, request, url_for
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from werkzeug.sansio.response import Response as BaseResponse
 
 from server.audit.service import Actor
@@ -22,6 +22,10 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MEMBER_ATTR = "_mypage_requires_member"
 PUBLIC_ATTR = "_mypage_public"
+UPLOAD_ATTR = "_mypage_max_upload"
+# Forms are small; only views marked with `accepts_upload` take more (up to MAX_UPLOAD_BYTES).
+MAX_FORM_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = 60 * 1024 * 1024
 
 
 def settings() -> Settings:
@@ -65,6 +69,16 @@ def request_actor(kind: str = "anonymous") -> Actor:
 def current_csrf_token() -> str:
     """The token that forms and scripts must send back on this visitor's POSTs."""
     return csrf_token(settings().secret_key, g.csrf_binding)
+
+
+def accepts_upload(max_bytes: int) -> Callable[[F], F]:
+    """Let a view receive a request body of up to max_bytes (a file upload)."""
+
+    def mark(view: F) -> F:
+        setattr(view, UPLOAD_ATTR, min(max_bytes, MAX_UPLOAD_BYTES))
+        return view
+
+    return mark
 
 
 def public(view: F) -> F:
@@ -126,6 +140,23 @@ def clear_session_cookie(response: BaseResponse) -> None:
 
 def install(app: Quart) -> None:
     """Hook the visitor loading and CSRF check into every request."""
+    install_visitor(app)
+    install_csrf(app)
+
+
+def install_visitor(app: Quart) -> None:
+    """Load the signed-in member (or bind a CSRF cookie) before every request."""
+
+    @app.before_request
+    async def limit_body() -> None:
+        # The app-wide limit is the largest upload; every other view gets the form limit.
+        view = current_app.view_functions.get(request.endpoint or "")
+        limit = getattr(view, UPLOAD_ATTR, MAX_FORM_BYTES)
+        body = request.body
+        received = len(body._data)  # what has arrived so far (all of it, in tests)
+        if (request.content_length or 0) > limit or received > limit:
+            raise RequestEntityTooLarge()
+        body._max_content_length = limit  # checked as each further chunk arrives
 
     @app.before_request
     async def load_visitor() -> None:
@@ -150,6 +181,10 @@ def install(app: Quart) -> None:
                 binding = new_token()
                 g.new_csrf_cookie = binding
             g.csrf_binding = binding
+
+
+def install_csrf(app: Quart) -> None:
+    """Refuse non-GET requests without a token bound to this visitor (after all loaders)."""
 
     @app.before_request
     async def check_csrf() -> None:

@@ -217,7 +217,7 @@ async def settings_section() -> SettingsSection:
             "passkeys": await service.passkeys_of(g.account.id),
             "has_password": g.account.password_hash is not None,
         },
-        scripts=(SCRIPT,),
+        scripts=("js/webauthn-json.js", SCRIPT),
     )
 
 

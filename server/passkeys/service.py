@@ -139,9 +139,10 @@ def _who(account: Account, actor: Actor) -> Actor:
 # Challenges ---------------------------------------------------------------
 
 
-async def _issue_challenge(
+async def issue_challenge(
     options: wa.Options, ceremony: str, binding: str, now: datetime, account_id: int | None = None
 ) -> dict[str, Any]:
+    """Remember a challenge for this ceremony and browser; return the browser's options."""
     await WebAuthnChallenge.filter(expires_at__lt=now).delete()
     await WebAuthnChallenge.create(
         challenge=wa.encode(options.challenge),
@@ -173,7 +174,8 @@ async def consume_challenge(
         raise ChallengeInvalid()
 
 
-async def _challenge_failure_reason(challenge: bytes, now: datetime) -> str:
+async def challenge_failure_reason(challenge: bytes, now: datetime) -> str:
+    """Why a challenge was refused, for the audit log."""
     row = await WebAuthnChallenge.filter(challenge=wa.encode(challenge)).first()
     if row is None:
         return "challenge_unknown"
@@ -251,7 +253,7 @@ async def registration_options(
         display_name=member_name,
         exclude=[wa.decode(str(cid)) for cid in existing],
     )
-    return await _issue_challenge(options, REGISTRATION, binding, now, account.id)
+    return await issue_challenge(options, REGISTRATION, binding, now, account.id)
 
 
 async def _default_name(account_id: int, aaguid: str) -> str:
@@ -290,7 +292,7 @@ async def register_passkey(
     try:
         await consume_challenge(challenge, REGISTRATION, binding, now, account.id)
     except ChallengeInvalid:
-        reason = await _challenge_failure_reason(challenge, now)
+        reason = await challenge_failure_reason(challenge, now)
         await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=reason)
         raise
     await require_recent_auth(session, now)
@@ -373,7 +375,7 @@ async def authentication_options(
 ) -> dict[str, Any]:
     """Options for signing in with any discoverable passkey (no email needed first)."""
     options = wa.authentication_options(rp)
-    return await _issue_challenge(options, AUTHENTICATION, binding, now)
+    return await issue_challenge(options, AUTHENTICATION, binding, now)
 
 
 async def _verified_use(
@@ -398,7 +400,7 @@ async def _verified_use(
     try:
         await consume_challenge(challenge, ceremony, binding, now, account_id)
     except ChallengeInvalid:
-        await record(failure, who, now, reason=await _challenge_failure_reason(challenge, now))
+        await record(failure, who, now, reason=await challenge_failure_reason(challenge, now))
         raise
     passkey = (
         await Passkey.filter(credential_id=wa.encode(parsed.raw_id))
@@ -488,7 +490,7 @@ async def reauthentication_options(
     if not own:
         raise PasskeyRuleError("登録されているパスキーがありません。")
     options = wa.authentication_options(rp, allow=[wa.decode(str(cid)) for cid in own])
-    return await _issue_challenge(options, REAUTHENTICATION, binding, now, account.id)
+    return await issue_challenge(options, REAUTHENTICATION, binding, now, account.id)
 
 
 async def reauthenticate_with_passkey(

@@ -8,6 +8,9 @@ from quart import Quart
 from quart_rate_limiter import QUART_RATE_LIMITER_LIMITS_ATTRIBUTE
 
 from server.auth.web import MEMBER_ATTR, PUBLIC_ATTR
+from server.staff.web import STAFF_ATTR
+from tests.factories import make_account
+from tests.helpers import login
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 
@@ -37,11 +40,51 @@ def test_every_view_is_either_public_or_for_members(app: Quart) -> None:
     unmarked = [
         rule.rule
         for rule, view in _views(app)
-        if not getattr(view, PUBLIC_ATTR, False)
+        if not rule.rule.startswith("/staff")
+        and not getattr(view, PUBLIC_ATTR, False)
         and not getattr(view, MEMBER_ATTR, False)
-        and not rule.rule.startswith("/staff")
     ]
     assert unmarked == []
+
+
+def test_every_staff_view_is_marked_for_staff_and_nothing_else_lives_there(app: Quart) -> None:
+    staff_rules = [(rule, view) for rule, view in _views(app) if rule.rule.startswith("/staff")]
+    assert len(staff_rules) >= 5
+    # Every /staff view is either staff-only (True) or a staff sign-in page (False) ...
+    assert [r.rule for r, view in staff_rules if not hasattr(view, STAFF_ATTR)] == []
+    # ... and never a member or public page.
+    assert [
+        r.rule
+        for r, view in staff_rules
+        if getattr(view, MEMBER_ATTR, False) or getattr(view, PUBLIC_ATTR, False)
+    ] == []
+    outside = [r.rule for r, v in _views(app) if hasattr(v, STAFF_ATTR)]
+    assert all(path.startswith("/staff") for path in outside)
+
+
+async def test_every_staff_url_is_404_for_a_member_and_closed_to_visitors(app: Quart) -> None:
+    account = await make_account()
+    member = app.test_client()
+    assert (await login(member, account.email)).status_code == 303
+    visitor = app.test_client()
+    checked = 0
+    for rule, view in _views(app):
+        if not rule.rule.startswith("/staff"):
+            continue
+        path = _sample_path(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = await member.open(path, method=method)
+            assert response.status_code == 404, (method, rule.rule)
+            checked += 1
+            if method != "GET" or not getattr(view, STAFF_ATTR):
+                continue
+            response = await visitor.get(path)
+            if path.startswith("/staff/api/"):
+                assert response.status_code == 401, path
+            else:
+                assert response.status_code == 303, path
+                assert response.headers["Location"].startswith("/staff/login"), path
+    assert checked >= 5
 
 
 def test_every_non_get_route_has_a_rate_limit(app: Quart) -> None:
@@ -60,7 +103,7 @@ async def test_every_non_get_route_refuses_a_request_without_csrf_token(app: Qua
         for method in sorted(rule.methods - SAFE):
             response = await client.open(_sample_path(rule), method=method, form={"x": "1"})
             assert response.status_code == 403, (method, rule.rule)
-            if rule.rule.startswith("/api/"):  # JSON: {"error": the Japanese sentence}
+            if rule.rule.startswith(("/api/", "/staff/api/")):  # JSON {"error": ...}
                 assert "ページの有効期限が切れたか" in (await response.get_json())["error"]
             else:
                 assert "操作を受け付けられませんでした" in await response.get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""The co-op's staff console under /staff: staff accounts, passkey sign-in and its screens."""
