@@ -1,0 +1,1 @@
+"""Admin-only screen: the co-op's staff accounts."""
