@@ -41,6 +41,8 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print("demo: refused in production", file=sys.stderr)
         return 2
     from server.demo import DEMO_EMAIL, DEMO_PASSWORD, create_demo
+    from server.lib.clock import system_clock
+    from server.staff.demo import DEMO_STAFF_EMAIL, demo_staff_link
 
     await db.init_db(settings.database_url)
     try:
@@ -49,9 +51,14 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         else:
             created = await create_demo(extra_members=args.members)
             print("demo: created" if created else "demo: already present")
+        staff_link = await demo_staff_link(settings, system_clock())
     finally:
         await db.close_db()
     print(f"demo sign-in: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    if staff_link:
+        print(f"demo staff console ({DEMO_STAFF_EMAIL}, admin): register a passkey at {staff_link}")
+    else:
+        print(f"demo staff console: sign in at {settings.base_url}/staff/login with the passkey")
     return 0
 
 
