@@ -188,6 +188,22 @@ async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("cleanup")
+async def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete expired sessions, codes, links and old sent mail now (also hourly when serving)."""
+    from server.lib.clock import system_clock
+    from server.maintenance import purge_expired
+
+    await db.init_db(settings.database_url)
+    try:
+        counts = await purge_expired(system_clock(), settings)
+    finally:
+        await db.close_db()
+    done = ", ".join(f"{table} {n}" for table, n in counts.items() if n) or "nothing"
+    print(f"cleanup: deleted {done}")
+    return 0
+
+
 @command("vapid-keys")
 async def cmd_vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
     """Print a new VAPID key pair for MYPAGE_VAPID_PRIVATE_KEY (the private key is secret)."""
@@ -239,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--print-link", action="store_true", help="also print the set-up link (when mail is off)"
     )
+    sub.add_parser("cleanup", help="delete expired sessions, codes, links and old sent mail")
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
     return parser
 

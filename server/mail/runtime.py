@@ -14,6 +14,7 @@ from server.lib.clock import Clock
 from server.mail.catcher import MailCatcher
 from server.mail.sender import OutboxSender
 from server.mail.senders import SMTPTarget
+from server.maintenance import run_cleanup
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "MYPAGE_OUTBOX_SENDER"
@@ -43,18 +44,22 @@ def install(app: Quart, settings: Settings, clock: Clock) -> None:
             log.info("development mail catcher on port %s: read mail at /dev/mail", catcher.port)
         sender = OutboxSender(settings, clock, smtp=smtp_target(settings, catcher))
         stop = asyncio.Event()
-        task = asyncio.create_task(sender.run(stop), name="outbox-sender")
+        tasks = [
+            asyncio.create_task(sender.run(stop), name="outbox-sender"),
+            asyncio.create_task(run_cleanup(settings, clock, stop), name="cleanup"),
+        ]
         app.config[SENDER_KEY] = sender
         try:
             yield
         finally:
             stop.set()
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for task in tasks:
+                try:
+                    await asyncio.wait_for(task, timeout=10)
+                except TimeoutError:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             app.config.pop(SENDER_KEY, None)
             if catcher is not None:
                 await asyncio.to_thread(catcher.stop)
@@ -68,5 +73,7 @@ def wake_sender() -> None:
 
 
 async def run_worker(settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
-    """`mypage worker`: the sender alone, until `stop` is set."""
-    await OutboxSender(settings, clock).run(stop)
+    """`mypage worker`: the sender (and the hourly cleanup), until `stop` is set."""
+    await asyncio.gather(
+        OutboxSender(settings, clock).run(stop), run_cleanup(settings, clock, stop)
+    )
