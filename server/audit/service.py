@@ -19,6 +19,7 @@ class Event(StrEnum):
     ACCOUNT_BLOCK = "auth:account:block"
     LOGOUT = "auth:session:logout"
     SESSION_EXPIRED = "auth:session:expired"
+    SESSIONS_END_OTHERS = "auth:session:end_others"
 
 
 @dataclass(frozen=True)

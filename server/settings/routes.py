@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from quart import Blueprint, render_template, request
+from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
+from quart_rate_limiter import rate_limit
 
-from server.auth.web import member_required
+from server.account import signin
+from server.account.events import AccountEvent
+from server.audit.service import Event, record
+from server.auth.models import Session
+from server.auth.web import member_required, now, request_actor
+from server.errors import NotFound
 from server.settings.sections import SettingsSection
 
 bp = Blueprint("settings", __name__)
@@ -22,6 +29,11 @@ SECTIONS = [
 ]
 
 DONE_MESSAGES = {
+    "browser-forgotten": "この端末の記憶を解除しました。次回のログインでは認証コードが必要です。",
+    "browsers-forgotten": (
+        "すべての端末の記憶を解除しました。次回のログインでは認証コードが必要です。"
+    ),
+    "others-ended": "ほかの端末をすべてログアウトしました。",
     "passkey-added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
     "passkey-renamed": "パスキーの名前を変更しました。",
     "passkey-removed": "パスキーを削除しました。",
@@ -55,3 +67,38 @@ async def render_settings(error: str | None = None, status: int = 200) -> Respon
 async def index() -> ResponseReturnValue:
     """Passkeys, signed-in devices and the security history (more sections as features land)."""
     return await render_settings()
+
+
+def _back(done: str) -> ResponseReturnValue:
+    return redirect(f"/settings?done={done}#sessions", 303)
+
+
+@bp.post("/settings/browsers/<int:browser_id>/forget")
+@member_required
+@rate_limit(20, timedelta(minutes=10))
+async def forget_browser(browser_id: int) -> ResponseReturnValue:
+    """Stop one remembered browser from skipping the sign-in code."""
+    if not await signin.forget_browser(g.account.id, browser_id):
+        raise NotFound("その端末は見つかりません。")
+    await record(AccountEvent.BROWSER_FORGET, request_actor("member"), now(), browser_id=browser_id)
+    return _back("browser-forgotten")
+
+
+@bp.post("/settings/browsers/forget-all")
+@member_required
+@rate_limit(10, timedelta(minutes=10))
+async def forget_all_browsers() -> ResponseReturnValue:
+    """Every browser asks for the sign-in code again."""
+    count = await signin.forget_all_browsers(g.account.id)
+    await record(AccountEvent.BROWSER_FORGET, request_actor("member"), now(), count=count)
+    return _back("browsers-forgotten")
+
+
+@bp.post("/settings/sessions/end-others")
+@member_required
+@rate_limit(10, timedelta(minutes=10))
+async def end_other_sessions() -> ResponseReturnValue:
+    """Sign out every other device; this one stays signed in."""
+    count = await Session.filter(account_id=g.account.id).exclude(id=g.session.id).delete()
+    await record(Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
+    return _back("others-ended")

@@ -53,7 +53,10 @@ METHODS = {"password": "パスワード", "passkey": "パスキー"}
 
 
 async def sessions_section() -> SettingsSection:
-    """ログイン中の端末: the member's own live sessions, this one marked."""
+    """ログイン中の端末 and the browsers that skip the sign-in code, this one marked."""
+    from server.account.signin import remembered_browsers
+    from server.auth.web import now
+
     rows = await Session.filter(account_id=g.account.id).order_by("-last_seen_at")
     sessions = [
         {
@@ -65,10 +68,22 @@ async def sessions_section() -> SettingsSection:
         }
         for row in rows
     ]
-    return SettingsSection("settings/_sessions.html", {"sessions": sessions})
+    browsers = [
+        {
+            "id": row.id,
+            "device": device_name(row.user_agent),
+            "created_at": row.created_at,
+            "last_used_at": row.last_used_at,
+            "expires_at": row.expires_at,
+        }
+        for row in await remembered_browsers(g.account.id, now())
+    ]
+    return SettingsSection("settings/_sessions.html", {"sessions": sessions, "browsers": browsers})
 
 
 HISTORY_LABELS = {
+    "account:browser:forget": "端末の記憶の解除",
+    "auth:session:end_others": "ほかの端末のログアウト",
     "auth:login:failure": "ログインの失敗",
     "auth:login:blocked": "ブロック中のログイン",
     "auth:account:block": "ログインの一時停止（失敗が続いたため）",
