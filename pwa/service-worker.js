@@ -5,7 +5,7 @@
    handled in sw-push.js. */
 importScripts("/static/js/sw-push.js");
 const PREFIX = "mypage-";
-const VERSION = "2026-11-28.2";
+const VERSION = "2026-11-28.3";
 const SHELL = PREFIX + "shell-" + VERSION;
 // One cache per member: PREFIX + "member-" + the opaque key the server sends.
 const MEMBER = PREFIX + "member-";

@@ -40,12 +40,33 @@
     else window.addEventListener("load", register);
   }
 
+  // Sign-out stops this device's push notices (D3): the form carries the endpoint so the
+  // server deletes it, and the browser drops the subscription. Never holds sign-out up.
+  function forgetPush(form) {
+    if (!sw || !("PushManager" in window)) return Promise.resolve();
+    var work = navigator.serviceWorker.getRegistration().then(function (registration) {
+      return registration && registration.pushManager.getSubscription();
+    }).then(function (subscription) {
+      if (!subscription) return;
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "push_endpoint";
+      field.value = subscription.endpoint;
+      form.appendChild(field);
+      return subscription.unsubscribe();
+    }).catch(function () { /* sign-out goes on */ });
+    var limit = new Promise(function (resolve) { setTimeout(resolve, 1500); });
+    return Promise.race([work, limit]);
+  }
+
   // Sign-out: the worker drops the member's copies before the form goes.
   Array.prototype.forEach.call(document.querySelectorAll('form[action="/logout"]'), function (form) {
     form.addEventListener("submit", function (event) {
       if (form.getAttribute("data-purged")) return;
       event.preventDefault();
-      tellWorker({ type: "purge" }).then(function () {
+      forgetPush(form).then(function () {
+        return tellWorker({ type: "purge" });
+      }).then(function () {
         form.setAttribute("data-purged", "1");
         form.submit();
       });

@@ -28,6 +28,7 @@ from server.auth.web import (
     set_session_cookie,
     settings,
 )
+from server.push.service import forget_device_at_logout
 
 bp = Blueprint("auth", __name__)
 
@@ -90,7 +91,10 @@ async def login_post() -> ResponseReturnValue:
 async def logout() -> ResponseReturnValue:
     """End the session everywhere it could be reused and wipe the browser's copies."""
     if g.session is not None:
-        await record(Event.LOGOUT, request_actor("member"), now())
+        # The page script sends this browser's push endpoint: its notices stop too (D3).
+        endpoint = (await request.form).get("push_endpoint")
+        pushed_off = await forget_device_at_logout(g.member.id, endpoint)
+        await record(Event.LOGOUT, request_actor("member"), now(), push_device_removed=pushed_off)
         await end_session(g.session_token)
     response = redirect("/login?done=logout", 303)
     clear_session_cookie(response)

@@ -214,6 +214,13 @@ async def remove_by_endpoint(member_id: int, endpoint: Any) -> PushSubscription:
     return row
 
 
+async def forget_device_at_logout(member_id: int, endpoint: Any) -> bool:
+    """Signing out on a device also stops its notices (D3); other members' rows are untouched."""
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
+        return False
+    return bool(await PushSubscription.filter(member_id=member_id, endpoint=endpoint).delete())
+
+
 async def remove_by_id(member_id: int, subscription_id: int) -> PushSubscription:
     """Turn one of the member's own devices off from the list (404 for anyone else's)."""
     row = await PushSubscription.filter(member_id=member_id, id=subscription_id).first()

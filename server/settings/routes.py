@@ -33,7 +33,7 @@ DONE_MESSAGES = {
     "browsers-forgotten": (
         "すべての端末の記憶を解除しました。次回のログインでは認証コードが必要です。"
     ),
-    "others-ended": "ほかの端末をすべてログアウトしました。",
+    "others-ended": "ほかの端末のログインをすべて終了しました。",
     "passkey-added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
     "passkey-renamed": "パスキーの名前を変更しました。",
     "passkey-removed": "パスキーを削除しました。",

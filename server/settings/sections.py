@@ -83,7 +83,7 @@ async def sessions_section() -> SettingsSection:
 
 HISTORY_LABELS = {
     "account:browser:forget": "端末の記憶の解除",
-    "auth:session:end_others": "ほかの端末のログアウト",
+    "auth:session:end_others": "ほかの端末のログインの終了",
     "auth:login:failure": "ログインの失敗",
     "auth:login:blocked": "ブロック中のログイン",
     "auth:account:block": "ログインの一時停止（失敗が続いたため）",

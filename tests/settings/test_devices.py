@@ -57,7 +57,7 @@ async def test_other_devices_are_signed_out_and_this_one_stays(app: Quart) -> No
     await login(pc, account.email)
     assert await Session.filter(account_id=account.id).count() == 2
     _, html = await page(pc, "/settings")
-    assert "ほかの端末をすべてログアウト" in html
+    assert "ほかの端末のログインをすべて終了" in html
     response = await post_form(pc, "/settings/sessions/end-others", {}, token_from="/settings")
     assert response.status_code == 303
     assert await Session.filter(account_id=account.id).count() == 1
