@@ -21,7 +21,7 @@ from server.auth.web import (
     settings,
 )
 from server.errors import DomainError
-from server.passkeys import service
+from server.passkeys import manage, service
 from server.passkeys.webauthn import RelyingParty
 from server.settings.sections import SettingsSection
 
@@ -184,7 +184,7 @@ async def rename(passkey_id: int) -> ResponseReturnValue:
 
     form = await request.form
     try:
-        await service.rename_passkey(
+        await manage.rename_passkey(
             g.account, passkey_id, form.get("name", ""), now(), request_actor("member")
         )
     except service.PasskeyRuleError as error:
@@ -200,7 +200,7 @@ async def delete(passkey_id: int) -> ResponseReturnValue:
     from server.settings.routes import render_settings
 
     try:
-        await service.remove_passkey(g.account, passkey_id, now(), request_actor("member"))
+        await manage.remove_passkey(g.account, passkey_id, now(), request_actor("member"))
     except service.PasskeyRuleError as error:
         return await render_settings(error=error.message, status=error.status)
     return redirect("/settings?done=passkey-removed#passkeys", 303)
@@ -214,7 +214,7 @@ async def settings_section() -> SettingsSection:
     return SettingsSection(
         "settings/_passkeys.html",
         {
-            "passkeys": await service.passkeys_of(g.account.id),
+            "passkeys": await manage.passkeys_of(g.account.id),
             "has_password": g.account.password_hash is not None,
         },
         scripts=("js/webauthn-json.js", SCRIPT),

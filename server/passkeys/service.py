@@ -1,10 +1,10 @@
-"""The passkey rules: ceremonies with one-use challenges, sign-in, re-authentication,
-listing, renaming and removing (A9)."""
+"""The passkey rules: registration, sign-in and re-authentication ceremonies (A9).
+
+One-use challenges are in challenges.py; listing, renaming and removing in manage.py."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -15,21 +15,24 @@ from tortoise.transactions import in_transaction
 from server.audit.service import Actor, Event, record
 from server.auth.models import Account, AccountState, Session
 from server.config import Settings
-from server.errors import DomainError, NotFound
+from server.errors import DomainError
 from server.lib.formatting import jdatetime
-from server.lib.text import nfkc
 from server.mail.outbox import enqueue_mail
 from server.members.models import Member
 from server.passkeys import webauthn as wa
-from server.passkeys.models import Passkey, PasskeyUser, WebAuthnChallenge
+from server.passkeys.challenges import (
+    ChallengeInvalid,
+    challenge_failure_reason,
+    consume_challenge,
+    issue_challenge,
+)
+from server.passkeys.models import Passkey, PasskeyUser
 from server.passkeys.providers import provider_name
 from server.requests.reauth import last_reauthenticated, mark_reauthenticated
-from server.security import token_hash, verify_password
+from server.security import verify_password
 
-CHALLENGE_LIFETIME = timedelta(minutes=5)
 REAUTH_WINDOW = timedelta(minutes=5)
 MAX_PASSKEYS = 20
-MAX_NAME = 40
 MAX_PASSWORD = 128
 USER_HANDLE_BYTES = 32
 MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn's limit; stored base64url in 1400 characters
@@ -75,13 +78,6 @@ class UnknownPasskey(PasskeySignInFailed):
         )
 
 
-class ChallengeInvalid(DomainError):
-    """The challenge is unknown, expired or already used."""
-
-    def __init__(self) -> None:
-        super().__init__("操作の有効期限が切れました。もう一度お試しください。")
-
-
 class RegistrationFailed(DomainError):
     """The new passkey could not be verified or stored."""
 
@@ -108,25 +104,13 @@ class PasskeyRuleError(DomainError):
     """Renaming or removing was refused (bad name, last way to sign in, too many)."""
 
 
-@dataclass(frozen=True)
-class PasskeyView:
-    """One passkey as the member sees it in /settings."""
-
-    id: int
-    name: str
-    provider: str | None
-    synced: bool
-    backup_eligible: bool
-    created_at: datetime
-    last_used_at: datetime | None
-
-
 def relying_party(base_url: str, coop_name: str) -> wa.RelyingParty:
     """The relying party for MYPAGE_BASE_URL (RP ID = its host name)."""
     return wa.RelyingParty.from_base_url(base_url, f"{coop_name} マイページ")
 
 
-def _who(account: Account, actor: Actor) -> Actor:
+def member_actor(account: Account, actor: Actor) -> Actor:
+    """The request's actor, as this member."""
     return Actor(
         kind="member",
         member_id=account.member_id,  # type: ignore[attr-defined]
@@ -134,56 +118,6 @@ def _who(account: Account, actor: Actor) -> Actor:
         ip=actor.ip,
         user_agent=actor.user_agent,
     )
-
-
-# Challenges ---------------------------------------------------------------
-
-
-async def issue_challenge(
-    options: wa.Options, ceremony: str, binding: str, now: datetime, account_id: int | None = None
-) -> dict[str, Any]:
-    """Remember a challenge for this ceremony and browser; return the browser's options."""
-    await WebAuthnChallenge.filter(expires_at__lt=now).delete()
-    await WebAuthnChallenge.create(
-        challenge=wa.encode(options.challenge),
-        ceremony=ceremony,
-        account_id=account_id,
-        binding_hash=token_hash(binding),
-        created_at=now,
-        expires_at=now + CHALLENGE_LIFETIME,
-    )
-    return options.public_key
-
-
-async def consume_challenge(
-    challenge: bytes, ceremony: str, binding: str, now: datetime, account_id: int | None = None
-) -> None:
-    """Use up a challenge of this ceremony, browser and account; exactly once, within 5 minutes.
-
-    One conditional UPDATE decides, so two concurrent uses cannot both win.
-    """
-    used = await WebAuthnChallenge.filter(
-        challenge=wa.encode(challenge),
-        ceremony=ceremony,
-        account_id=account_id,
-        binding_hash=token_hash(binding),
-        consumed_at=None,
-        expires_at__gt=now,
-    ).update(consumed_at=now)
-    if used != 1:
-        raise ChallengeInvalid()
-
-
-async def challenge_failure_reason(challenge: bytes, now: datetime) -> str:
-    """Why a challenge was refused, for the audit log."""
-    row = await WebAuthnChallenge.filter(challenge=wa.encode(challenge)).first()
-    if row is None:
-        return "challenge_unknown"
-    if row.consumed_at is not None:
-        return "challenge_replayed"
-    if row.expires_at <= now:
-        return "challenge_expired"
-    return "challenge_mismatch"
 
 
 # Re-authentication --------------------------------------------------------
@@ -210,7 +144,7 @@ async def reauthenticate(
     if len(password) > MAX_PASSWORD:
         password = ""
     ok = bool(password) and await verify_password(account.password_hash, password)
-    who = _who(account, actor)
+    who = member_actor(account, actor)
     if not ok:
         await record(PasskeyEvent.REAUTH_FAILURE, who, now)
         raise ReauthFailed()
@@ -278,7 +212,7 @@ async def register_passkey(
     settings: Settings,
 ) -> Passkey:
     """Verify a new passkey against its one-use challenge and store it (audited, mailed)."""
-    who = _who(account, actor)
+    who = member_actor(account, actor)
     failed = RegistrationFailed(
         "パスキーを登録できませんでした。もう一度お試しください。"
         "解決しない場合は、別の端末やパスワード管理アプリでお試しください。"
@@ -411,7 +345,7 @@ async def _verified_use(
         await record(failure, who, now, reason="unknown_credential")
         raise UnknownPasskey()
     account: Account = passkey.account
-    who = _who(account, actor)
+    who = member_actor(account, actor)
     if account.state != AccountState.ACTIVE:
         await record(failure, who, now, reason="account_unusable")
         raise PasskeySignInFailed()
@@ -473,7 +407,7 @@ async def sign_in_with_passkey(
     await account.save(update_fields=["last_login_at"])
     await record(
         Event.LOGIN_SUCCESS,
-        _who(account, actor),
+        member_actor(account, actor),
         now,
         method="passkey",
         multi_factor=True,
@@ -509,7 +443,7 @@ async def reauthenticate_with_passkey(
             rp,
             binding,
             now,
-            _who(account, actor),
+            member_actor(account, actor),
             ceremony=REAUTHENTICATION,
             failure=PasskeyEvent.REAUTH_FAILURE,
             account_id=account.id,
@@ -521,93 +455,8 @@ async def reauthenticate_with_passkey(
     await mark_reauthenticated(session.id, "passkey", now)
     await record(
         PasskeyEvent.REAUTH_SUCCESS,
-        _who(account, actor),
+        member_actor(account, actor),
         now,
         method="passkey",
         passkey_id=passkey.id,
     )
-
-
-# Listing, renaming, removing ----------------------------------------------
-
-
-async def passkeys_of(account_id: int) -> list[PasskeyView]:
-    """The member's own passkeys, oldest first."""
-    rows = await Passkey.filter(account_id=account_id).order_by("created_at", "id")
-    return [
-        PasskeyView(
-            id=row.id,
-            name=row.name,
-            provider=provider_name(row.aaguid),
-            synced=row.backed_up,
-            backup_eligible=row.backup_eligible,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-        )
-        for row in rows
-    ]
-
-
-async def own_passkey(account_id: int, passkey_id: int) -> Passkey:
-    """One of the member's own passkeys, or 404 (another member's reads the same)."""
-    passkey = await Passkey.filter(id=passkey_id, account_id=account_id).first()
-    if passkey is None:
-        raise NotFound("パスキーが見つかりません。")
-    return passkey
-
-
-def clean_name(raw: str) -> str:
-    """A passkey name: NFKC, no control characters, 1 to 40 characters."""
-    name = "".join(ch for ch in nfkc(raw) if ch.isprintable())
-    if not name:
-        raise PasskeyRuleError("パスキーの名前を入力してください。")
-    if len(name) > MAX_NAME:
-        raise PasskeyRuleError(f"パスキーの名前は{MAX_NAME}文字以内で入力してください。")
-    return name
-
-
-async def rename_passkey(
-    account: Account, passkey_id: int, raw_name: str, now: datetime, actor: Actor
-) -> Passkey:
-    """Give one of the member's passkeys a new name (audited)."""
-    passkey = await own_passkey(account.id, passkey_id)
-    name = clean_name(raw_name)
-    old = passkey.name
-    passkey.name = name
-    await passkey.save(update_fields=["name"])
-    await record(
-        PasskeyEvent.CREDENTIAL_RENAME,
-        _who(account, actor),
-        now,
-        passkey_id=passkey.id,
-        old=old,
-        new=name,
-    )
-    return passkey
-
-
-async def remove_passkey(account: Account, passkey_id: int, now: datetime, actor: Actor) -> str:
-    """Remove a passkey, unless it is the last way to sign in; returns its name."""
-    passkey = await own_passkey(account.id, passkey_id)
-    if account.password_hash is None:
-        if await Passkey.filter(account_id=account.id).count() <= 1:
-            raise PasskeyRuleError(
-                "パスワードが設定されていないため、最後のパスキーは削除できません。"
-                "先に別のパスキーを追加してください。"
-            )
-    async with in_transaction():
-        await Passkey.filter(id=passkey.id).delete()
-        await record(
-            PasskeyEvent.CREDENTIAL_REMOVE,
-            _who(account, actor),
-            now,
-            passkey_id=passkey.id,
-            name=passkey.name,
-        )
-    return passkey.name
-
-
-async def remove_all_passkeys(account_id: int) -> int:
-    """Stopping the service: every passkey of the account goes (their challenges too)."""
-    await WebAuthnChallenge.filter(account_id=account_id).delete()
-    return await Passkey.filter(account_id=account_id).delete()

@@ -14,7 +14,7 @@ from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError
 from server.members.models import Member
-from server.passkeys.service import remove_all_passkeys
+from server.passkeys.manage import remove_all_passkeys
 from server.push.service import remove_all_for_account
 from server.requests import notify
 from server.requests.events import RequestEvent

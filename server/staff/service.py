@@ -15,13 +15,13 @@ from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.mail.outbox import enqueue_mail
 from server.passkeys import webauthn as wa
-from server.passkeys.service import (
-    MAX_CREDENTIAL_ID_BYTES,
+from server.passkeys.challenges import (
     ChallengeInvalid,
     challenge_failure_reason,
     consume_challenge,
     issue_challenge,
 )
+from server.passkeys.service import MAX_CREDENTIAL_ID_BYTES
 from server.security import new_token, token_hash
 from server.staff.events import StaffEvent
 from server.staff.models import StaffPasskey, StaffRole, StaffSession, StaffSetupLink, StaffUser

@@ -1,0 +1,67 @@
+"""One-use WebAuthn challenges bound to a ceremony, a browser and an account (members, staff)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.errors import DomainError
+from server.passkeys import webauthn as wa
+from server.passkeys.models import WebAuthnChallenge
+from server.security import token_hash
+
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+
+
+class ChallengeInvalid(DomainError):
+    """The challenge is unknown, expired or already used."""
+
+    def __init__(self) -> None:
+        super().__init__("操作の有効期限が切れました。もう一度お試しください。")
+
+
+async def issue_challenge(
+    options: wa.Options, ceremony: str, binding: str, now: datetime, account_id: int | None = None
+) -> dict[str, Any]:
+    """Remember a challenge for this ceremony and browser; return the browser's options."""
+    await WebAuthnChallenge.filter(expires_at__lt=now).delete()
+    await WebAuthnChallenge.create(
+        challenge=wa.encode(options.challenge),
+        ceremony=ceremony,
+        account_id=account_id,
+        binding_hash=token_hash(binding),
+        created_at=now,
+        expires_at=now + CHALLENGE_LIFETIME,
+    )
+    return options.public_key
+
+
+async def consume_challenge(
+    challenge: bytes, ceremony: str, binding: str, now: datetime, account_id: int | None = None
+) -> None:
+    """Use up a challenge of this ceremony, browser and account; exactly once, within 5 minutes.
+
+    One conditional UPDATE decides, so two concurrent uses cannot both win.
+    """
+    used = await WebAuthnChallenge.filter(
+        challenge=wa.encode(challenge),
+        ceremony=ceremony,
+        account_id=account_id,
+        binding_hash=token_hash(binding),
+        consumed_at=None,
+        expires_at__gt=now,
+    ).update(consumed_at=now)
+    if used != 1:
+        raise ChallengeInvalid()
+
+
+async def challenge_failure_reason(challenge: bytes, now: datetime) -> str:
+    """Why a challenge was refused, for the audit log."""
+    row = await WebAuthnChallenge.filter(challenge=wa.encode(challenge)).first()
+    if row is None:
+        return "challenge_unknown"
+    if row.consumed_at is not None:
+        return "challenge_replayed"
+    if row.expires_at <= now:
+        return "challenge_expired"
+    return "challenge_mismatch"
