@@ -11,6 +11,7 @@ from server.passkeys.models import WebAuthnChallenge
 from server.security import token_hash
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
+MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn's limit; stored base64url in 1400 characters
 
 
 class ChallengeInvalid(DomainError):
@@ -65,3 +66,40 @@ async def challenge_failure_reason(challenge: bytes, now: datetime) -> str:
     if row.expires_at <= now:
         return "challenge_expired"
     return "challenge_mismatch"
+
+
+class CeremonyFailed(Exception):
+    """A registration that cannot be used; `reason` is for the audit log, not for people."""
+
+    def __init__(self, reason: str, *, challenge_refused: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.challenge_refused = challenge_refused
+
+
+async def verified_registration(
+    credential: Any,
+    ceremony: str,
+    rp: wa.RelyingParty,
+    binding: str,
+    now: datetime,
+    owner_id: int,
+) -> wa.NewCredential:
+    """Read a new credential, use up its challenge, verify it (members' and staff's)."""
+    try:
+        parsed = wa.parse_registration(credential)
+        challenge = wa.challenge_of(parsed.response.client_data_json, "create")
+    except wa.PasskeyError as error:
+        raise CeremonyFailed(error.reason[:200]) from error
+    try:
+        await consume_challenge(challenge, ceremony, binding, now, owner_id)
+    except ChallengeInvalid as error:
+        reason = await challenge_failure_reason(challenge, now)
+        raise CeremonyFailed(reason, challenge_refused=True) from error
+    try:
+        new = wa.verify_registration(rp, parsed, challenge)
+    except wa.PasskeyError as error:
+        raise CeremonyFailed(error.reason[:200]) from error
+    if len(new.credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        raise CeremonyFailed("credential_id_too_long")
+    return new

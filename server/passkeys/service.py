@@ -21,10 +21,12 @@ from server.mail.outbox import enqueue_mail
 from server.members.models import Member
 from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (
+    CeremonyFailed,
     ChallengeInvalid,
     challenge_failure_reason,
     consume_challenge,
     issue_challenge,
+    verified_registration,
 )
 from server.passkeys.models import Passkey, PasskeyUser
 from server.passkeys.providers import provider_name
@@ -35,7 +37,6 @@ REAUTH_WINDOW = timedelta(minutes=5)
 MAX_PASSKEYS = 20
 MAX_PASSWORD = 128
 USER_HANDLE_BYTES = 32
-MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn's limit; stored base64url in 1400 characters
 
 REGISTRATION = "registration"
 AUTHENTICATION = "authentication"
@@ -217,27 +218,12 @@ async def register_passkey(
         "パスキーを登録できませんでした。もう一度お試しください。"
         "解決しない場合は、別の端末やパスワード管理アプリでお試しください。"
     )
-    try:
-        parsed = wa.parse_registration(credential)
-        challenge = wa.challenge_of(parsed.response.client_data_json, "create")
-    except wa.PasskeyError as error:
-        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=error.reason[:200])
-        raise failed from error
-    try:
-        await consume_challenge(challenge, REGISTRATION, binding, now, account.id)
-    except ChallengeInvalid:
-        reason = await challenge_failure_reason(challenge, now)
-        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=reason)
-        raise
     await require_recent_auth(session, now)
     try:
-        new = wa.verify_registration(rp, parsed, challenge)
-    except wa.PasskeyError as error:
-        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=error.reason[:200])
-        raise failed from error
-    if len(new.credential_id) > MAX_CREDENTIAL_ID_BYTES:
-        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason="credential_id_too_long")
-        raise failed
+        new = await verified_registration(credential, REGISTRATION, rp, binding, now, account.id)
+    except CeremonyFailed as error:
+        await record(PasskeyEvent.CREDENTIAL_ADD_FAILURE, who, now, reason=error.reason)
+        raise (ChallengeInvalid() if error.challenge_refused else failed) from error
     credential_id = wa.encode(new.credential_id)
     duplicate = RegistrationFailed("このパスキーはすでに登録されています。")
     if await Passkey.filter(credential_id=credential_id).exists():

@@ -16,12 +16,13 @@ from server.errors import DomainError, NotFound
 from server.mail.outbox import enqueue_mail
 from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (
+    CeremonyFailed,
     ChallengeInvalid,
     challenge_failure_reason,
     consume_challenge,
     issue_challenge,
+    verified_registration,
 )
-from server.passkeys.service import MAX_CREDENTIAL_ID_BYTES
 from server.security import new_token, token_hash
 from server.staff.events import StaffEvent
 from server.staff.models import StaffPasskey, StaffRole, StaffSession, StaffSetupLink, StaffUser
@@ -233,28 +234,13 @@ async def _verify_new_passkey(
     now: datetime,
     who: Actor,
 ) -> wa.NewCredential:
-    failed = StaffError("パスキーを登録できませんでした。もう一度お試しください。")
     try:
-        parsed = wa.parse_registration(credential)
-        challenge = wa.challenge_of(parsed.response.client_data_json, "create")
-    except wa.PasskeyError as error:
-        await record(StaffEvent.PASSKEY_ADD_FAILURE, who, now, reason=error.reason[:200])
-        raise failed from error
-    try:
-        await consume_challenge(challenge, ceremony, binding, now, staff.id)
-    except ChallengeInvalid:
-        reason = await challenge_failure_reason(challenge, now)
-        await record(StaffEvent.PASSKEY_ADD_FAILURE, who, now, reason=reason)
-        raise
-    try:
-        new = wa.verify_registration(rp, parsed, challenge)
-    except wa.PasskeyError as error:
-        await record(StaffEvent.PASSKEY_ADD_FAILURE, who, now, reason=error.reason[:200])
-        raise failed from error
-    if len(new.credential_id) > MAX_CREDENTIAL_ID_BYTES:
-        await record(StaffEvent.PASSKEY_ADD_FAILURE, who, now, reason="credential_id_too_long")
-        raise failed
-    return new
+        return await verified_registration(credential, ceremony, rp, binding, now, staff.id)
+    except CeremonyFailed as error:
+        await record(StaffEvent.PASSKEY_ADD_FAILURE, who, now, reason=error.reason)
+        if error.challenge_refused:
+            raise ChallengeInvalid() from error
+        raise StaffError("パスキーを登録できませんでした。もう一度お試しください。") from error
 
 
 async def _store_passkey(staff: StaffUser, new: wa.NewCredential, now: datetime) -> StaffPasskey:
