@@ -79,6 +79,7 @@ class Inquiry(models.Model):
     reply_to = fields.CharField(max_length=254, db_default="")
     created_at = fields.DatetimeField(db_index=True)
     answered_at = fields.DatetimeField(null=True)
+    assigned_staff_id = fields.IntField(null=True, db_index=True)
 
     class Meta:
         table = "inquiry"
@@ -97,6 +98,21 @@ class InquiryReply(models.Model):
 
     class Meta:
         table = "inquiry_reply"
+
+
+class InquiryNote(models.Model):
+    """A staff member's internal note on an inquiry, never shown or mailed to the member."""
+
+    id = fields.IntField(primary_key=True)
+    inquiry: fields.ForeignKeyRelation[Inquiry] = fields.ForeignKeyField(
+        "requests.Inquiry", related_name="notes", on_delete=fields.CASCADE
+    )
+    staff_id = fields.IntField()
+    body = fields.TextField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "inquiry_note"
 
 
 class DocumentKind(StrEnum):
