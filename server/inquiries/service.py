@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -121,7 +121,13 @@ async def member_inquiry(member_id: int, inquiry_id: int) -> tuple[Inquiry, list
 
 
 async def reply_to_inquiry(
-    inquiry_id: int, body: str, settings: Settings, now: datetime, *, staff_id: int | None = None
+    inquiry_id: int,
+    body: str,
+    settings: Settings,
+    now: datetime,
+    *,
+    staff_id: int | None = None,
+    actor: Actor | None = None,
 ) -> InquiryReply:
     """Staff: answer an inquiry; the member gets it by mail and sees it in the history."""
     text = body.replace("\r\n", "\n").strip()
@@ -154,7 +160,7 @@ async def reply_to_inquiry(
             )
         await record(
             RequestEvent.INQUIRY_REPLY,
-            Actor(kind="staff", staff_id=staff_id, member_id=member.id),
+            replace(actor or Actor(kind="staff", staff_id=staff_id), member_id=member.id),
             now,
             inquiry=inquiry.id,
         )

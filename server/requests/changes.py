@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from tortoise.transactions import in_transaction
@@ -262,8 +262,13 @@ async def set_change_state(
     *,
     staff_id: int | None = None,
     comment: str = "",
+    actor: Actor | None = None,
 ) -> ChangeRequest:
-    """Staff: mark a request 処理中, apply it to the member (反映済) or send it back (差戻し)."""
+    """Staff: mark a request 処理中, apply it to the member (反映済) or send it back (差戻し).
+
+    `actor` is the staff console's request actor (with IP and browser); without
+    it the events name only the staff id.
+    """
     comment = comment.strip()
     allowed = {
         ChangeState.PROCESSING: (ChangeState.RECEIVED,),
@@ -276,7 +281,7 @@ async def set_change_state(
         raise ChangeStateError("差戻しの理由をコメントに書いてください。")
     if len(comment) > MAX_COMMENT:
         raise ChangeStateError(f"コメントは{MAX_COMMENT}文字以内で書いてください。")
-    actor = Actor(kind="staff", staff_id=staff_id)
+    by = actor or Actor(kind="staff", staff_id=staff_id)
     async with in_transaction():
         request = await ChangeRequest.filter(id=request_id).select_for_update().first()
         if request is None:
@@ -293,7 +298,7 @@ async def set_change_state(
             await member.save(update_fields=[*request.new_values.keys(), "updated_at"])
             await record(
                 RequestEvent.CHANGE_APPLY,
-                Actor(kind="staff", staff_id=staff_id, member_id=member.id),
+                replace(by, member_id=member.id),
                 now,
                 request=request.id,
                 fields=sorted(request.new_values),
@@ -306,7 +311,7 @@ async def set_change_state(
         await request.save(update_fields=["state", "updated_at", "staff_id", "staff_comment"])
         await record(
             RequestEvent.CHANGE_STATE,
-            Actor(kind=actor.kind, staff_id=staff_id, member_id=member.id),
+            replace(by, member_id=member.id),
             now,
             request=request.id,
             state=state,

@@ -1,0 +1,1 @@
+"""Staff console: profile change requests (E2)."""

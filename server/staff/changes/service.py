@@ -1,0 +1,299 @@
+"""Staff review of profile change requests (E2): the queue, one request, and the actions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from tortoise.functions import Count
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server.audit.service import Actor, record
+from server.auth.models import Account
+from server.config import Settings
+from server.errors import NotFound
+from server.lib.clock import to_jst
+from server.members.models import Member
+from server.requests.changes import (
+    FIELD_LABELS,
+    GROUP_FIELDS,
+    GROUP_LABELS,
+    OPEN_STATES,
+    STATE_LABELS,
+    ChangeView,
+    current_values,
+    set_change_state,
+    view,
+)
+from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
+from server.staff.models import StaffUser
+
+PER_PAGE = 50
+DEFAULT_FILTER = "open"
+# The queue's state filter: code in the URL -> (label, states shown).
+STATE_FILTERS: dict[str, tuple[str, tuple[ChangeState, ...]]] = {
+    "open": ("未処理（受付済・処理中）", OPEN_STATES),
+    "received": (STATE_LABELS[ChangeState.RECEIVED], (ChangeState.RECEIVED,)),
+    "processing": (STATE_LABELS[ChangeState.PROCESSING], (ChangeState.PROCESSING,)),
+    "applied": (STATE_LABELS[ChangeState.APPLIED], (ChangeState.APPLIED,)),
+    "returned": (STATE_LABELS[ChangeState.RETURNED], (ChangeState.RETURNED,)),
+    "replaced": ("置き換え済", (ChangeState.REPLACED,)),
+    "all": ("すべて", tuple(ChangeState)),
+}
+
+
+T = TypeVar("T")
+
+
+class ChangeEvent(StrEnum):
+    """Staff actions on change requests, named area:subject:action."""
+
+    PROCESS = "staff:change_request:process"
+    APPROVE = "staff:change_request:approve"
+    RETURN = "staff:change_request:return"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a long list, with what the pager needs."""
+
+    items: list[T]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one, even when empty)."""
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        """A page before this one exists."""
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        """A page after this one exists."""
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        """The 1-based position of this page's first item (0 when empty)."""
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        """The 1-based position of this page's last item."""
+        return (self.number - 1) * self.per_page + len(self.items)
+
+
+def page_number(text: str | None) -> int:
+    """The ?page= argument: a positive number, anything else is page 1."""
+    try:
+        number = int(text or "1")
+    except ValueError:
+        return 1
+    return number if number > 0 else 1
+
+
+async def paginate(query: QuerySet[Any], number: int, per_page: int = PER_PAGE) -> Page[Any]:
+    """Run a query for one page; a page past the end shows the last one."""
+    total = await query.count()
+    last = max(1, math.ceil(total / per_page))
+    number = min(max(1, number), last)
+    rows = await query.offset((number - 1) * per_page).limit(per_page)
+    return Page(items=list(rows), number=number, per_page=per_page, total=total)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One request in the queue."""
+
+    id: int
+    member_no: str
+    member_name: str
+    group_label: str
+    state: ChangeState
+    state_label: str
+    submitted_at: datetime
+    expected_on: date
+    updated_at: datetime
+    overdue: bool
+
+
+def state_filter(code: str | None) -> str:
+    """A known filter code, or the default (open requests)."""
+    return code if code in STATE_FILTERS else DEFAULT_FILTER
+
+
+async def filter_counts() -> dict[str, int]:
+    """How many requests each state filter shows."""
+    rows = await ChangeRequest.annotate(n=Count("id")).group_by("state").values("state", "n")
+    per_state = {ChangeState(row["state"]): int(row["n"]) for row in rows}
+    return {
+        code: sum(per_state.get(s, 0) for s in states)
+        for code, (_, states) in STATE_FILTERS.items()
+    }
+
+
+async def change_queue(code: str, number: int, now: datetime) -> Page[QueueRow]:
+    """Requests in the chosen states: open ones oldest first, finished ones newest first."""
+    states = STATE_FILTERS[state_filter(code)][1]
+    query = ChangeRequest.filter(state__in=states).select_related("member")
+    if set(states) <= set(OPEN_STATES):
+        query = query.order_by("submitted_at", "id")
+    else:
+        query = query.order_by("-updated_at", "-id")
+    page = await paginate(query, number)
+    today = to_jst(now).date()
+    rows = [
+        QueueRow(
+            id=r.id,
+            member_no=r.member.member_no,
+            member_name=r.member.name,
+            group_label=GROUP_LABELS[ChangeGroup(r.group)],
+            state=ChangeState(r.state),
+            state_label=STATE_LABELS[ChangeState(r.state)],
+            submitted_at=r.submitted_at,
+            expected_on=r.expected_on,
+            updated_at=r.updated_at,
+            overdue=r.state in OPEN_STATES and r.expected_on < today,
+        )
+        for r in page.items
+    ]
+    return Page(items=rows, number=page.number, per_page=page.per_page, total=page.total)
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One field: as the member saw it when sending, as registered now, and the new value."""
+
+    label: str
+    at_submission: str
+    registered: str
+    new: str
+
+    @property
+    def changed_since(self) -> bool:
+        """The registered value changed after the member sent the request."""
+        return self.at_submission != self.registered
+
+
+@dataclass(frozen=True)
+class ChangeDetail:
+    """A request as the staff detail page shows it."""
+
+    change: ChangeView
+    member_id: int
+    member_no: str
+    member_name: str
+    rows: list[ValueRow]
+    notice_to: str | None
+    handled_by: str
+
+    @property
+    def is_open(self) -> bool:
+        """Staff can still act on it."""
+        return self.change.is_open
+
+    @property
+    def can_process(self) -> bool:
+        """Only a received request can be marked 処理中."""
+        return self.change.state == ChangeState.RECEIVED
+
+    @property
+    def changed_since(self) -> bool:
+        """Some registered value differs from what the member saw when sending."""
+        return any(row.changed_since for row in self.rows)
+
+
+async def _staff_name(staff_id: int | None) -> str:
+    if staff_id is None:
+        return ""
+    staff = await StaffUser.filter(id=staff_id).first()
+    return staff.name if staff is not None else f"職員ID {staff_id}"
+
+
+async def change_detail(request_id: int) -> ChangeDetail:
+    """One request with the member and the old/new values side by side."""
+    request = await ChangeRequest.filter(id=request_id).first()
+    if request is None:
+        raise NotFound("変更届が見つかりません。")
+    member = await Member.get(id=request.member_id)  # type: ignore[attr-defined]
+    registered = current_values(member)
+    rows = [
+        ValueRow(
+            label=FIELD_LABELS[f],
+            at_submission=str(request.current_values.get(f, "")),
+            registered=registered[f],
+            new=str(request.new_values.get(f, "")),
+        )
+        for f in GROUP_FIELDS[ChangeGroup(request.group)]
+    ]
+    account = await Account.filter(member_id=member.id).first()
+    return ChangeDetail(
+        change=view(request),
+        member_id=member.id,
+        member_no=member.member_no,
+        member_name=member.name,
+        rows=rows,
+        notice_to=account.email if account is not None else None,
+        handled_by=await _staff_name(request.staff_id),
+    )
+
+
+async def _act(
+    request_id: int,
+    state: ChangeState,
+    event: ChangeEvent,
+    settings: Settings,
+    now: datetime,
+    actor: Actor,
+    comment: str = "",
+) -> ChangeRequest:
+    async with in_transaction():
+        request = await set_change_state(
+            request_id,
+            state,
+            settings,
+            now,
+            staff_id=actor.staff_id,
+            comment=comment,
+            actor=actor,
+        )
+        await record(
+            event,
+            replace(actor, member_id=request.member_id),  # type: ignore[attr-defined]
+            now,
+            request=request.id,
+            group=str(request.group),
+        )
+    return request
+
+
+async def mark_processing(
+    request_id: int, settings: Settings, now: datetime, actor: Actor
+) -> ChangeRequest:
+    """処理中にする: the member is told the co-op is working on it."""
+    return await _act(request_id, ChangeState.PROCESSING, ChangeEvent.PROCESS, settings, now, actor)
+
+
+async def approve(
+    request_id: int, settings: Settings, now: datetime, actor: Actor
+) -> ChangeRequest:
+    """反映する: write the new values to the member record (the card shows them) and tell them."""
+    return await _act(request_id, ChangeState.APPLIED, ChangeEvent.APPROVE, settings, now, actor)
+
+
+async def send_back(
+    request_id: int, comment: str, settings: Settings, now: datetime, actor: Actor
+) -> ChangeRequest:
+    """差し戻す: nothing is written; the member reads the comment (required) by mail and online."""
+    text = comment.replace("\r\n", "\n")
+    state, event = ChangeState.RETURNED, ChangeEvent.RETURN
+    return await _act(request_id, state, event, settings, now, actor, text)

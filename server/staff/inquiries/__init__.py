@@ -1,0 +1,1 @@
+"""Staff console: the inquiry inbox (E3)."""
