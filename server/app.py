@@ -123,6 +123,7 @@ BLUEPRINTS = [
     "server.staff.routes:bp",
     "server.staff.accounts.routes:bp",
     "server.staff.changes.routes:bp",
+    "server.staff.inquiries.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [
