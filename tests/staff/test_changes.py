@@ -8,6 +8,7 @@ from quart import Quart
 
 from server.audit.models import AuditEvent
 from server.members.models import Member
+from server.push.outbox_bridge import queued
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from tests.factories import make_account, make_member
 from tests.helpers import login, page, post_form
@@ -120,6 +121,30 @@ async def test_approving_a_change_request_changes_the_card(app: Quart) -> None:
     assert event.actor == "staff" and event.data["request"] == request.id
     apply = await AuditEvent.get(event="requests:change:apply")
     assert apply.staff_id == staff_user.id and apply.ip == event.ip
+
+
+async def test_approving_address_and_phone_writes_them_and_queues_push_notices(app: Quart) -> None:
+    staff, _, _ = await signed_in_staff(app)
+    member, client = await _member(app)
+    new_address = {"postal_code": "370-0829", "address": "群馬県高崎市高松町35-1"}
+    await _send(client, phone="090-1234-5678", **new_address)
+    requests = await ChangeRequest.filter(member_id=member.id).order_by("id")
+    assert {r.group for r in requests} == {ChangeGroup.ADDRESS, ChangeGroup.PHONE}
+    for request in requests:
+        path = f"/staff/changes/{request.id}"
+        assert (await post_form(staff, f"{path}/approve", {}, token_from=path)).status_code == 303
+    member = await Member.get(id=member.id)
+    assert (member.postal_code, member.address, member.phone) == (
+        "370-0829",
+        "群馬県高崎市高松町35-1",
+        "090-1234-5678",
+    )
+    _, profile = await page(client, "/profile")
+    assert "群馬県高崎市高松町35-1" in profile and "090-1234-5678" in profile
+    # Members who chose change-request notices also get a push notice per request.
+    notices = [q.payload for q in await queued("push")]
+    assert [(n["topic"], n["member_id"]) for n in notices] == [("change_requests", member.id)] * 2
+    assert all("反映済" in n["body"] for n in notices)
 
 
 async def test_a_finished_request_cannot_be_approved_again(app: Quart) -> None:
