@@ -64,9 +64,14 @@ async def test_queue_lists_open_requests_oldest_first_with_old_and_new_values(
     assert "未処理（受付済・処理中）：2件" in html
     assert html.index(member.member_no) < html.index("00054321")  # oldest first
     assert "ご住所" in html and "電話番号" in html and "受付済" in html
+    assert "2026年12月2日" in html and "予定日を過ぎています" not in html
+    clock.advance(days=5)  # Thursday 3 December: past the expected date
+    later, _, _ = await signed_in_staff(app)  # the first session timed out meanwhile
+    _, html = await page(later, "/staff/changes")
+    assert html.count("予定日を過ぎています") == 2
 
     request = await ChangeRequest.get(member_id=member.id)
-    status, html = await page(staff, f"/staff/changes/{request.id}")
+    status, html = await page(later, f"/staff/changes/{request.id}")
     assert status == 200
     assert "現在の登録内容" in html and "新しい内容" in html
     assert "郵便番号" in html and "住所" in html

@@ -28,6 +28,7 @@ DONE_MESSAGES = {
 async def _detail_page(
     request_id: int, *, done: str = "", error: str = "", comment: str = "", status: int = 200
 ) -> tuple[str, int]:
+    """The review page, with a done message or an error and the typed comment."""
     detail = await service.change_detail(request_id)
     body = await render_template(
         "staff/changes/detail.html",
@@ -64,6 +65,7 @@ async def detail(request_id: int) -> ResponseReturnValue:
 
 
 async def _run(request_id: int, action: str, comment: str = "") -> ResponseReturnValue:
+    """Run one action; a broken rule shows the review page again, nothing changed."""
     actor = staff_request_actor()
     try:
         if action == "processing":

@@ -213,6 +213,7 @@ class ChangeDetail:
 
 
 async def _staff_name(staff_id: int | None) -> str:
+    """The name of the staff member who last handled a request."""
     if staff_id is None:
         return ""
     staff = await StaffUser.filter(id=staff_id).first()
@@ -256,6 +257,7 @@ async def _act(
     actor: Actor,
     comment: str = "",
 ) -> ChangeRequest:
+    """Change the state through set_change_state and record the staff event with it."""
     async with in_transaction():
         request = await set_change_state(
             request_id,

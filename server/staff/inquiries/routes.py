@@ -36,6 +36,7 @@ async def _detail_page(
     note_body: str = "",
     status: int = 200,
 ) -> tuple[str, int]:
+    """The inquiry page, with a done message or an error next to the form it is about."""
     detail = await service.inquiry_detail(inquiry_id)
     body = await render_template(
         "staff/inquiries/detail.html",
@@ -79,6 +80,7 @@ async def detail(inquiry_id: int) -> ResponseReturnValue:
 
 
 def _done(inquiry_id: int, done: str) -> ResponseReturnValue:
+    """303 back to the inquiry with a done message."""
     return redirect(f"{PREFIX}/inquiries/{inquiry_id}?done={done}", 303)
 
 

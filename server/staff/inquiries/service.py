@@ -73,6 +73,7 @@ def inbox_filters(category: str | None, state: str | None, assigned: str | None)
 
 
 def _query(filters: InboxFilters, staff_id: int, *, state: str) -> QuerySet[Inquiry]:
+    """Inquiries matching the category and assignment filters and one state code."""
     query = Inquiry.all()
     if filters.category:
         query = query.filter(category=filters.category)
@@ -100,6 +101,7 @@ async def state_counts(filters: InboxFilters, staff_id: int) -> dict[str, int]:
 
 
 async def _staff_names(ids: set[int | None]) -> dict[int, str]:
+    """Staff names by id, in one query."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
@@ -108,12 +110,14 @@ async def _staff_names(ids: set[int | None]) -> dict[int, str]:
 
 
 def _name(names: dict[int, str], staff_id: int | None) -> str:
+    """A staff member's name, or an id when the account is gone."""
     if staff_id is None:
         return ""
     return names.get(staff_id, f"職員ID {staff_id}")
 
 
 def _excerpt(message: str) -> str:
+    """The start of a message on one line, for the inbox."""
     text = " ".join(message.split())
     return text if len(text) <= EXCERPT else text[:EXCERPT] + "…"
 
@@ -185,6 +189,7 @@ class InquiryDetail:
 
 
 async def _inquiry(inquiry_id: int) -> Inquiry:
+    """An inquiry by id, or 404."""
     inquiry = await Inquiry.filter(id=inquiry_id).first()
     if inquiry is None:
         raise NotFound("お問い合わせが見つかりません。")
@@ -220,6 +225,7 @@ async def inquiry_detail(inquiry_id: int) -> InquiryDetail:
 
 
 def _staff_id(actor: Actor) -> int:
+    """The acting staff member's id (staff actions need one)."""
     if actor.staff_id is None:
         raise InboxError("職員としてログインしてから操作してください。", status=403)
     return actor.staff_id
@@ -270,6 +276,7 @@ async def add_note(inquiry_id: int, body: str, now: datetime, actor: Actor) -> I
 
 
 def _target(value: str) -> int | None:
+    """The chosen staff id from the form; empty means nobody."""
     text = value.strip()
     if not text:
         return None
