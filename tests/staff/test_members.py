@@ -496,8 +496,19 @@ async def test_record_withdrawal_and_correct_the_refund_date(app: Quart) -> None
     path = f"/staff/members/{member.id}"
     _, html = await page(client, path)
     assert 'value="2027-07-31"' in html  # the usual refund date: the end of July
+    assert "署名された脱退届を受け付けました" in html
+    # Without the ticked confirmation nothing is recorded.
     response = await post_form(
-        client, f"{path}/withdrawal", {"refund_on": "２０２７－０７－３１"}, token_from=path
+        client, f"{path}/withdrawal", {"refund_on": "2027-07-31"}, token_from=path
+    )
+    assert response.status_code == 400
+    assert "脱退届を受け付けたことを確認して" in await response.get_data(as_text=True)
+    assert (await Member.get(id=member.id)).status == MemberStatus.ACTIVE
+    response = await post_form(
+        client,
+        f"{path}/withdrawal",
+        {"refund_on": "２０２７－０７－３１", "confirm": "1"},
+        token_from=path,
     )
     assert response.status_code == 303
     assert response.headers["Location"] == f"{path}?done=withdrawal"
@@ -515,7 +526,7 @@ async def test_record_withdrawal_and_correct_the_refund_date(app: Quart) -> None
     )
     assert response.headers["Location"] == f"{path}?done=refund"
     _, html = await page(client, response.headers["Location"])
-    assert "払い戻し日を変更しました" in html
+    assert "払い戻し日を変更しました" in html and "署名された脱退届" not in html
     assert (await Member.get(id=member.id)).capital_refund_on == date(2027, 8, 31)
     corrected = await AuditEvent.filter(event="staff:member:withdrawal").order_by("-id").first()
     assert corrected is not None and corrected.data["previous_refund_on"] == "2027-07-31"
@@ -533,7 +544,7 @@ async def test_withdrawal_refuses_bad_dates_and_changes_nothing(app: Quart) -> N
         ("2040-07-31", "年以上先になっています"),
     ):
         response = await post_form(
-            client, f"{path}/withdrawal", {"refund_on": value}, token_from=path
+            client, f"{path}/withdrawal", {"refund_on": value, "confirm": "1"}, token_from=path
         )
         assert response.status_code == 400, value
         html = await response.get_data(as_text=True)
@@ -544,7 +555,7 @@ async def test_withdrawal_refuses_bad_dates_and_changes_nothing(app: Quart) -> N
     assert await AuditEvent.filter(event="staff:member:withdrawal").count() == 0
     # Today is fine.
     response = await post_form(
-        client, f"{path}/withdrawal", {"refund_on": "2026-11-28"}, token_from=path
+        client, f"{path}/withdrawal", {"refund_on": "2026-11-28", "confirm": "1"}, token_from=path
     )
     assert response.status_code == 303
 

@@ -23,6 +23,7 @@ RIGHT = A4[0] - 25 * mm
 TOP = A4[1] - 25 * mm
 WIDTH = RIGHT - LEFT
 BODY = 10.5
+NO_LINE_START = frozenset("、。，．）」』】・ー！？")
 LINE = 6.2 * mm
 
 
@@ -60,7 +61,9 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     lines: list[str] = []
     current = ""
     for ch in text:
-        if pdfmetrics.stringWidth(current + ch, font, size) > width and current:
+        too_wide = pdfmetrics.stringWidth(current + ch, font, size) > width
+        # Closing punctuation never starts a line (kinsoku); it hangs past the edge.
+        if too_wide and current and ch not in NO_LINE_START:
             lines.append(current)
             current = ""
         current += ch
@@ -178,9 +181,10 @@ def _contact(canvas: Canvas, font: str, letter: Letter, y: float) -> None:
     canvas.drawString(LEFT + 30 * mm, y - 3 * mm, letter.coop_name)
     canvas.setFont(font, 13)
     canvas.drawString(LEFT + 30 * mm, y - 3 * mm - LINE * 1.3, f"フリーダイヤル {letter.free_dial}")
-    canvas.setFont(font, BODY)
-    canvas.drawString(
-        LEFT + 30 * mm,
-        y - 3 * mm - LINE * 2.5,
+    _paragraph(
+        canvas,
+        font,
         "有効期限が過ぎた場合や、初期パスワードがわからない場合はお電話ください。",
+        y - 3 * mm - LINE * 2.5,
+        indent=30 * mm,
     )

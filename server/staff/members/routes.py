@@ -160,10 +160,11 @@ async def end_sessions(member_id: int) -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def withdrawal(member_id: int) -> ResponseReturnValue:
     """Record the member's withdrawal and capital refund date, or correct the date (B7, E5)."""
-    refund_on = (await request.form).get("refund_on", "")
+    form = await request.form
+    refund_on = form.get("refund_on", "")
     try:
         corrected = await service.record_withdrawal(
-            member_id, refund_on, now(), staff_request_actor()
+            member_id, refund_on, form.get("confirm") == "1", now(), staff_request_actor()
         )
     except service.MemberActionError as failure:
         return await _refused(member_id, failure.message, failure.status, refund_on)

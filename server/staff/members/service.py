@@ -340,7 +340,9 @@ def _month_end(year: int, month: int) -> date:
     return date.fromordinal(following.toordinal() - 1)
 
 
-async def record_withdrawal(member_id: int, refund_text: str, now: datetime, actor: Actor) -> bool:
+async def record_withdrawal(
+    member_id: int, refund_text: str, confirmed: bool, now: datetime, actor: Actor
+) -> bool:
     """Mark the member withdrawing with a refund date; True when only the date was corrected."""
     member = await get_member(member_id)
     if member.status == MemberStatus.WITHDRAWN:
@@ -349,6 +351,11 @@ async def record_withdrawal(member_id: int, refund_text: str, now: datetime, act
         )
     refund_on = parse_refund_date(refund_text, to_jst(now).date())
     correction = member.status == MemberStatus.WITHDRAWING
+    if not correction and not confirmed:
+        # Access ends after the refund date: only with the signed form in hand.
+        raise MemberActionError(
+            "脱退届を受け付けたことを確認して、チェックを入れてから記録してください。"
+        )
     previous = member.capital_refund_on
     member.status = MemberStatus.WITHDRAWING
     member.capital_refund_on = refund_on
