@@ -8,10 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pypika_tortoise import SqlContext
 from pypika_tortoise.terms import Function as SqlFunction
-from tortoise.expressions import Function, Q
+from tortoise.expressions import F, Function, Q, Subquery
 
 from server.audit.service import Actor, record
+from server.auth.models import Account
 from server.errors import DomainError
 from server.lib.kana import kana_key, to_hiragana, without_spaces
 from server.lib.text import digits_only, nfkc, normalize_email
@@ -25,8 +27,12 @@ MEMBER_NO_DIGITS = 8
 # full-width ones are already half-width); ー is the long-vowel mark typed as a dash.
 PHONE_RE = re.compile(r"[\d\s\-‐‑–—−ー()]+")
 PHONE_FULL_DIGITS = 10
-# Separators a stored phone number may hold; compared digits-only.
-PHONE_SEPARATORS = ("-", " ", "(", ")")
+# Stored phone numbers hold only digits and "-" (the import and profile changes
+# both normalise them so), so one REPLACE gives the digits.
+PHONE_SEPARATOR = "-"
+# Name and kana are searched as one text, joined by a character no search can
+# contain (whitespace is removed from the words), so no match spans the two.
+NAME_KANA_JOINER = "\n"
 
 
 class SearchKind(StrEnum):
@@ -76,12 +82,25 @@ class Replace(Function):
     database_func = _SqlReplace
 
 
-def _stripped(column: str, first: str, *more: str) -> Function:
-    """The column with every one of the characters removed, in SQL."""
-    term = Replace(column, first, "")
-    for character in more:
-        term = Replace(term, character, "")
-    return term
+class _SqlJoinText(SqlFunction):
+    def __init__(self, *terms: Any, alias: str | None = None) -> None:
+        super().__init__("JOIN_TEXT", *terms, alias=alias)
+
+    def get_function_sql(self, ctx: SqlContext) -> str:
+        # SQLite before 3.44 has no CONCAT(); both databases know `||`.
+        return "(" + "||".join(self.get_arg_sql(arg, ctx) for arg in self.args) + ")"
+
+
+class JoinText(Function):
+    """SQL (a || b || ...) of a field and further terms (F("other") or constants)."""
+
+    database_func = _SqlJoinText
+
+
+def _name_and_kana_flat() -> Function:
+    """Name and kana, joined, without half- or full-width spaces."""
+    joined = JoinText("name", NAME_KANA_JOINER, F("name_kana"))
+    return Replace(Replace(joined, " ", ""), "\u3000", "")
 
 
 def classify(query: str) -> tuple[SearchKind, str]:
@@ -101,21 +120,20 @@ def classify(query: str) -> tuple[SearchKind, str]:
 def _name_filter(text: str) -> Q:
     """Name or kana containing the words, ignoring spaces, width and hiragana/katakana."""
     key = kana_key(text)
-    hiragana = to_hiragana(key)
-    # Names are stored as written (never NFKC: 﨑 would become 崎), so the raw
-    # words are tried too; kana is stored NFKC-normalised, in katakana or hiragana.
-    name_values = {without_spaces(text), without_spaces(nfkc(text)), key, hiragana}
-    kana_values = {key, hiragana}
-    conditions = [Q(name_flat__contains=value) for value in sorted(name_values) if value]
-    conditions += [Q(kana_flat__contains=value) for value in sorted(kana_values) if value]
-    return Q(*conditions, join_type="OR")
+    # Names are stored as written (never NFKC: 﨑 would become 崎), so the words
+    # as typed are tried too; kana is stored NFKC-normalised (full-width), in
+    # katakana or hiragana. Kanji-only words give one LIKE, kana two or three.
+    values = {without_spaces(text), key, to_hiragana(key)}
+    return Q(*(Q(flat__contains=value) for value in sorted(values)), join_type="OR")
 
 
 def _filter(kind: SearchKind, value: str) -> Q:
     if kind == SearchKind.MEMBER_NO:
         return Q(member_no=value)
     if kind == SearchKind.EMAIL:
-        return Q(email=value) | Q(account__email=value)
+        # A subquery, not a join: the sign-in address is found through its unique index.
+        accounts = Account.filter(email=value).values("member_id")
+        return Q(email=value) | Q(id__in=Subquery(accounts))
     if kind == SearchKind.PHONE:
         if len(value) >= PHONE_FULL_DIGITS:
             return Q(phone_digits=value)
@@ -131,12 +149,9 @@ async def find_members(query: str) -> SearchResult:
     kind, value = classify(query)
     queryset = Member.all()
     if kind == SearchKind.PHONE:
-        queryset = queryset.annotate(phone_digits=_stripped("phone", *PHONE_SEPARATORS))
+        queryset = queryset.annotate(phone_digits=Replace("phone", PHONE_SEPARATOR, ""))
     elif kind == SearchKind.NAME:
-        queryset = queryset.annotate(
-            name_flat=_stripped("name", " ", "\u3000"),
-            kana_flat=_stripped("name_kana", " ", "\u3000"),
-        )
+        queryset = queryset.annotate(flat=_name_and_kana_flat())
     rows = (
         await queryset.filter(_filter(kind, value))
         .order_by("member_no")
