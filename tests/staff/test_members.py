@@ -456,7 +456,8 @@ async def test_letter_refuses_any_other_text(app: Quart) -> None:
         client, f"{path}/initial-password/letter", {"password": "AAAA-BBBB-CCCC"}, token_from=path
     )
     assert response.status_code == 400
-    assert "案内状を作成できません" in await response.get_data(as_text=True)
+    html = await response.get_data(as_text=True)
+    assert "案内状を作成できません" in html and "山田 花子" in html  # the member page again
     response = await post_form(client, f"{path}/initial-password", {}, token_from=path)
     [password] = set(PASSWORD_RE.findall(await response.get_data(as_text=True)))
     for wrong in ("AAAA-BBBB-CCCC", "任意の文章を印刷", "", password + "X"):

@@ -105,7 +105,10 @@ async def issue_password(member_id: int) -> ResponseReturnValue:
 async def letter(member_id: int) -> ResponseReturnValue:
     """The A4 letter with the initial password just shown, checked against its stored hash."""
     password = (await request.form).get("password", "")
-    issued = await service.letter_password(member_id, password, now(), staff_request_actor())
+    try:
+        issued = await service.letter_password(member_id, password, now(), staff_request_actor())
+    except service.LetterRefused as failure:
+        return await _refused(member_id, failure.message, failure.status)
     s = settings()
     member = issued.member
     body = await asyncio.to_thread(
