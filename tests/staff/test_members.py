@@ -75,7 +75,7 @@ async def test_search_by_member_number_also_full_width_and_without_zeros(app: Qu
         status, html = await search(client, q)
         assert status == 200, q
         assert listed(html) == ["00012345"], q
-        assert "山田 花子" in html and "（組合員番号）" in html
+        assert "山田 花子" in html and "（組合員番号）" in html and "未登録" in html
     event = await AuditEvent.filter(event="staff:member:search").order_by("-id").first()
     assert event is not None and event.staff_id == staff.id and event.actor == "staff"
     assert event.data["kind"] == "member_no" and event.data["found"] == 1
