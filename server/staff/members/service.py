@@ -40,6 +40,7 @@ SIGN_IN_EVENTS: dict[str, str] = {
     "auth:account:block": "ロック（失敗が続いたため）",
     "auth:account:unblock": "ロック解除",
     "auth:session:logout": "ログアウト",
+    "auth:session:end_others": "ほかの端末をログアウト",
     "passkey:login:failure": "パスキーでのログインの失敗",
     "account:login_code:sent": "認証コードの送信",
     "account:login_code:success": "認証コードの確認",
