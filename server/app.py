@@ -122,6 +122,7 @@ BLUEPRINTS = [
     "server.card.routes:bp",
     "server.staff.routes:bp",
     "server.staff.accounts.routes:bp",
+    "server.staff.members.routes:bp",
     "server.staff.changes.routes:bp",
     "server.staff.inquiries.routes:bp",
 ]

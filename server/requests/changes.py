@@ -15,6 +15,7 @@ from server.errors import DomainError, NotFound
 from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
 from server.lib.formatting import jdate
+from server.lib.kana import to_katakana
 from server.lib.text import digits_only, nfkc
 from server.members.models import Member
 from server.requests import notify
@@ -82,10 +83,6 @@ def split_name(full: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-def _to_katakana(text: str) -> str:
-    return "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch for ch in text)
-
-
 def _name_part(value: str, label: str, errors: list[str]) -> str:
     part = " ".join(value.split())
     if not part:
@@ -96,7 +93,7 @@ def _name_part(value: str, label: str, errors: list[str]) -> str:
 
 
 def _kana_part(value: str, label: str, errors: list[str]) -> str:
-    part = " ".join(_to_katakana(nfkc(value)).split())
+    part = " ".join(to_katakana(nfkc(value)).split())
     if not part:
         errors.append(f"{label}を入力してください。")
     elif len(part) > MAX_NAME_PART or not _KANA.match(part):

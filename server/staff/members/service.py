@@ -1,0 +1,372 @@
+"""A member as phone support sees them, and what staff may do for them (E4, E5, A5, A7, A10)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from server.account.initial import (
+    IssuedPassword,
+    issue_initial_passwords,
+    members_to_issue,
+    normalize_initial_password,
+)
+from server.account.models import InitialPassword
+from server.account.registration import parse_birth_date
+from server.audit.models import AuditEvent
+from server.audit.service import Actor, record
+from server.auth.models import Account, AccountState, Session
+from server.auth.service import unblock
+from server.auth.sessions import end_all_sessions
+from server.config import Settings
+from server.errors import DomainError, NotFound
+from server.lib.clock import to_jst
+from server.members.access import access_ended_reason
+from server.members.models import Member, MemberStatus
+from server.passkeys.models import Passkey
+from server.push.models import PushSubscription
+from server.security import verify_password
+from server.settings.sections import device_name, history_label
+from server.staff.members.events import MemberEvent
+
+HISTORY_LIMIT = 20
+# Events of signing in, as the access log names them; labels in the staff's words.
+SIGN_IN_EVENTS: dict[str, str] = {
+    "auth:login:success": "ログイン",
+    "auth:login:failure": "ログインの失敗",
+    "auth:login:blocked": "ロック中のログイン（拒否）",
+    "auth:account:block": "ロック（失敗が続いたため）",
+    "auth:account:unblock": "ロック解除",
+    "auth:session:logout": "ログアウト",
+    "auth:session:end_others": "ほかの端末をログアウト",
+    "passkey:login:failure": "パスキーでのログインの失敗",
+    "account:login_code:sent": "認証コードの送信",
+    "account:login_code:success": "認証コードの確認",
+    "account:code:failure": "認証コードの誤り",
+    "account:password_reset:complete": "パスワードの再設定",
+}
+FAILURE_EVENTS = frozenset(
+    {"auth:login:failure", "auth:login:blocked", "passkey:login:failure", "account:code:failure"}
+)
+FAILURE_REASONS = {
+    "password": "パスワード違い",
+    "access_ended": "脱退後の利用",
+    "unknown_or_unusable": "利用できないアカウント",
+}
+STATUS_LABELS = {
+    MemberStatus.ACTIVE: "在籍",
+    MemberStatus.WITHDRAWING: "脱退手続き中",
+    MemberStatus.WITHDRAWN: "脱退済み",
+}
+# A refund date further ahead than this is almost surely a typing mistake.
+MAX_REFUND_YEARS_AHEAD = 5
+
+
+class MemberNotFound(NotFound):
+    """No member with this id."""
+
+    def __init__(self) -> None:
+        super().__init__("この組合員は見つかりません。検索からやり直してください。")
+
+
+class MemberActionError(DomainError):
+    """A staff action on a member cannot be carried out; nothing was changed."""
+
+
+class LetterRefused(DomainError):
+    """The password sent for the letter is not the member's current initial password."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "この初期パスワードでは案内状を作成できません。"
+            "有効な初期パスワードではないか、その後に新しい初期パスワードが発行されています。"
+        )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One sign-in event of the member, as the member page lists it."""
+
+    at: datetime
+    label: str
+    detail: str
+    failure: bool
+    device: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """Everything the member page shows, loaded in a handful of queries."""
+
+    member: Member
+    account: Account | None
+    account_state: str
+    blocked_until: datetime | None
+    live_sessions: int
+    initial_password: InitialPassword | None
+    initial_password_state: str
+    access_ended: str | None
+    history: list[HistoryRow]
+    passkeys: list[Passkey]
+    push_devices: list[PushSubscription]
+
+    @property
+    def status_label(self) -> str:
+        """在籍 / 脱退手続き中 / 脱退済み."""
+        return status_label(self.member.status)
+
+    @property
+    def can_issue(self) -> bool:
+        """Initial passwords are never issued to withdrawn members."""
+        return self.member.status != MemberStatus.WITHDRAWN
+
+
+def status_label(status: str) -> str:
+    """The member's status in the office's words."""
+    return STATUS_LABELS.get(MemberStatus(status), status)
+
+
+def account_state(account: Account | None, now: datetime) -> tuple[str, datetime | None]:
+    """未登録 / 利用中 / ロック中 / 利用停止, with the end of a block that is still on."""
+    if account is None:
+        return "未登録", None
+    if account.state == AccountState.STOPPED:
+        return "利用停止", None
+    if account.blocked_until is not None and now < account.blocked_until:
+        return "ロック中", account.blocked_until
+    return "利用中", None
+
+
+def initial_password_state(initial: InitialPassword | None, now: datetime) -> str:
+    """Whether the last initial password issued can still be used."""
+    if initial is None:
+        return "未発行"
+    if initial.used_at is not None:
+        return "使用済み"
+    if now >= initial.expires_at:
+        return "有効期限切れ"
+    return "有効"
+
+
+def _history_row(event: AuditEvent) -> HistoryRow:
+    data: dict[str, Any] = event.data or {}
+    if event.event == "auth:login:success":
+        label = history_label(event.event, data)
+    else:
+        label = SIGN_IN_EVENTS.get(event.event, event.event)
+    detail = ""
+    if "reason" in data:
+        detail = FAILURE_REASONS.get(str(data["reason"]), str(data["reason"]))
+    if "failures" in data:
+        detail = f"{detail}（連続{data['failures']}回目）"
+    if event.actor == "staff":
+        detail = "職員による操作"
+    return HistoryRow(
+        at=event.at,
+        label=label,
+        detail=detail,
+        failure=event.event in FAILURE_EVENTS,
+        device=device_name(event.user_agent) if event.user_agent else "",
+        ip=event.ip,
+    )
+
+
+async def get_member(member_id: int) -> Member:
+    """The member with this id, or a 404."""
+    member = await Member.filter(id=member_id).first()
+    if member is None:
+        raise MemberNotFound()
+    return member
+
+
+async def member_page(member_id: int, now: datetime) -> MemberPage:
+    """The member's data, account, sign-in history, passkeys and push devices."""
+    member = await get_member(member_id)
+    account = await Account.filter(member_id=member.id).first()
+    state, blocked_until = account_state(account, now)
+    initial = (
+        await InitialPassword.filter(member_id=member.id).order_by("-issued_at", "-id").first()
+    )
+    events = (
+        await AuditEvent.filter(member_id=member.id, event__in=list(SIGN_IN_EVENTS))
+        .order_by("-at", "-id")
+        .limit(HISTORY_LIMIT)
+    )
+    live_sessions = 0
+    passkeys: list[Passkey] = []
+    if account is not None:
+        live_sessions = await Session.filter(account_id=account.id, expires_at__gt=now).count()
+        passkeys = list(await Passkey.filter(account_id=account.id).order_by("created_at"))
+    devices = await PushSubscription.filter(member_id=member.id).order_by("created_at")
+    return MemberPage(
+        member=member,
+        account=account,
+        account_state=state,
+        blocked_until=blocked_until,
+        live_sessions=live_sessions,
+        initial_password=initial,
+        initial_password_state=initial_password_state(initial, now),
+        access_ended=access_ended_reason(
+            member.status, member.capital_refund_on, to_jst(now).date()
+        ),
+        history=[_history_row(event) for event in events],
+        passkeys=passkeys,
+        push_devices=list(devices),
+    )
+
+
+async def view_member(member_id: int, now: datetime, actor: Actor) -> MemberPage:
+    """The member page, recorded in the access log as a staff view of the member's data (A10)."""
+    page = await member_page(member_id, now)
+    await record(MemberEvent.VIEW, _about(actor, page.member, page.account), now)
+    return page
+
+
+def _about(actor: Actor, member: Member, account: Account | None = None) -> Actor:
+    """The staff actor, with the member (and account) the event is about."""
+    return dataclasses.replace(
+        actor, member_id=member.id, account_id=account.id if account is not None else None
+    )
+
+
+async def _account_of(member: Member) -> Account:
+    account = await Account.filter(member_id=member.id).first()
+    if account is None:
+        raise MemberActionError(
+            "この組合員はマイページに登録していません（アカウントがありません）。"
+        )
+    return account
+
+
+# Actions ---------------------------------------------------------------
+
+
+async def issue_password(
+    member_id: int, now: datetime, settings: Settings, actor: Actor
+) -> IssuedPassword:
+    """A new initial password (the old one stops working); shown once, never stored."""
+    member = await get_member(member_id)
+    # The account feature's rules: not for withdrawn members.
+    members = await members_to_issue([member.member_no])
+    [issued] = await issue_initial_passwords(members, now, settings.initial_password_days, actor)
+    await record(
+        MemberEvent.INITIAL_PASSWORD_ISSUE,
+        _about(actor, member),
+        now,
+        expires_at=issued.expires_at.isoformat(),
+    )
+    return issued
+
+
+def letter_form(password: str) -> str:
+    """The password as printed: upper case in groups of four (K7QM-XP4R-2HBD)."""
+    value = normalize_initial_password(password)
+    return "-".join(value[i : i + 4] for i in range(0, len(value), 4))
+
+
+async def letter_password(
+    member_id: int, password: str, now: datetime, actor: Actor
+) -> IssuedPassword:
+    """The member's live initial password, only if `password` is it (no other text is printed)."""
+    member = await get_member(member_id)
+    initial = (
+        await InitialPassword.filter(member_id=member.id, used_at=None, expires_at__gt=now)
+        .order_by("-issued_at", "-id")
+        .first()
+    )
+    ok = len(password) <= 64 and await verify_password(
+        initial.password_hash if initial is not None else None,
+        normalize_initial_password(password),
+    )
+    if initial is None or not ok:
+        await record(MemberEvent.LETTER_REFUSED, _about(actor, member), now)
+        raise LetterRefused()
+    await record(MemberEvent.LETTER_PRINT, _about(actor, member), now)
+    return IssuedPassword(member, letter_form(password), initial.expires_at)
+
+
+async def unblock_member(member_id: int, now: datetime, actor: Actor) -> None:
+    """Lift the member's sign-in block and forget counted failures."""
+    member = await get_member(member_id)
+    account = await _account_of(member)
+    who = _about(actor, member, account)
+    was_blocked = account.blocked_until is not None and now < account.blocked_until
+    await unblock(account, now, who)
+    await record(MemberEvent.UNBLOCK, who, now, was_blocked=was_blocked)
+
+
+async def end_member_sessions(member_id: int, now: datetime, actor: Actor) -> int:
+    """Sign the member out on every device; returns how many sessions ended."""
+    member = await get_member(member_id)
+    account = await _account_of(member)
+    ended = await end_all_sessions(account.id)
+    await record(MemberEvent.SESSIONS_END, _about(actor, member, account), now, ended=ended)
+    return ended
+
+
+def parse_refund_date(text: str, today: date) -> date:
+    """The capital refund date typed by staff: a real date, today or later."""
+    if not text.strip():
+        raise MemberActionError("出資金の払い戻し日を入力してください。")
+    refund_on = parse_birth_date(text) if len(text) <= 40 else None
+    if refund_on is None:
+        raise MemberActionError(
+            "払い戻し日は「2027-07-31」や「2027年7月31日」のように、実在する日付を入力してください。"
+        )
+    if refund_on < today:
+        raise MemberActionError(
+            "払い戻し日に過去の日付は指定できません。今日以降の日付を入力してください。"
+        )
+    if refund_on.year > today.year + MAX_REFUND_YEARS_AHEAD:
+        raise MemberActionError(
+            f"払い戻し日が{MAX_REFUND_YEARS_AHEAD}年以上先になっています。日付を確認してください。"
+        )
+    return refund_on
+
+
+def default_refund_date(today: date, refund_month: int) -> date:
+    """The usual refund date: the end of the refund month (July), this year or next."""
+    year = today.year
+    candidate = _month_end(year, refund_month)
+    if candidate < today:
+        candidate = _month_end(year + 1, refund_month)
+    return candidate
+
+
+def _month_end(year: int, month: int) -> date:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+async def record_withdrawal(
+    member_id: int, refund_text: str, confirmed: bool, now: datetime, actor: Actor
+) -> bool:
+    """Mark the member withdrawing with a refund date; True when only the date was corrected."""
+    member = await get_member(member_id)
+    if member.status == MemberStatus.WITHDRAWN:
+        raise MemberActionError(
+            "脱退のお手続きが完了している組合員です。払い戻し日は変更できません。"
+        )
+    refund_on = parse_refund_date(refund_text, to_jst(now).date())
+    correction = member.status == MemberStatus.WITHDRAWING
+    if not correction and not confirmed:
+        # Access ends after the refund date: only with the signed form in hand.
+        raise MemberActionError(
+            "脱退届を受け付けたことを確認して、チェックを入れてから記録してください。"
+        )
+    previous = member.capital_refund_on
+    member.status = MemberStatus.WITHDRAWING
+    member.capital_refund_on = refund_on
+    await member.save(update_fields=["status", "capital_refund_on", "updated_at"])
+    await record(
+        MemberEvent.WITHDRAWAL,
+        _about(actor, member),
+        now,
+        refund_on=refund_on.isoformat(),
+        previous_status="withdrawing" if correction else "active",
+        previous_refund_on=previous.isoformat() if previous else None,
+    )
+    return correction
