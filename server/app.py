@@ -121,6 +121,7 @@ BLUEPRINTS = [
     "server.push.routes:bp",
     "server.card.routes:bp",
     "server.staff.routes:bp",
+    "server.staff.auditlog.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [
