@@ -122,6 +122,7 @@ BLUEPRINTS = [
     "server.card.routes:bp",
     "server.staff.routes:bp",
     "server.staff.auditlog.routes:bp",
+    "server.staff.notices.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [
