@@ -159,16 +159,16 @@ async def create_notice(
                 "/",
                 now,
             )
-        await record(
-            NoticeEvent.CREATE,
-            actor,
-            now,
-            notice_id=notice.id,
-            title=data.title,
-            starts_on=data.starts_on.isoformat(),
-            ends_on=data.ends_on.isoformat() if data.ends_on else None,
-            pushed=queued if data.push else None,
-        )
+        details: dict[str, object] = {
+            "notice_id": notice.id,
+            "title": data.title,
+            "starts_on": data.starts_on.isoformat(),
+        }
+        if data.ends_on is not None:
+            details["ends_on"] = data.ends_on.isoformat()
+        if data.push:
+            details["pushed"] = queued
+        await record(NoticeEvent.CREATE, actor, now, **details)
     return notice, queued
 
 
