@@ -32,7 +32,7 @@ async def _audit(event: AccessLogEvent, f: service.LogFilter) -> None:
 async def _form_context(values: dict[str, str]) -> dict[str, Any]:
     return {
         "values": values,
-        "events": await service.event_choices(),
+        "events": await service.event_choices(now(), values["event"]),
         "staff_list": await service.staff_choices(),
         "label": service.event_label,
     }

@@ -27,6 +27,7 @@ PAGE_SIZE = 100
 EXPORT_CAP = 100_000
 EXPORT_CHUNK = 1000
 MAX_DETAIL_VALUE = 200
+RECENT_EVENTS_DAYS = 90
 EVENT_RE = re.compile(r"^[a-z0-9_]{1,20}:(?:[a-z0-9_]{1,30}:[a-z0-9_]{1,30})?$")
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
@@ -345,14 +346,28 @@ async def log_page(f: LogFilter, *, before: int | None = None, after: int | None
     return page
 
 
-async def event_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The event select: per area, "all of it" and each event name recorded so far."""
-    names = sorted(set(await AuditEvent.all().distinct().values_list("event", flat=True)))
+async def event_choices(
+    now: datetime, selected: str = ""
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The event select, per area: "all of it", then each event name.
+
+    The names are the ones the app is known to record plus any other name
+    recorded in the last RECENT_EVENTS_DAYS days: a DISTINCT over the whole
+    log would read every row of a table that only grows, on every page view.
+    """
+    recent = await (
+        AuditEvent.filter(at__gte=now - timedelta(days=RECENT_EVENTS_DAYS))
+        .distinct()
+        .values_list("event", flat=True)
+    )
+    names = set(EVENT_LABELS) | {str(name) for name in recent}
+    if EVENT_RE.match(selected) and not selected.endswith(":"):
+        names.add(selected)
     areas: dict[str, list[tuple[str, str]]] = {}
-    for name in names:
-        area = str(name).split(":", 1)[0]
+    for name in sorted(names):
+        area = name.split(":", 1)[0]
         areas.setdefault(area, [(f"{area}:", event_label(f"{area}:"))])
-        areas[area].append((str(name), event_label(str(name))))
+        areas[area].append((name, event_label(name)))
     order = list(AREA_LABELS)
     ranked = sorted(areas, key=lambda a: (order.index(a) if a in order else len(order), a))
     return [(AREA_LABELS.get(area, area), areas[area]) for area in ranked]
