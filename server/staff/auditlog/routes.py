@@ -34,7 +34,6 @@ async def _form_context(values: dict[str, str]) -> dict[str, Any]:
         "values": values,
         "events": await service.event_choices(now(), values["event"]),
         "staff_list": await service.staff_choices(),
-        "label": service.event_label,
     }
 
 
