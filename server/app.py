@@ -125,6 +125,8 @@ BLUEPRINTS = [
     "server.staff.members.routes:bp",
     "server.staff.changes.routes:bp",
     "server.staff.inquiries.routes:bp",
+    "server.staff.auditlog.routes:bp",
+    "server.staff.notices.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

@@ -14,7 +14,7 @@ class AuditEvent(models.Model):
     actor = fields.CharField(max_length=20)
     member_id = fields.IntField(null=True, db_index=True)
     account_id = fields.IntField(null=True)
-    staff_id = fields.IntField(null=True)
+    staff_id = fields.IntField(null=True, db_index=True)
     ip = fields.CharField(max_length=45, db_default="")
     user_agent = fields.CharField(max_length=300, db_default="")
     data: dict = fields.JSONField(default=dict)

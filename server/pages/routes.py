@@ -7,7 +7,8 @@ from pathlib import Path
 
 from quart import Blueprint, Response, g, render_template, send_from_directory
 
-from server.auth.web import member_required, public, settings
+from server.auth.web import member_required, now, public, settings
+from server.notices.service import current_notices
 
 bp = Blueprint("pages", __name__)
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
@@ -20,8 +21,10 @@ ROOT_FILES = {
 @bp.get("/")
 @member_required
 async def home() -> str:
-    """Home: who is signed in and the menu of what My Page offers."""
-    return await render_template("pages/home.html", member=g.member)
+    """Home: who is signed in, the co-op's current notices and the menu of what My Page offers."""
+    return await render_template(
+        "pages/home.html", member=g.member, notices=await current_notices(now())
+    )
 
 
 @bp.get("/<any('service-worker.js', 'manifest.json'):name>")

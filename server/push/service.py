@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -292,16 +292,17 @@ def statement_notice(member_id: int, month: str) -> dict[str, Any]:
     }
 
 
-async def queue_member_notice(
-    member_id: int, topic: str, key: str, title: str, body: str, url: str, now: datetime
-) -> None:
-    """Queue a notice on one of the other topics (e.g. change_requests) for one member.
+def member_notice(
+    member_id: int, topic: str, key: str, title: str, body: str, url: str
+) -> dict[str, Any]:
+    """The queued payload of a notice on one of the other topics, for one member.
 
-    Such notices already come by mail, so no mail stands in when no device is reached.
+    Such notices already come by mail or show in My Page, so no mail stands in
+    when no device is reached.
     """
     if topic not in TOPICS:
         raise ValueError(f"unknown push topic: {topic!r}")
-    payload = {
+    return {
         "member_id": member_id,
         "topic": topic,
         "notice_key": key,
@@ -313,7 +314,42 @@ async def queue_member_notice(
         "tag": key[:64],
         "mail_fallback": False,
     }
+
+
+async def queue_member_notice(
+    member_id: int, topic: str, key: str, title: str, body: str, url: str, now: datetime
+) -> None:
+    """Queue a notice on one of the other topics (e.g. change_requests) for one member."""
+    payload = member_notice(member_id, topic, key, title, body, url)
     await enqueue_push(payload, now, dedupe_key=f"push:{member_id}:{key}")
+
+
+async def queue_member_notices(
+    member_ids: list[int], topic: str, key: str, title: str, body: str, url: str, now: datetime
+) -> int:
+    """The same notice for many members at once (bulk, like statement notices).
+
+    Call it inside the transaction of the change it reports; the dedupe key
+    makes a second call queue nothing new. Returns how many were queued.
+    """
+    items = [
+        (member_notice(member_id, topic, key, title, body, url), f"push:{member_id}:{key}")
+        for member_id in dict.fromkeys(member_ids)
+    ]
+    return await enqueue_many(PUSH_CHANNEL, items, now)
+
+
+async def opted_in_members(topic: str) -> list[int]:
+    """Members who turned an opt-in topic on (off by default) and have a device for it."""
+    if topic not in TOPICS or getattr(default_preference(0), topic):
+        raise ValueError(f"not an opt-in push topic: {topic!r}")
+    rows = (
+        await PushSubscription.filter(**{f"member__push_preference__{topic}": True})
+        .distinct()
+        .order_by("member_id")
+        .values_list("member_id", flat=True)
+    )
+    return [int(cast(int, member_id)) for member_id in rows]
 
 
 def push_body(payload: dict[str, Any]) -> bytes:

@@ -91,3 +91,56 @@ def test_model_docstrings_are_safe_as_sql_comments() -> None:
                     if ";" in doc or "`" in doc:
                         bad.append(value.__name__)
     assert bad == []
+
+
+async def _indexes(url: str) -> set[tuple[str, str, bool]]:
+    """Every index as (table, its columns in order, unique), read back from the database."""
+    await Tortoise.init(config=db.tortoise_config(url))
+    try:
+        conn = get_connection("default")
+        found: set[tuple[str, str, bool]] = set()
+        if db.is_postgres(url):
+            rows = await conn.execute_query_dict(
+                "SELECT t.relname AS tbl, ix.indisunique AS uniq,"
+                " string_agg(a.attname, ',' ORDER BY k.n) AS cols"
+                " FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid"
+                " JOIN pg_class t ON t.oid = ix.indrelid"
+                " JOIN pg_namespace ns ON ns.oid = t.relnamespace"
+                " CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, n)"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum"
+                " WHERE ns.nspname = 'public' GROUP BY t.relname, i.relname, ix.indisunique"
+            )
+            found = {(r["tbl"], r["cols"], bool(r["uniq"])) for r in rows}
+        else:
+            tables = await conn.execute_query_dict(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+            for table in tables:
+                for index in await conn.execute_query_dict(f'PRAGMA index_list("{table["name"]}")'):
+                    info = await conn.execute_query_dict(f'PRAGMA index_info("{index["name"]}")')
+                    cols = ",".join(c["name"] for c in sorted(info, key=lambda c: c["seqno"]))
+                    found.add((table["name"], cols, bool(index["unique"])))
+        return {item for item in found if item[0] != "tortoise_migrations"}
+    finally:
+        await Tortoise.close_connections()
+
+
+async def test_migrated_indexes_equal_the_models(db_url: str, tmp_path: Path) -> None:
+    """Columns alone miss a dropped index (SQLite's AlterField rebuild loses them)."""
+    template = TemplateDatabase(tmp_path)
+    if template.postgres:
+        name = f"mypage_idx_{uuid.uuid4().hex[:10]}"
+        await pg_execute(template.base, f'CREATE DATABASE "{name}"')
+        generated_url = with_database(template.base, name)
+    else:
+        generated_url = f"sqlite://{tmp_path / 'generated.sqlite3'}"
+    try:
+        await Tortoise.init(config=db.tortoise_config(generated_url))
+        await Tortoise.generate_schemas()
+        await Tortoise.close_connections()
+        migrated = await _indexes(db_url)
+        assert ("audit_event", "staff_id", False) in migrated
+        assert migrated == await _indexes(generated_url)
+    finally:
+        if template.postgres:
+            await pg_execute(template.base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -79,8 +79,8 @@ async def test_queue_lists_open_requests_oldest_first_with_old_and_new_values(
     assert "370-0829" in html and "371-0026" in html
     assert f"{member.member_no} 山田 花子" in html
     assert "hanako@example.jp" in html  # where the notice will go
-    # No member page in the console yet: no link to it.
-    assert f"/staff/members/{member.id}" not in html
+    # A link to the member's page in the console, for the phone call that follows.
+    assert f'<a href="/staff/members/{member.id}">' in html
 
 
 async def test_approving_a_change_request_changes_the_card(app: Quart) -> None:

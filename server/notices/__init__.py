@@ -1,0 +1,1 @@
+"""Co-op notices: written by staff, shown on members' home pages, optionally pushed."""

@@ -1,0 +1,92 @@
+"""What staff read for the access log's event names."""
+
+from __future__ import annotations
+
+# What staff read for the events the app records; anything else shows its raw name.
+EVENT_LABELS: dict[str, str] = {
+    "auth:login:success": "ログイン成功",
+    "auth:login:failure": "ログイン失敗",
+    "auth:login:blocked": "ブロック中のログイン",
+    "auth:account:block": "ログインの一時停止",
+    "auth:session:logout": "ログアウト",
+    "auth:session:expired": "ログインの有効期限切れ",
+    "account:initial_password:issue": "初期パスワードの発行",
+    "account:registration:start": "利用登録の開始",
+    "account:registration:refused": "利用登録の拒否",
+    "account:registration:too_early": "利用登録（受付開始前）",
+    "account:registration:code_sent": "利用登録の確認コード送信",
+    "account:registration:email_verified": "利用登録のメール確認",
+    "account:registration:complete": "利用登録の完了",
+    "account:code:failure": "確認コードの誤り",
+    "account:password_reset:request": "パスワード再設定の申請",
+    "account:password_reset:complete": "パスワード再設定の完了",
+    "account:login_code:sent": "ログイン用コードの送信",
+    "account:login_code:success": "ログイン用コードの確認",
+    "account:browser:remember": "ブラウザの記憶",
+    "account:browser:forget": "記憶したブラウザの削除",
+    "passkey:credential:add": "パスキーの追加",
+    "passkey:credential:add_failure": "パスキーの追加の失敗",
+    "passkey:credential:rename": "パスキーの名前の変更",
+    "passkey:credential:remove": "パスキーの削除",
+    "passkey:credential:counter_regression": "不審なパスキーの利用",
+    "passkey:login:failure": "パスキーでのログイン失敗",
+    "passkey:reauth:success": "本人確認（パスキー）",
+    "passkey:reauth:failure": "本人確認の失敗（パスキー）",
+    "requests:reauth:success": "本人確認",
+    "requests:reauth:failure": "本人確認の失敗",
+    "requests:change:submit": "変更届の提出",
+    "requests:change:replace": "変更届の出し直し",
+    "requests:change:state": "変更届の状態変更",
+    "requests:change:apply": "変更届の反映",
+    "requests:email:code_sent": "メールアドレス変更のコード送信",
+    "requests:email:code_failure": "メールアドレス変更のコードの誤り",
+    "requests:email:changed": "メールアドレスの変更",
+    "requests:inquiry:send": "お問い合わせの送信",
+    "requests:inquiry:reply": "お問い合わせへの回答",
+    "requests:service:stop": "利用停止",
+    "requests:document:upload": "書類のアップロード",
+    "push:subscription:create": "通知の登録",
+    "push:subscription:update": "通知の登録の更新",
+    "push:subscription:delete": "通知の解除",
+    "push:preference:update": "通知の種類の変更",
+    "statements:statement:view": "請求明細の閲覧",
+    "statements:statement:download": "請求明細のダウンロード",
+    "imports:file:checked": "取り込みファイルの確認",
+    "imports:file:applied": "データの取り込み",
+    "imports:file:rejected": "取り込みファイルの不備",
+    "mail:outbox:give_up": "メール送信の断念",
+    "staff:login:success": "職員ログイン成功",
+    "staff:login:failure": "職員ログイン失敗",
+    "staff:session:logout": "職員ログアウト",
+    "staff:session:expired": "職員ログインの有効期限切れ",
+    "staff:account:create": "職員アカウントの作成",
+    "staff:account:update": "職員アカウントの変更",
+    "staff:setup_link:send": "職員の登録用リンク送信",
+    "staff:setup_link:failure": "職員の登録用リンクの失敗",
+    "staff:passkey:add": "職員パスキーの追加",
+    "staff:passkey:add_failure": "職員パスキーの追加の失敗",
+    "staff:passkey:remove": "職員パスキーの削除",
+    "staff:access_log:view": "アクセスログの閲覧",
+    "staff:access_log:export": "アクセスログのCSV出力",
+    "staff:notice:create": "お知らせの作成",
+    "staff:notice:withdraw": "お知らせの取り下げ",
+}
+AREA_LABELS: dict[str, str] = {
+    "auth": "組合員のログイン",
+    "account": "利用登録・パスワード",
+    "passkey": "パスキー",
+    "requests": "変更届・お問い合わせ",
+    "statements": "請求明細",
+    "push": "プッシュ通知",
+    "imports": "データ取り込み",
+    "mail": "メール",
+    "staff": "職員の操作",
+}
+
+
+def event_label(name: str) -> str:
+    """The Japanese name of an event, or its raw name when we have none."""
+    if name.endswith(":"):
+        area = name[:-1]
+        return f"{AREA_LABELS.get(area, area)}（すべて）"
+    return EVENT_LABELS.get(name, name)

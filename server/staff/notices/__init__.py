@@ -1,0 +1,1 @@
+"""The staff console's notices screen: write, list and withdraw co-op notices."""
