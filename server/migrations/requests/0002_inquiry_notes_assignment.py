@@ -3,6 +3,8 @@ from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
+from server.migrations.operations import AddColumnIndex
+
 class Migration(migrations.Migration):
     dependencies = [('core', '0001_initial'), ('requests', '0001_initial')]
 
@@ -22,6 +24,12 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.AddField(
+            model_name='Inquiry',
+            name='assigned_staff_id',
+            field=fields.IntField(null=True, db_index=True),
+        ),
+        # AddField does not create the column's index; this does (and nothing else).
+        AddColumnIndex(
             model_name='Inquiry',
             name='assigned_staff_id',
             field=fields.IntField(null=True, db_index=True),
