@@ -124,6 +124,7 @@ BLUEPRINTS = [
     "server.staff.accounts.routes:bp",
     "server.staff.changes.routes:bp",
     "server.staff.inquiries.routes:bp",
+    "server.staff.imports.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

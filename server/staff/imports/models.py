@@ -28,12 +28,13 @@ class ImportUpload(models.Model):
     state = fields.CharEnumField(UploadState, max_length=10, db_index=True)
     encoding = fields.CharField(max_length=40, db_default="")
     rows = fields.IntField(db_default=0)
-    counts = fields.JSONField(null=True)
-    problems = fields.JSONField(null=True)
+    counts: dict | None = fields.JSONField(null=True)
+    problems: list | None = fields.JSONField(null=True)
     problem_total = fields.IntField(db_default=0)
     uploaded_by: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "staff.StaffUser", related_name="import_uploads", on_delete=fields.RESTRICT
     )
+    uploaded_by_id: int
     uploaded_at = fields.DatetimeField(db_index=True)
     apply_started_at = fields.DatetimeField(null=True)
     applied_at = fields.DatetimeField(null=True)
@@ -43,7 +44,8 @@ class ImportUpload(models.Model):
         on_delete=fields.RESTRICT,
         null=True,
     )
-    applied_counts = fields.JSONField(null=True)
+    applied_by_id: int | None
+    applied_counts: dict | None = fields.JSONField(null=True)
 
     class Meta:
         table = "staff_import_upload"
