@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -32,6 +33,8 @@ KEEP_DAYS = 7
 # re-run of the same file changes nothing.
 STALE_APPLY = timedelta(hours=1)
 HISTORY_LIMIT = 100
+# Applies in progress (a reference keeps each task alive until it is done).
+_RUNNING: set[asyncio.Task[ImportUpload]] = set()
 BINARY_STARTS = {
     b"PK\x03\x04": "Excelブック（.xlsx）や ZIP などの圧縮ファイル",
     b"\xd0\xcf\x11\xe0": "古い形式のExcelブック（.xls）",
@@ -316,6 +319,16 @@ async def apply_upload(upload_id: int, staff_id: int, actor: Actor, now: datetim
             actor,
             now,
         )
+    # Shielded: a browser that gives up (or a proxy timeout) must not cut a
+    # long import short; it finishes and the history shows the outcome.
+    task = asyncio.ensure_future(_run_apply(upload, actor, now))
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return await asyncio.shield(task)
+
+
+async def _run_apply(upload: ImportUpload, actor: Actor, now: datetime) -> ImportUpload:
+    upload_id = upload.id
     data = await ImportUpload.filter(id=upload_id).first().values_list("data", flat=True)
     kind = Kind(upload.kind)
     try:
@@ -336,7 +349,7 @@ async def apply_upload(upload_id: int, staff_id: int, actor: Actor, now: datetim
             ImportStaffEvent.APPLY_FAILED, actor, now, upload=upload_id, problems=rejected.total
         )
         return await get_upload(upload_id)
-    except BaseException:
+    except Exception:
         await ImportUpload.filter(id=upload_id).update(
             state=UploadState.CHECKED, apply_started_at=None, applied_by_id=None
         )
