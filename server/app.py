@@ -125,6 +125,7 @@ BLUEPRINTS = [
     "server.staff.changes.routes:bp",
     "server.staff.inquiries.routes:bp",
     "server.staff.imports.routes:bp",
+    "server.staff.paper.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [
