@@ -81,6 +81,11 @@ async def test_upload_dry_runs_then_apply_imports_once(app: Quart) -> None:
     response = await apply(client, location)
     assert response.status_code == 409
     assert "すでに取り込み済みです" in await response.get_data(as_text=True)
+    # The same file again: the dry run says nothing would change, and that it was applied.
+    again, html = await upload_example(client, "members", "members.csv")
+    assert again != location
+    assert re.search(r"変更なし</th><td class=\"num\">3件", html)
+    assert "同じ内容のファイルを2026年11月28日 14:00に取り込み済みです" in html
     events = await AuditEvent.filter(staff_id=staff.id).values_list("event", flat=True)
     for event in ("staff:import:dry_run", "staff:import:apply", "staff:import:apply_refused"):
         assert event in events

@@ -80,6 +80,7 @@ async def result(upload_id: int) -> ResponseReturnValue:
         uploaded_by=await service.staff_name(upload.uploaded_by_id),
         applied_by=await service.staff_name(upload.applied_by_id),
         keep_days=service.KEEP_DAYS,
+        same_file=await service.same_file_applied(upload),
         done=request.args.get("done", ""),
     )
 

@@ -269,6 +269,18 @@ async def has_bytes(upload_id: int) -> bool:
     return await ImportUpload.filter(id=upload_id, data__isnull=False).exists()
 
 
+async def same_file_applied(upload: ImportUpload) -> ImportUpload | None:
+    """An earlier upload of the same bytes and kind that was applied (re-running is harmless)."""
+    return (
+        await ImportUpload.filter(
+            sha256=upload.sha256, kind=upload.kind, state=UploadState.APPLIED, id__lt=upload.id
+        )
+        .order_by("-applied_at")
+        .only(*SUMMARY_FIELDS)
+        .first()
+    )
+
+
 def state_label(upload: ImportUpload, kept: bool = True) -> str:
     """確認のみ / エラーあり / 取り込み中 / 取り込み済み (and when a checked file expired)."""
     label = STATE_LABELS[UploadState(upload.state)]
