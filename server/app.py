@@ -127,6 +127,9 @@ BLUEPRINTS = [
     "server.staff.inquiries.routes:bp",
     "server.staff.auditlog.routes:bp",
     "server.staff.notices.routes:bp",
+    "server.staff.imports.routes:bp",
+    "server.staff.paper.routes:bp",
+    "server.staff.documents.routes:bp",
 ]
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
 DEV_BLUEPRINTS = [

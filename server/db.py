@@ -28,6 +28,7 @@ APPS: dict[str, list[str]] = {
     "push": ["server.push.models"],
     "staff": ["server.staff.models"],
     "notices": ["server.notices.models"],
+    "staff_imports": ["server.staff.imports.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

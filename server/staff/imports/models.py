@@ -1,0 +1,51 @@
+"""Uploaded core-system CSV files and what their dry run and apply found."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields, models
+
+
+class UploadState(StrEnum):
+    """Where an upload stands: checked, refused by its dry run, being applied, applied."""
+
+    CHECKED = "checked"
+    REJECTED = "rejected"
+    APPLYING = "applying"
+    APPLIED = "applied"
+
+
+class ImportUpload(models.Model):
+    """One CSV file uploaded by staff, kept until it is applied or expires."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=20)
+    filename = fields.CharField(max_length=255)
+    size = fields.IntField()
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    data = fields.BinaryField(null=True)
+    state = fields.CharEnumField(UploadState, max_length=10, db_index=True)
+    encoding = fields.CharField(max_length=40, db_default="")
+    rows = fields.IntField(db_default=0)
+    counts: dict | None = fields.JSONField(null=True)
+    problems: list | None = fields.JSONField(null=True)
+    problem_total = fields.IntField(db_default=0)
+    uploaded_by: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "staff.StaffUser", related_name="import_uploads", on_delete=fields.RESTRICT
+    )
+    uploaded_by_id: int
+    uploaded_at = fields.DatetimeField(db_index=True)
+    apply_started_at = fields.DatetimeField(null=True)
+    applied_at = fields.DatetimeField(null=True)
+    applied_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "staff.StaffUser",
+        related_name="import_applies",
+        on_delete=fields.RESTRICT,
+        null=True,
+    )
+    applied_by_id: int | None
+    applied_counts: dict | None = fields.JSONField(null=True)
+
+    class Meta:
+        table = "staff_import_upload"

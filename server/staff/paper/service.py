@@ -1,0 +1,93 @@
+"""The paper-statement list: who gets statements by post, the fee per issue, the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from server.audit.service import Actor, record
+from server.config import Settings
+from server.lib.clock import to_jst
+from server.requests.stop import PaperMember, fee_with_tax, paper_statement_members
+from server.statements.export import safe_cell
+
+CSV_HEADER = [
+    "組合員番号",
+    "氏名",
+    "郵便番号",
+    "住所",
+    "サービス停止日",
+    "手数料（1回・税抜・円）",
+    "手数料（1回・税込・円）",
+]
+
+
+class PaperStaffEvent(StrEnum):
+    """Audit events of the paper list (names and addresses: every look is recorded)."""
+
+    VIEW = "staff:paper:view"
+    EXPORT = "staff:paper:export"
+
+
+@dataclass(frozen=True)
+class PaperList:
+    """Members on paper statements and what one issue costs them, each and together."""
+
+    members: list[PaperMember]
+    fee_yen: int
+
+    @property
+    def fee_with_tax(self) -> int:
+        """The fee per member per issue with consumption tax."""
+        return fee_with_tax(self.fee_yen)
+
+    @property
+    def total_yen(self) -> int:
+        """All members' fees for one issue, tax excluded."""
+        return self.fee_yen * len(self.members)
+
+    @property
+    def total_with_tax(self) -> int:
+        """All members' fees for one issue, tax included (per member, rounded down)."""
+        return self.fee_with_tax * len(self.members)
+
+
+async def paper_list(settings: Settings, actor: Actor, now: datetime) -> PaperList:
+    """The list as staff see it on screen (the look is audited)."""
+    listing = PaperList(await paper_statement_members(), settings.paper_fee_yen)
+    await record(PaperStaffEvent.VIEW, actor, now, members=len(listing.members))
+    return listing
+
+
+def paper_csv(listing: PaperList) -> bytes:
+    """UTF-8 with BOM and CRLF (Excel reads it), Japanese header, every cell formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for member in listing.members:
+        cells = [
+            member.member_no,
+            member.name,
+            member.postal_code,
+            member.address,
+            to_jst(member.stopped_at).date().isoformat(),
+            str(listing.fee_yen),
+            str(listing.fee_with_tax),
+        ]
+        writer.writerow([safe_cell(cell) for cell in cells])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+async def export_csv(settings: Settings, actor: Actor, now: datetime) -> bytes:
+    """The list as a CSV download (audited with how many members it holds)."""
+    listing = PaperList(await paper_statement_members(), settings.paper_fee_yen)
+    await record(PaperStaffEvent.EXPORT, actor, now, members=len(listing.members))
+    return paper_csv(listing)
+
+
+def export_filename(now: datetime) -> str:
+    """paper-statements-20261128.csv (the date in Japan)."""
+    return f"paper-statements-{to_jst(now):%Y%m%d}.csv"
