@@ -10,6 +10,7 @@ from quart import Quart, Response, g, request
 from quart_rate_limiter import RateLimiter
 
 from server import compression, db
+from server.auth import sqlite_reader
 from server.auth import web as auth_web
 from server.card.service import cache_key
 from server.config import Settings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     @app.after_serving
     async def close_db() -> None:
+        sqlite_reader.close()
         if not app.config.get("MYPAGE_DB_EXTERNAL"):
             await db.close_db()
 
