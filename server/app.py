@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncGenerator
+from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -21,9 +22,12 @@ from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
 from server.mail import runtime as mail_runtime
 from server.pages.routes import PWA_DIR, ROOT_FILES
-from server.security import apply_security_headers
+from server.security import add_vary, apply_security_headers
 
 MAX_FORM_BYTES = 64 * 1024
+# A pure function of the secret and the member id (an HMAC), asked for on every
+# signed-in response; remembering it keeps no session state.
+member_cache_key = lru_cache(maxsize=4096)(cache_key)
 
 
 class SyncTemplate(jinja2.Template):
@@ -119,9 +123,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         apply_security_headers(response, settings, member_page=not static)
         member = g.get("member")
         if member is not None:
-            response.vary.add("Cookie")
+            add_vary(response, "Cookie")
             # The service worker keeps offline copies under this per-member name.
-            response.headers["X-Mypage-Cache-Key"] = cache_key(settings.secret_key, member.id)
+            response.headers["X-Mypage-Cache-Key"] = member_cache_key(
+                settings.secret_key, member.id
+            )
         return response
 
     return app
