@@ -39,3 +39,6 @@ def register(app: Any) -> None:
         return name in app.view_functions
 
     app.jinja_env.globals["has_endpoint"] = has_endpoint
+    # The same question as a plain `'name' in endpoints` test, which Jinja runs
+    # without its call machinery: base.html asks it a dozen times on every page.
+    app.jinja_env.globals["endpoints"] = app.view_functions
