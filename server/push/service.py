@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from server.config import Settings
 from server.errors import DomainError, NotFound
-from server.mail.outbox import enqueue_many
+from server.mail.outbox import enqueue_per_member
 from server.push.models import PushDelivery, PushPreference, PushSubscription
 from server.push.outbox_bridge import PUSH_CHANNEL, enqueue_push
 from server.push.vapid import b64url_decode
@@ -326,8 +326,18 @@ async def queue_statement_notices(member_months: list[tuple[int, str]], now: dat
     of the same month queue nothing new; per-device records make sure no
     device gets the same month twice. Returns how many notices were queued.
     """
-    items = []
+    by_month: dict[str, list[int]] = {}
     for member_id, month in dict.fromkeys(member_months):
-        payload = statement_notice(member_id, month)
-        items.append((payload, f"push:{member_id}:{payload['notice_key']}"))
-    return await enqueue_many(PUSH_CHANNEL, items, now)
+        by_month.setdefault(month, []).append(member_id)
+    queued = 0
+    for month, member_ids in by_month.items():
+        payload = statement_notice(0, month)
+        queued += await enqueue_per_member(
+            PUSH_CHANNEL,
+            payload,
+            member_ids,
+            now,
+            key_prefix=f"{PUSH_CHANNEL}:",
+            key_suffix=f":{payload['notice_key']}",
+        )
+    return queued
