@@ -6,8 +6,10 @@ file: both hand over the bytes, who is acting and the clock reading.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -143,9 +145,10 @@ async def import_file(
     audit: dict[str, Any] = {"kind": str(kind), "source": source[:200], "sha256": digest}
     importer = importer_for(kind)
     try:
-        table = read_table(data, importer.COLUMNS, importer.REQUIRED)
-        progress(f"{len(table.rows)}行を読み込みました（{table.encoding}）。検証しています…")
-        plan = await importer.make_plan(table, progress)
+        with gc_paused():
+            table = read_table(data, importer.COLUMNS, importer.REQUIRED)
+            progress(f"{len(table.rows)}行を読み込みました（{table.encoding}）。検証しています…")
+            plan = await importer.make_plan(table, progress)
     except ImportRejected as rejected:
         await record(
             ImportEvent.REJECTED,
@@ -173,9 +176,36 @@ async def import_file(
     # One transaction: a crash anywhere below (the audit record included)
     # rolls everything back, so the database is as it was before the run.
     async with in_transaction() as conn:
-        await plan.apply(conn, now, progress)
+        with gc_paused():
+            await plan.apply(conn, now, progress)
         await record(ImportEvent.APPLIED, actor, now, **audit)
     return result
+
+
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while an import builds its rows.
+
+    A file's hundreds of thousands of new lists and tuples would trigger
+    collections that walk all of them again and again (a fifth of the import's
+    time); they form no cycles, and reference counting frees them as usual.
+    Overlapping imports in one process keep it paused until the last ends.
+    """
+    global _gc_pauses, _gc_was_enabled
+    if _gc_pauses == 0:
+        _gc_was_enabled = gc.isenabled()
+        gc.disable()
+    _gc_pauses += 1
+    try:
+        yield
+    finally:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and _gc_was_enabled:
+            gc.enable()
 
 
 def chunks(items: list[Any], size: int = 500) -> list[list[Any]]:

@@ -7,11 +7,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import compress, pairwise
+from operator import itemgetter, ne
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.imports.bulk import as_date, insert_rows, params
+from server.imports.bulk import as_date, insert_rows, params, stored_date
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -135,9 +137,16 @@ def _plain(cells: list[str], p: list[int]) -> list[Any] | None:
     return [no, month, billed_on, line_no, used_on, text, count, yen]
 
 
-_MEMBER_NO = re.compile(r"[0-9]{8}")
-_DIGITS = re.compile(r"[0-9]+")
-_WHOLE = re.compile(r"-?[0-9]+")
+# Whole columns at once: cells joined by line breaks, one fullmatch per column.
+_MEMBER_NOS = re.compile(r"[0-9]{8}(?:\n[0-9]{8})*")
+_NATURALS = re.compile(r"[0-9]+(?:\n[0-9]+)*")
+_WHOLES = re.compile(r"-?[0-9]+(?:\n-?[0-9]+)*")
+
+
+def _column_matches(pattern: re.Pattern[str], cells: Sequence[str]) -> bool:
+    joined = "\n".join(cells)
+    # As many line breaks as joins: no cell holds one of its own.
+    return joined.count("\n") == len(cells) - 1 and pattern.fullmatch(joined) is not None
 
 
 def _plain_month(month: str) -> bool:
@@ -161,10 +170,7 @@ def _plain_date(text: str) -> date | None:
 
 
 def _plain_ints(cells: Sequence[str], pattern: re.Pattern[str]) -> list[int] | None:
-    # One C-level pass per column: re.fullmatch over every cell, then int().
-    if not all(map(pattern.fullmatch, cells)):
-        return None
-    return list(map(int, cells))
+    return list(map(int, cells)) if _column_matches(pattern, cells) else None
 
 
 def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
@@ -177,18 +183,18 @@ def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
     """
     if not table.rows:
         return None
-    columns = list(zip(*(cells for _, cells in table.rows), strict=True))
+    rows = list(map(itemgetter(1), table.rows))
     no, month, billed, line, used, description, quantity, amount = (
-        columns[table.position(name)] for name, _ in PARSERS
+        list(map(itemgetter(table.position(name)), rows)) for name, _ in PARSERS
     )
-    if not all(map(_MEMBER_NO.fullmatch, no)) or not all(map(_plain_month, set(month))):
+    if not _column_matches(_MEMBER_NOS, no) or not all(map(_plain_month, set(month))):
         return None
     dates = {text: _plain_date(text) for text in {*billed, *used}}
     if None in dates.values():
         return None
-    line_nos = _plain_ints(line, _DIGITS)
-    counts = _plain_ints(quantity, _WHOLE)
-    yens = _plain_ints(amount, _WHOLE)
+    line_nos = _plain_ints(line, _NATURALS)
+    counts = _plain_ints(quantity, _WHOLES)
+    yens = _plain_ints(amount, _WHOLES)
     if line_nos is None or counts is None or yens is None:
         return None
     if min(line_nos) < 1 or max(line_nos) > 100_000:
@@ -200,16 +206,30 @@ def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
     if min(lengths) < 1 or max(lengths) > 200:
         return None
     keys = list(zip(no, month, strict=True))
-    if len(set(zip(no, month, line_nos, strict=True))) != len(keys):
-        return None  # a duplicate line: the row-by-row path names both rows
-    if len(set(zip(no, month, billed, strict=True))) != len(set(keys)):
-        return None  # two billed_on dates for one pair: likewise
-    billed_on = list(map(dates.__getitem__, billed))
-    used_on = list(map(dates.__getitem__, used))
-    pairs: dict[Pair, list[Line]] = defaultdict(list)
-    lines = zip(line_nos, billed_on, used_on, texts, counts, yens, strict=True)
-    for key, values in zip(keys, lines, strict=True):
-        pairs[key].append(values)
+    lines = list(
+        zip(
+            line_nos,
+            map(dates.__getitem__, billed),
+            map(dates.__getitem__, used),
+            texts,
+            counts,
+            yens,
+            strict=True,
+        )
+    )
+    # Rows of a pair usually follow each other: group by runs, not row by row.
+    starts = [0, *compress(range(1, len(keys)), map(ne, keys, keys[1:])), len(keys)]
+    pairs: dict[Pair, list[Line]] = {}
+    for start, end in pairwise(starts):
+        numbered = pairs.setdefault(keys[start], [])
+        numbered += lines[start:end]
+    for numbered in pairs.values():
+        # A repeated line number, or two billed_on dates in one pair: the
+        # row-by-row path reports them with both line numbers.
+        if len({values[0] for values in numbered}) != len(numbered):
+            return None
+        if len({values[1] for values in numbered}) != 1:
+            return None
     return pairs
 
 
@@ -286,7 +306,8 @@ class StatementsPlan:
         total = len(self.rows)
         for start in range(0, total, BATCH):
             batch = self.rows[start : start + BATCH]
-            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch, dates=("billed_on", "used_on"))
+            # Dates are already in the driver's form (see `stored_date`).
+            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch)
             if total > BATCH:
                 progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
         # A push notice (or its mail) per member and month, in this same transaction.
@@ -340,6 +361,7 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
     wanted = {(ids[no], month) for no, month in pairs} & present
     existing = await _existing(wanted)
     plan = StatementsPlan(counts=Counts())
+    store = stored_date(StatementLine._meta.db)
     for (no, month), numbered in pairs.items():
         mid = ids[no]
         lines = sorted(numbered)
@@ -351,7 +373,10 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
             plan.replace.setdefault(month, []).append(mid)
             plan.counts.deleted += len(old)
         plan.counts.created += len(lines)
-        plan.rows += [(mid, month, *line) for line in lines]
+        plan.rows += [
+            (mid, month, n, store[billed_on], store[used_on], text, quantity, amount)
+            for n, billed_on, used_on, text, quantity, amount in lines
+        ]
         plan.changed.append((mid, month))
     return plan
 
