@@ -92,6 +92,19 @@ def stored_date(conn: BaseDBAsyncClient) -> dict[Any, Any]:
     return _SameDates() if is_postgres(conn) else _SqliteDates()
 
 
+class _ReadDates(dict[Any, date]):
+    """A date column's raw value -> date, each distinct value converted once."""
+
+    def __missing__(self, value: Any) -> date:
+        parsed = self[value] = as_date(value)
+        return parsed
+
+
+def read_dates() -> dict[Any, date]:
+    """A mapping from a date column's raw value (SQLite text, or a date) to the date."""
+    return _ReadDates()
+
+
 def params(conn: BaseDBAsyncClient, count: int, start: int = 1) -> str:
     """Placeholders for `count` parameters in this database's style."""
     if is_postgres(conn):

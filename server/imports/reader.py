@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from server.errors import DomainError
 from server.lib.text import nfkc
@@ -186,16 +187,21 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
     # Blank lines, also ",,,," as spreadsheets save them, are skipped.
     rows = [(n, f) for n, f in numbered if (f and f[0]) or "".join(f).strip()]
     width = len(header)
-    problems = [
-        Problem(
-            line,
-            "",
-            "",
-            f"列の数が見出し行と違います（見出し {len(header)}列、この行 {len(fields)}列）。",
-        )
-        for line, fields in rows
-        if len(fields) != width
-    ]
+    widths = set(map(len, map(itemgetter(1), rows)))
+    problems = (
+        []
+        if widths <= {width}
+        else [
+            Problem(
+                line,
+                "",
+                "",
+                f"列の数が見出し行と違います（見出し {len(header)}列、この行 {len(fields)}列）。",
+            )
+            for line, fields in rows
+            if len(fields) != width
+        ]
+    )
     if problems:
         raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
     if not rows:

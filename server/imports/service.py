@@ -140,15 +140,30 @@ async def import_file(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import one file all-or-nothing; raises ImportRejected (nothing written) on any bad row."""
+    with gc_paused():
+        return await _import_file(
+            kind, data, source=source, actor=actor, now=now, dry_run=dry_run, progress=progress
+        )
+
+
+async def _import_file(
+    kind: Kind,
+    data: bytes,
+    *,
+    source: str,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportResult:
     progress = progress or _quiet
     digest = hashlib.sha256(data).hexdigest()
     audit: dict[str, Any] = {"kind": str(kind), "source": source[:200], "sha256": digest}
     importer = importer_for(kind)
     try:
-        with gc_paused():
-            table = read_table(data, importer.COLUMNS, importer.REQUIRED)
-            progress(f"{len(table.rows)}行を読み込みました（{table.encoding}）。検証しています…")
-            plan = await importer.make_plan(table, progress)
+        table = read_table(data, importer.COLUMNS, importer.REQUIRED)
+        progress(f"{len(table.rows)}行を読み込みました（{table.encoding}）。検証しています…")
+        plan = await importer.make_plan(table, progress)
     except ImportRejected as rejected:
         await record(
             ImportEvent.REJECTED,
@@ -176,8 +191,7 @@ async def import_file(
     # One transaction: a crash anywhere below (the audit record included)
     # rolls everything back, so the database is as it was before the run.
     async with in_transaction() as conn:
-        with gc_paused():
-            await plan.apply(conn, now, progress)
+        await plan.apply(conn, now, progress)
         await record(ImportEvent.APPLIED, actor, now, **audit)
     return result
 

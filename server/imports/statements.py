@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import compress, pairwise
-from operator import itemgetter, ne
+from operator import itemgetter, ne, or_
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.imports.bulk import as_date, insert_rows, params, stored_date
+from server.imports.bulk import insert_rows, params, read_dates, stored_date
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -205,7 +205,6 @@ def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
     lengths = set(map(len, texts))
     if min(lengths) < 1 or max(lengths) > 200:
         return None
-    keys = list(zip(no, month, strict=True))
     lines = list(
         zip(
             line_nos,
@@ -218,10 +217,11 @@ def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
         )
     )
     # Rows of a pair usually follow each other: group by runs, not row by row.
-    starts = [0, *compress(range(1, len(keys)), map(ne, keys, keys[1:])), len(keys)]
+    new_pair = map(or_, map(ne, no, no[1:]), map(ne, month, month[1:]))
+    starts = [0, *compress(range(1, len(no)), new_pair), len(no)]
     pairs: dict[Pair, list[Line]] = {}
     for start, end in pairwise(starts):
-        numbered = pairs.setdefault(keys[start], [])
+        numbered = pairs.setdefault((no[start], month[start]), [])
         numbered += lines[start:end]
     for numbered in pairs.values():
         # A repeated line number, or two billed_on dates in one pair: the
@@ -318,6 +318,7 @@ class StatementsPlan:
 async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
     """The lines the database holds for these (member id, month) pairs, read raw for speed."""
     conn = StatementLine._meta.db
+    dates = read_dates()
     found: dict[tuple[int, str], list[Line]] = defaultdict(list)
     by_month: dict[str, list[int]] = defaultdict(list)
     for member_id, month in pairs:
@@ -328,7 +329,7 @@ async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[L
             _, rows = await conn.execute_query(sql, [month, *part])
             for member_id, line_no, billed_on, used_on, description, quantity, amount in rows:
                 found[(member_id, month)].append(
-                    (line_no, as_date(billed_on), as_date(used_on), description, quantity, amount)
+                    (line_no, dates[billed_on], dates[used_on], description, quantity, amount)
                 )
     return found
 
@@ -340,12 +341,16 @@ def _select_lines(month: str, members: str) -> str:
 
 
 async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
-    rows = (
-        await StatementLine.filter(billing_month__in=months)
-        .distinct()
-        .values_list("member_id", "billing_month")
-    )
-    return {(member_id, month) for member_id, month in rows}
+    conn = StatementLine._meta.db
+    found: set[tuple[int, str]] = set()
+    for part in chunks(months, 900):
+        sql = (
+            f"SELECT DISTINCT member_id, billing_month FROM {TABLE} "  # noqa: S608 - placeholders
+            f"WHERE billing_month IN ({params(conn, len(part))})"
+        )
+        _, rows = await conn.execute_query(sql, part)
+        found.update((member_id, month) for member_id, month in rows)
+    return found
 
 
 async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
