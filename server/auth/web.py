@@ -64,7 +64,15 @@ def request_actor(kind: str = "anonymous") -> Actor:
 
 def current_csrf_token() -> str:
     """The token that forms and scripts must send back on this visitor's POSTs."""
-    return csrf_token(settings().secret_key, g.csrf_binding)
+    binding = g.csrf_binding
+    # A page asks for it more than once (meta tag, sign-out form, other forms):
+    # one HMAC per request and binding.
+    known: tuple[str, str] | None = g.get("csrf_token_for")
+    if known is not None and known[0] == binding:
+        return known[1]
+    token = csrf_token(settings().secret_key, binding)
+    g.csrf_token_for = (binding, token)
+    return token
 
 
 def public(view: F) -> F:
