@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from datetime import timedelta
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -37,12 +38,15 @@ def now() -> Any:
 
 def session_policy() -> SessionPolicy:
     """Session lifetimes from settings."""
-    from datetime import timedelta
-
     s = settings()
+    return _policy(s.session_idle_minutes, s.session_absolute_hours)
+
+
+@lru_cache(maxsize=8)
+def _policy(idle_minutes: int, absolute_hours: int) -> SessionPolicy:
+    # Read on every request; the settings never change while the app runs.
     return SessionPolicy(
-        idle=timedelta(minutes=s.session_idle_minutes),
-        absolute=timedelta(hours=s.session_absolute_hours),
+        idle=timedelta(minutes=idle_minutes), absolute=timedelta(hours=absolute_hours)
     )
 
 

@@ -35,9 +35,17 @@ async def test_lookup_builds_the_same_models_as_the_orm(app, clock: FrozenClock)
     )
     live = await load_session(token, POLICY, clock() + timedelta(seconds=5))
     assert live is not None
-    assert _fields(live.session) == _fields(await Session.get(account_id=account.id))
-    assert _fields(live.account) == _fields(await Account.get(id=account.id))
-    assert _fields(live.member) == _fields(await Member.get(id=member.id))
+    # Every attribute, the ORM's own state included, with the same types.
+    for built, loaded in (
+        (live.session, await Session.get(account_id=account.id)),
+        (live.account, await Account.get(id=account.id)),
+        (live.member, await Member.get(id=member.id)),
+    ):
+        assert vars(built) == vars(loaded)
+        assert {k: (type(v), repr(getattr(v, "tzinfo", None))) for k, v in vars(built).items()} == {
+            k: (type(v), repr(getattr(v, "tzinfo", None))) for k, v in vars(loaded).items()
+        }
+        assert _fields(built) == _fields(loaded)
     assert live.session.created_at.utcoffset() == timedelta(0)
     assert live.member.status is MemberStatus.WITHDRAWING
     assert live.account.state is AccountState.ACTIVE
