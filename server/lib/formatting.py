@@ -28,7 +28,7 @@ def jdatetime(value: datetime | None) -> str:
     if value is None:
         return ""
     local = to_jst(value)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
 
 
 def register(app: Any) -> None:
