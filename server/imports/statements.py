@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import compress, pairwise
-from operator import itemgetter, ne, or_
+from operator import ge, itemgetter, ne, or_
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -41,7 +41,7 @@ COLUMNS = (
     "amount_yen",
 )
 REQUIRED = COLUMNS
-BATCH = 5000
+BATCH = 20_000
 MAX_AMOUNT = 100_000_000
 TABLE = "statement_line"
 INSERT_COLUMNS = (
@@ -217,12 +217,20 @@ def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
         )
     )
     # Rows of a pair usually follow each other: group by runs, not row by row.
+    count = len(no)
     new_pair = map(or_, map(ne, no, no[1:]), map(ne, month, month[1:]))
-    starts = [0, *compress(range(1, len(no)), new_pair), len(no)]
+    starts = [0, *compress(range(1, count), new_pair), count]
     pairs: dict[Pair, list[Line]] = {}
     for start, end in pairwise(starts):
         numbered = pairs.setdefault((no[start], month[start]), [])
         numbered += lines[start:end]
+    # Inside a run, rising line numbers and one billed_on rule out a repeated
+    # line and a second date; a pair in several runs is checked as a whole.
+    breaks = set(starts)
+    rising = set(compress(range(1, count), map(ge, line_nos, line_nos[1:]))) <= breaks
+    one_date = set(compress(range(1, count), map(ne, billed, billed[1:]))) <= breaks
+    if rising and one_date and len(pairs) == len(starts) - 1:
+        return pairs
     for numbered in pairs.values():
         # A repeated line number, or two billed_on dates in one pair: the
         # row-by-row path reports them with both line numbers.
