@@ -51,7 +51,9 @@ async def insert_rows(
     )
 
 
-def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[list[Any]]:
+def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[Any]:
+    if not positions:
+        return rows  # nothing to convert (e.g. built through `stored_date`)
     # Only the date columns need converting, and a file holds few distinct
     # dates: converting each once is cheaper than formatting every cell.
     memo: dict[Any, Any] = {}

@@ -184,8 +184,11 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
         numbered: Iterable[tuple[int, list[str]]] = enumerate(records, 2)
     else:
         numbered = _numbered(text)
-    # Blank lines, also ",,,," as spreadsheets save them, are skipped.
-    rows = [(n, f) for n, f in numbered if (f and f[0]) or "".join(f).strip()]
+    if all(records) and all(map(itemgetter(0), records)):
+        rows = list(numbered)  # every first cell filled: no blank line to skip
+    else:
+        # Blank lines, also ",,,," as spreadsheets save them, are skipped.
+        rows = [(n, f) for n, f in numbered if (f and f[0]) or "".join(f).strip()]
     width = len(header)
     widths = set(map(len, map(itemgetter(1), rows)))
     problems = (

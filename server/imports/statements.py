@@ -378,7 +378,8 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
     for (no, month), numbered in pairs.items():
         mid = ids[no]
         lines = sorted(numbered)
-        old = sorted(existing.get((mid, month), []))
+        stored = existing.get((mid, month))
+        old = sorted(stored) if stored else []
         if old == lines:
             plan.counts.unchanged += len(lines)
             continue
