@@ -205,8 +205,8 @@ def gc_paused() -> Iterator[None]:
     """Pause Python's cycle collector while an import builds its rows.
 
     A file's hundreds of thousands of new lists and tuples would trigger
-    collections that walk all of them again and again (a fifth of the import's
-    time); they form no cycles, and reference counting frees them as usual.
+    collections that walk all of them again and again; they form no cycles,
+    and reference counting frees them as usual.
     Overlapping imports in one process keep it paused until the last ends.
     """
     global _gc_pauses, _gc_was_enabled
