@@ -7,6 +7,8 @@ import gzip
 from quart import Quart, Response, request
 from quart.wrappers.response import DataBody, FileBody
 
+from server.security import add_vary
+
 COMPRESSIBLE = frozenset(
     {
         "text/html",
@@ -43,7 +45,7 @@ async def compress(response: Response) -> Response:
         or not isinstance(response.response, DataBody | FileBody)
     ):
         return response
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     length = response.content_length
     if length is not None and not MIN_BYTES <= length <= MAX_BYTES:
         return response

@@ -97,20 +97,41 @@ def csrf_valid(secret_key: str, binding: str, presented: str) -> bool:
     return hmac.compare_digest(csrf_token(secret_key, binding), presented)
 
 
-def apply_security_headers(response: Response, settings: Settings, member_page: bool) -> None:
-    """Every security header, set in one place for every response."""
-    headers = response.headers
-    headers.setdefault(
+_SECURITY_HEADERS = (
+    (
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
         "frame-ancestors 'none'; form-action 'self'",
-    )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if settings.is_production:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+# (lower-case name, name, value): compared against the names a view already set.
+SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in _SECURITY_HEADERS)
+PRODUCTION_HEADERS = (*SECURITY_HEADERS, (_HSTS[0].lower(), *_HSTS))
+
+
+def apply_security_headers(response: Response, settings: Settings, member_page: bool) -> None:
+    """Every security header, set in one place for every response (a view's own value wins)."""
+    headers = response.headers
+    # One pass over the headers a view set, instead of a scan per setdefault.
+    present = {name.lower() for name, _ in headers.items()}
+    wanted = PRODUCTION_HEADERS if settings.is_production else SECURITY_HEADERS
+    for key, name, value in wanted:
+        if key not in present:
+            headers.add(name, value)
     if member_page:
         headers["Cache-Control"] = "no-store"
+
+
+def add_vary(response: Response, header: str) -> None:
+    """Add a request header to Vary (what `response.vary.add` does, without building a set)."""
+    current = response.headers.get("Vary")
+    if not current:
+        response.headers["Vary"] = header
+    elif header.lower() not in {part.strip().lower() for part in current.split(",")}:
+        response.headers["Vary"] = f"{current}, {header}"

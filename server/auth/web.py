@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from datetime import timedelta
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -41,12 +42,15 @@ def now() -> Any:
 
 def session_policy() -> SessionPolicy:
     """Session lifetimes from settings."""
-    from datetime import timedelta
-
     s = settings()
+    return _policy(s.session_idle_minutes, s.session_absolute_hours)
+
+
+@lru_cache(maxsize=8)
+def _policy(idle_minutes: int, absolute_hours: int) -> SessionPolicy:
+    # Read on every request; the settings never change while the app runs.
     return SessionPolicy(
-        idle=timedelta(minutes=s.session_idle_minutes),
-        absolute=timedelta(hours=s.session_absolute_hours),
+        idle=timedelta(minutes=idle_minutes), absolute=timedelta(hours=absolute_hours)
     )
 
 
@@ -68,7 +72,15 @@ def request_actor(kind: str = "anonymous") -> Actor:
 
 def current_csrf_token() -> str:
     """The token that forms and scripts must send back on this visitor's POSTs."""
-    return csrf_token(settings().secret_key, g.csrf_binding)
+    binding = g.csrf_binding
+    # A page asks for it more than once (meta tag, sign-out form, other forms):
+    # one HMAC per request and binding.
+    known: tuple[str, str] | None = g.get("csrf_token_for")
+    if known is not None and known[0] == binding:
+        return known[1]
+    token = csrf_token(settings().secret_key, binding)
+    g.csrf_token_for = (binding, token)
+    return token
 
 
 def accepts_upload(max_bytes: int) -> Callable[[F], F]:

@@ -51,7 +51,9 @@ async def insert_rows(
     )
 
 
-def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[list[Any]]:
+def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[Any]:
+    if not positions:
+        return rows  # nothing to convert (e.g. built through `stored_date`)
     # Only the date columns need converting, and a file holds few distinct
     # dates: converting each once is cheaper than formatting every cell.
     memo: dict[Any, Any] = {}
@@ -66,6 +68,43 @@ def _sqlite_rows(rows: list[tuple[Any, ...]], positions: list[int]) -> list[list
             values[i] = text
         converted.append(values)
     return converted
+
+
+class _SqliteDates(dict[Any, Any]):
+    """date -> the text SQLite stores, each distinct date converted once."""
+
+    def __missing__(self, value: Any) -> Any:
+        text = self[value] = _sqlite_value(value)
+        return text
+
+
+class _SameDates(dict[Any, Any]):
+    """date -> date: asyncpg's COPY takes date objects as they are."""
+
+    def __missing__(self, value: Any) -> Any:
+        return value
+
+
+def stored_date(conn: BaseDBAsyncClient) -> dict[Any, Any]:
+    """A mapping from a date to what this database's driver is handed for it.
+
+    Building an import's rows through it (a dict lookup per cell) is cheaper
+    than converting the rows again just before `insert_rows`.
+    """
+    return _SameDates() if is_postgres(conn) else _SqliteDates()
+
+
+class _ReadDates(dict[Any, date]):
+    """A date column's raw value -> date, each distinct value converted once."""
+
+    def __missing__(self, value: Any) -> date:
+        parsed = self[value] = as_date(value)
+        return parsed
+
+
+def read_dates() -> dict[Any, date]:
+    """A mapping from a date column's raw value (SQLite text, or a date) to the date."""
+    return _ReadDates()
 
 
 def params(conn: BaseDBAsyncClient, count: int, start: int = 1) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from server.errors import DomainError
 from server.lib.text import nfkc
@@ -172,34 +173,50 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
         problems = _header_problems(header, columns, required)
         if problems:
             raise ImportRejected(problems)
-        rows = []
-        width = len(header)
-        for fields in reader:
-            # Blank lines, also ",,,," as spreadsheets save them, are skipped.
-            if (not fields or not fields[0]) and not "".join(fields).strip():
-                continue
-            line = reader.line_num
-            if len(fields) != width:
-                problems.append(
-                    Problem(
-                        line,
-                        "",
-                        "",
-                        f"列の数が見出し行と違います（見出し {len(header)}列、"
-                        f"この行 {len(fields)}列）。",
-                    )
-                )
-                continue
-            rows.append((line, fields))
+        records = list(reader)
     except csv.Error as error:
         raise ImportRejected(
             [Problem(reader.line_num, "", "", f"CSVとして読み取れません（{error}）。")]
         ) from None
+    if reader.line_num == len(records) + 1:
+        # One line per record (no line breaks inside quoted cells, the usual
+        # file): each record's line number is its position.
+        numbered: Iterable[tuple[int, list[str]]] = enumerate(records, 2)
+    else:
+        numbered = _numbered(text)
+    if all(records) and all(map(itemgetter(0), records)):
+        rows = list(numbered)  # every first cell filled: no blank line to skip
+    else:
+        # Blank lines, also ",,,," as spreadsheets save them, are skipped.
+        rows = [(n, f) for n, f in numbered if (f and f[0]) or "".join(f).strip()]
+    width = len(header)
+    widths = set(map(len, map(itemgetter(1), rows)))
+    problems = (
+        []
+        if widths <= {width}
+        else [
+            Problem(
+                line,
+                "",
+                "",
+                f"列の数が見出し行と違います（見出し {len(header)}列、この行 {len(fields)}列）。",
+            )
+            for line, fields in rows
+            if len(fields) != width
+        ]
+    )
     if problems:
         raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
     if not rows:
         raise ImportRejected([Problem(0, "", "", NO_ROWS)])
     return Table(encoding=encoding, header=header, rows=rows)
+
+
+def _numbered(text: str) -> list[tuple[int, list[str]]]:
+    """The data records with the line each ends on (cells may hold line breaks)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    return [(reader.line_num, fields) for fields in reader]
 
 
 def _header_problems(

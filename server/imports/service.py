@@ -6,8 +6,10 @@ file: both hand over the bytes, who is acting and the clock reading.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -138,6 +140,22 @@ async def import_file(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import one file all-or-nothing; raises ImportRejected (nothing written) on any bad row."""
+    with gc_paused():
+        return await _import_file(
+            kind, data, source=source, actor=actor, now=now, dry_run=dry_run, progress=progress
+        )
+
+
+async def _import_file(
+    kind: Kind,
+    data: bytes,
+    *,
+    source: str,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportResult:
     progress = progress or _quiet
     digest = hashlib.sha256(data).hexdigest()
     audit: dict[str, Any] = {"kind": str(kind), "source": source[:200], "sha256": digest}
@@ -176,6 +194,32 @@ async def import_file(
         await plan.apply(conn, now, progress)
         await record(ImportEvent.APPLIED, actor, now, **audit)
     return result
+
+
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while an import builds its rows.
+
+    A file's hundreds of thousands of new lists and tuples would trigger
+    collections that walk all of them again and again; they form no cycles,
+    and reference counting frees them as usual.
+    Overlapping imports in one process keep it paused until the last ends.
+    """
+    global _gc_pauses, _gc_was_enabled
+    if _gc_pauses == 0:
+        _gc_was_enabled = gc.isenabled()
+        gc.disable()
+    _gc_pauses += 1
+    try:
+        yield
+    finally:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and _gc_was_enabled:
+            gc.enable()
 
 
 def chunks(items: list[Any], size: int = 500) -> list[list[Any]]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import compress, pairwise
+from operator import ge, itemgetter, ne, or_
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.imports.bulk import as_date, insert_rows, params
+from server.imports.bulk import insert_rows, params, read_dates, stored_date
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -38,7 +41,7 @@ COLUMNS = (
     "amount_yen",
 )
 REQUIRED = COLUMNS
-BATCH = 5000
+BATCH = 20_000
 MAX_AMOUNT = 100_000_000
 TABLE = "statement_line"
 INSERT_COLUMNS = (
@@ -134,8 +137,115 @@ def _plain(cells: list[str], p: list[int]) -> list[Any] | None:
     return [no, month, billed_on, line_no, used_on, text, count, yen]
 
 
+# Whole columns at once: cells joined by line breaks, one fullmatch per column.
+_MEMBER_NOS = re.compile(r"[0-9]{8}(?:\n[0-9]{8})*")
+_NATURALS = re.compile(r"[0-9]+(?:\n[0-9]+)*")
+_WHOLES = re.compile(r"-?[0-9]+(?:\n-?[0-9]+)*")
+
+
+def _column_matches(pattern: re.Pattern[str], cells: Sequence[str]) -> bool:
+    joined = "\n".join(cells)
+    # As many line breaks as joins: no cell holds one of its own.
+    return joined.count("\n") == len(cells) - 1 and pattern.fullmatch(joined) is not None
+
+
+def _plain_month(month: str) -> bool:
+    return (
+        len(month) == 7
+        and month[4] == "-"
+        and month.isascii()
+        and month[:4].isdigit()
+        and month[5:].isdigit()
+        and "01" <= month[5:] <= "12"
+    )
+
+
+def _plain_date(text: str) -> date | None:
+    if not (len(text) == 10 and text[4] == text[7] == "-" and text.isascii()):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _plain_ints(cells: Sequence[str], pattern: re.Pattern[str]) -> list[int] | None:
+    return list(map(int, cells)) if _column_matches(pattern, cells) else None
+
+
+def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
+    """A file of usual rows, checked column by column; None sends it to the row-by-row path.
+
+    Accepts exactly the files whose every row `_plain` accepts, with no
+    duplicate line and one billed_on per pair, and gives the same result;
+    anything else (a single odd cell included) is read again row by row,
+    which finds and reports the problems.
+    """
+    if not table.rows:
+        return None
+    rows = list(map(itemgetter(1), table.rows))
+    no, month, billed, line, used, description, quantity, amount = (
+        list(map(itemgetter(table.position(name)), rows)) for name, _ in PARSERS
+    )
+    if not _column_matches(_MEMBER_NOS, no) or not all(map(_plain_month, set(month))):
+        return None
+    dates = {text: _plain_date(text) for text in {*billed, *used}}
+    if None in dates.values():
+        return None
+    line_nos = _plain_ints(line, _NATURALS)
+    counts = _plain_ints(quantity, _WHOLES)
+    yens = _plain_ints(amount, _WHOLES)
+    if line_nos is None or counts is None or yens is None:
+        return None
+    if min(line_nos) < 1 or max(line_nos) > 100_000:
+        return None
+    if max(map(abs, counts)) > 1_000_000 or max(map(abs, yens)) > MAX_AMOUNT:
+        return None
+    texts = list(map(str.strip, description))
+    lengths = set(map(len, texts))
+    if min(lengths) < 1 or max(lengths) > 200:
+        return None
+    lines = list(
+        zip(
+            line_nos,
+            map(dates.__getitem__, billed),
+            map(dates.__getitem__, used),
+            texts,
+            counts,
+            yens,
+            strict=True,
+        )
+    )
+    # Rows of a pair usually follow each other: group by runs, not row by row.
+    count = len(no)
+    new_pair = map(or_, map(ne, no, no[1:]), map(ne, month, month[1:]))
+    starts = [0, *compress(range(1, count), new_pair), count]
+    pairs: dict[Pair, list[Line]] = {}
+    for start, end in pairwise(starts):
+        numbered = pairs.setdefault((no[start], month[start]), [])
+        numbered += lines[start:end]
+    # Inside a run, rising line numbers and one billed_on rule out a repeated
+    # line and a second date; a pair in several runs is checked as a whole.
+    breaks = set(starts)
+    rising = set(compress(range(1, count), map(ge, line_nos, line_nos[1:]))) <= breaks
+    one_date = set(compress(range(1, count), map(ne, billed, billed[1:]))) <= breaks
+    if rising and one_date and len(pairs) == len(starts) - 1:
+        return pairs
+    for numbered in pairs.values():
+        # A repeated line number, or two billed_on dates in one pair: the
+        # row-by-row path reports them with both line numbers.
+        if len({values[0] for values in numbered}) != len(numbered):
+            return None
+        if len({values[1] for values in numbered}) != 1:
+            return None
+    return pairs
+
+
 def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
     """Validate every row; lines grouped by (member_no, billing_month)."""
+    usual = _plain_columns(table)
+    if usual is not None:
+        return usual
     order = [(column, table.position(column), parse_cell) for column, parse_cell in PARSERS]
     positions = [position for _, position, _ in order]
     problems: list[Problem] = []
@@ -204,7 +314,8 @@ class StatementsPlan:
         total = len(self.rows)
         for start in range(0, total, BATCH):
             batch = self.rows[start : start + BATCH]
-            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch, dates=("billed_on", "used_on"))
+            # Dates are already in the driver's form (see `stored_date`).
+            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch)
             if total > BATCH:
                 progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
         # A push notice (or its mail) per member and month, in this same transaction.
@@ -215,6 +326,7 @@ class StatementsPlan:
 async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
     """The lines the database holds for these (member id, month) pairs, read raw for speed."""
     conn = StatementLine._meta.db
+    dates = read_dates()
     found: dict[tuple[int, str], list[Line]] = defaultdict(list)
     by_month: dict[str, list[int]] = defaultdict(list)
     for member_id, month in pairs:
@@ -225,7 +337,7 @@ async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[L
             _, rows = await conn.execute_query(sql, [month, *part])
             for member_id, line_no, billed_on, used_on, description, quantity, amount in rows:
                 found[(member_id, month)].append(
-                    (line_no, as_date(billed_on), as_date(used_on), description, quantity, amount)
+                    (line_no, dates[billed_on], dates[used_on], description, quantity, amount)
                 )
     return found
 
@@ -237,12 +349,16 @@ def _select_lines(month: str, members: str) -> str:
 
 
 async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
-    rows = (
-        await StatementLine.filter(billing_month__in=months)
-        .distinct()
-        .values_list("member_id", "billing_month")
-    )
-    return {(member_id, month) for member_id, month in rows}
+    conn = StatementLine._meta.db
+    found: set[tuple[int, str]] = set()
+    for part in chunks(months, 900):
+        sql = (
+            f"SELECT DISTINCT member_id, billing_month FROM {TABLE} "  # noqa: S608 - placeholders
+            f"WHERE billing_month IN ({params(conn, len(part))})"
+        )
+        _, rows = await conn.execute_query(sql, part)
+        found.update((member_id, month) for member_id, month in rows)
+    return found
 
 
 async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
@@ -258,10 +374,12 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
     wanted = {(ids[no], month) for no, month in pairs} & present
     existing = await _existing(wanted)
     plan = StatementsPlan(counts=Counts())
+    store = stored_date(StatementLine._meta.db)
     for (no, month), numbered in pairs.items():
         mid = ids[no]
         lines = sorted(numbered)
-        old = sorted(existing.get((mid, month), []))
+        stored = existing.get((mid, month))
+        old = sorted(stored) if stored else []
         if old == lines:
             plan.counts.unchanged += len(lines)
             continue
@@ -269,7 +387,10 @@ async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
             plan.replace.setdefault(month, []).append(mid)
             plan.counts.deleted += len(old)
         plan.counts.created += len(lines)
-        plan.rows += [(mid, month, *line) for line in lines]
+        plan.rows += [
+            (mid, month, n, store[billed_on], store[used_on], text, quantity, amount)
+            for n, billed_on, used_on, text, quantity, amount in lines
+        ]
         plan.changed.append((mid, month))
     return plan
 

@@ -28,7 +28,7 @@ def jdatetime(value: datetime | None) -> str:
     if value is None:
         return ""
     local = to_jst(value)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
 
 
 def register(app: Any) -> None:
@@ -39,3 +39,6 @@ def register(app: Any) -> None:
         return name in app.view_functions
 
     app.jinja_env.globals["has_endpoint"] = has_endpoint
+    # The same question as a plain `'name' in endpoints` test, which Jinja runs
+    # without its call machinery: base.html asks it a dozen times on every page.
+    app.jinja_env.globals["endpoints"] = app.view_functions

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from server.config import Settings
-from server.imports.bulk import insert_rows
+from server.imports.bulk import is_postgres
 from server.mail.models import OutboxMessage, OutboxStatus
 
 MAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -59,47 +59,58 @@ async def enqueue(
     )
 
 
-INSERT_COLUMNS = (
-    "channel",
-    "payload",
-    "dedupe_key",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "created_at",
+# One statement queues a payload for many members: the database fills in each
+# member's id and dedupe key, so nothing is built per row in Python and keys
+# already queued are skipped by the unique index, not by a read beforehand.
+_PER_MEMBER_SQLITE = """
+INSERT INTO outbox_message (channel, payload, dedupe_key, status, attempts,
+                            next_attempt_at, last_error, created_at)
+SELECT ?, json_set(?, '$.member_id', m.value), ? || m.value || ?, 'pending', 0, ?, '', ?
+FROM json_each(?) AS m WHERE true
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
+_PER_MEMBER_POSTGRES = """
+WITH queued AS (
+    INSERT INTO outbox_message (channel, payload, dedupe_key, status, attempts,
+                                next_attempt_at, last_error, created_at)
+    SELECT $1, jsonb_set($2::text::jsonb, '{member_id}', to_jsonb(m.id)), $3 || m.id || $4,
+           'pending', 0, $5, '', $5
+    FROM unnest($6::bigint[]) WITH ORDINALITY AS m(id, n) ORDER BY m.n
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING 1
 )
+SELECT count(*) FROM queued
+"""
 
 
-async def enqueue_many(channel: str, items: list[tuple[dict[str, Any], str]], now: datetime) -> int:
-    """Queue many (payload, dedupe key) messages at once, skipping keys already queued.
+async def enqueue_per_member(
+    channel: str,
+    payload: dict[str, Any],
+    member_ids: list[int],
+    now: datetime,
+    *,
+    key_prefix: str,
+    key_suffix: str,
+) -> int:
+    """Queue `payload` once per member, its "member_id" set to each id in turn.
 
-    Bulk reads and inserts: an import that notifies 30,000 members must not
-    make 60,000 round trips inside its transaction. Returns how many were queued.
+    The dedupe key is key_prefix + id + key_suffix; members whose key is
+    already queued are skipped. Returns how many messages were queued.
     """
-    fresh: dict[str, dict[str, Any]] = {}
-    keys = [key for _, key in items]
-    for start in range(0, len(keys), 900):
-        part = keys[start : start + 900]
-        known = set(
-            await OutboxMessage.filter(dedupe_key__in=part).values_list("dedupe_key", flat=True)
+    if not member_ids:
+        return 0
+    template = json.dumps({**payload, "member_id": 0}, ensure_ascii=False)
+    conn = OutboxMessage._meta.db
+    if is_postgres(conn):
+        _, rows = await conn.execute_query(
+            _PER_MEMBER_POSTGRES, [channel, template, key_prefix, key_suffix, now, member_ids]
         )
-        for payload, key in items[start : start + 900]:
-            if key not in known and key not in fresh:
-                fresh[key] = payload
-    # Plain rows to the driver (executemany / COPY), not one ORM object each.
-    rows = [
-        (channel, json.dumps(payload, ensure_ascii=False), key, "pending", 0, now, "", now)
-        for key, payload in fresh.items()
-    ]
-    await insert_rows(
-        OutboxMessage._meta.db,
-        "outbox_message",
-        INSERT_COLUMNS,
-        rows,
-        dates=("next_attempt_at", "created_at"),
-    )
-    return len(fresh)
+        return int(rows[0][0])
+    stamp = now.isoformat(" ")
+    ids = json.dumps(member_ids)
+    values = [channel, template, key_prefix, key_suffix, stamp, stamp, ids]
+    queued, _ = await conn.execute_query(_PER_MEMBER_SQLITE, values)
+    return queued
 
 
 async def enqueue_mail(

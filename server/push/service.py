@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from server.config import Settings
 from server.errors import DomainError, NotFound
-from server.mail.outbox import enqueue_many
+from server.mail.outbox import enqueue_per_member
 from server.push.models import PushDelivery, PushPreference, PushSubscription
 from server.push.outbox_bridge import PUSH_CHANNEL, enqueue_push
 from server.push.vapid import b64url_decode
@@ -332,11 +332,15 @@ async def queue_member_notices(
     Call it inside the transaction of the change it reports; the dedupe key
     makes a second call queue nothing new. Returns how many were queued.
     """
-    items = [
-        (member_notice(member_id, topic, key, title, body, url), f"push:{member_id}:{key}")
-        for member_id in dict.fromkeys(member_ids)
-    ]
-    return await enqueue_many(PUSH_CHANNEL, items, now)
+    payload = member_notice(0, topic, key, title, body, url)  # member_id set per member
+    return await enqueue_per_member(
+        PUSH_CHANNEL,
+        payload,
+        list(dict.fromkeys(member_ids)),
+        now,
+        key_prefix="push:",
+        key_suffix=f":{key}",
+    )
 
 
 async def opted_in_members(topic: str) -> list[int]:
@@ -369,8 +373,18 @@ async def queue_statement_notices(member_months: list[tuple[int, str]], now: dat
     of the same month queue nothing new; per-device records make sure no
     device gets the same month twice. Returns how many notices were queued.
     """
-    items = []
+    by_month: dict[str, list[int]] = {}
     for member_id, month in dict.fromkeys(member_months):
-        payload = statement_notice(member_id, month)
-        items.append((payload, f"push:{member_id}:{payload['notice_key']}"))
-    return await enqueue_many(PUSH_CHANNEL, items, now)
+        by_month.setdefault(month, []).append(member_id)
+    queued = 0
+    for month, member_ids in by_month.items():
+        payload = statement_notice(0, month)
+        queued += await enqueue_per_member(
+            PUSH_CHANNEL,
+            payload,
+            member_ids,
+            now,
+            key_prefix=f"{PUSH_CHANNEL}:",
+            key_suffix=f":{payload['notice_key']}",
+        )
+    return queued

@@ -11,6 +11,7 @@ import pytest
 from py_vapid import Vapid
 
 from server.config import ConfigError, Settings
+from server.mail.models import OutboxStatus
 from server.push.outbox_bridge import queued
 from server.push.service import (
     device_label,
@@ -42,6 +43,14 @@ async def test_queue_statement_notices_one_per_member_and_month(app, clock) -> N
         (1, "/statements/2026-10"),
     ]
     assert items[0].dedupe_key == "push:1:statement:2026-11"
+    # The database fills in each member's id; the rest is the month's notice as built here.
+    assert [q.payload for q in items] == [
+        statement_notice(1, "2026-11"),
+        statement_notice(2, "2026-11"),
+        statement_notice(1, "2026-10"),
+    ]
+    assert {q.status for q in items} == {OutboxStatus.PENDING}
+    assert {q.next_attempt_at for q in items} == {clock()}
     # A second import of the same months queues nothing new.
     await queue_statement_notices([(1, "2026-11")], clock())
     assert len(await queued("push")) == 3
