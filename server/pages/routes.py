@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from quart import Blueprint, Response, g, render_template, send_from_directory
+from quart import Blueprint, Response, current_app, g, render_template, send_from_directory
 
 from server.auth.web import member_required, now, public, settings
-from server.notices.service import current_notices
+from server.notices.cache import notice_cache
 
 bp = Blueprint("pages", __name__)
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
@@ -23,7 +23,9 @@ ROOT_FILES = {
 async def home() -> str:
     """Home: who is signed in, the co-op's current notices and the menu of what My Page offers."""
     return await render_template(
-        "pages/home.html", member=g.member, notices=await current_notices(now())
+        "pages/home.html",
+        member=g.member,
+        notices=await notice_cache(current_app).current(now()),
     )
 
 

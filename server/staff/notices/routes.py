@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, current_app, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import now
 from server.notices import service
+from server.notices.cache import notice_cache
 from server.staff.web import (
     PREFIX,
     admin_required,
@@ -67,6 +68,7 @@ async def create() -> ResponseReturnValue:
     except service.NoticeError as error:
         return await _render(values, error=error.message), error.status
     _, queued = await service.create_notice(data, current_staff().id, now(), staff_request_actor())
+    notice_cache(current_app).forget()
     if data.push:
         return redirect(f"{HOME}?done=pushed&queued={queued}", 303)
     return redirect(f"{HOME}?done=created", 303)
@@ -78,4 +80,5 @@ async def create() -> ResponseReturnValue:
 async def withdraw(notice_id: int) -> ResponseReturnValue:
     """Take a notice off members' home pages."""
     await service.withdraw_notice(notice_id, now(), staff_request_actor())
+    notice_cache(current_app).forget()
     return redirect(f"{HOME}?done=withdrawn", 303)

@@ -1,0 +1,51 @@
+"""The home page's copy of today's notices, kept a few seconds per worker process.
+
+Every signed-in home page shows the current notices; reading them from the
+database on each view cost a third of the page's throughput. Notices change a
+few times a month, so each worker keeps what it read for CACHE_SECONDS; the
+worker that creates or withdraws a notice forgets its copy at once, the others
+within CACHE_SECONDS. The copy lives on the app (one per app instance, so tests
+never share one).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+
+from quart import Quart
+
+from server.notices.models import CoopNotice
+from server.notices.service import current_notices, today_in_japan
+
+CACHE_SECONDS = 30.0
+KEY = "mypage_notices"
+
+
+class NoticeCache:
+    """Today's notices and when they were read (monotonic clock)."""
+
+    def __init__(self) -> None:
+        self.day: date | None = None
+        self.read_at = 0.0
+        self.notices: list[CoopNotice] = []
+
+    async def current(self, now: datetime) -> list[CoopNotice]:
+        """Today's notices, from the copy while it is fresh and of the same Japan day."""
+        today = today_in_japan(now)
+        if self.day != today or time.monotonic() - self.read_at >= CACHE_SECONDS:
+            self.notices = await current_notices(now)
+            self.day, self.read_at = today, time.monotonic()
+        return self.notices
+
+    def forget(self) -> None:
+        """Read again on the next view (after a notice was created or withdrawn here)."""
+        self.day = None
+
+
+def notice_cache(app: Quart) -> NoticeCache:
+    """This app's copy (made on first use)."""
+    cache: NoticeCache | None = app.extensions.get(KEY)
+    if cache is None:
+        cache = app.extensions[KEY] = NoticeCache()
+    return cache
