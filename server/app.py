@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, MutableMapping
 from functools import lru_cache
 from typing import Any
 
@@ -57,6 +57,16 @@ class TemplateEnvironment(QuartEnvironment):
         """Quart's environment, switched to plain rendering before any template compiles."""
         super().__init__(app, **options)
         self.is_async = False
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict, not Jinja's ChainMap.
+
+        Jinja copies and lists a template's globals for every context it makes
+        (each page, layout and include); on a ChainMap that costs ~20 µs each
+        time, on a dict next to nothing. Every global is set in create_app,
+        before any template is loaded.
+        """
+        return {**self.globals, **(d or {})}
 
 
 class App(Quart):
