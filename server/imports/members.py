@@ -60,8 +60,8 @@ def _email(value: str) -> str | None:
 
 def _phone(value: str) -> str:
     text = nfkc(value).replace("ー", "-")
-    digits = sum(ch.isdigit() for ch in text)
-    if not PHONE_RE.match(text) or not 10 <= digits <= 11:
+    # PHONE_RE lets only digits and hyphens through, so the rest are digits.
+    if not PHONE_RE.match(text) or not 10 <= len(text) - text.count("-") <= 11:
         raise CellError("電話番号は10桁または11桁の数字（ハイフン可）で入力してください。")
     return text
 
@@ -112,19 +112,43 @@ PARSERS: dict[str, Any] = {
 }
 
 
+REPEATING = (
+    "birth_date",
+    "postal_code",
+    "address",
+    "workplace",
+    "category",
+    "joined_on",
+    "status",
+    "capital_refund_on",
+)
+MEMO_LIMIT = 20_000
+
+
 def parse(table: Table) -> dict[str, dict[str, Any]]:
     """Validate every row; member_no -> field values."""
     problems: list[Problem] = []
     members: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
+    # Columns whose values repeat across members (a school, a town, a date) are
+    # parsed once per distinct value; the parsers are pure functions of the text.
+    memo: dict[str, dict[str, Any]] = {column: {} for column in REPEATING}
     for number, row in table.records():
         values: dict[str, Any] = {}
         errors = []
         for column, parse_cell in PARSERS.items():
+            raw = row[column]
+            seen = memo.get(column)
+            if seen is not None and raw in seen:
+                values[column] = seen[raw]
+                continue
             try:
-                values[column] = parse_cell(row[column])
+                values[column] = parse_cell(raw)
             except CellError as error:
-                errors.append(Problem(number, column, row[column], str(error)))
+                errors.append(Problem(number, column, raw, str(error)))
+                continue
+            if seen is not None and len(seen) < MEMO_LIMIT:
+                seen[raw] = values[column]
         if not errors and values["status"] == MemberStatus.WITHDRAWING:
             if values["capital_refund_on"] is None:
                 errors.append(
@@ -182,7 +206,9 @@ async def make_plan(table: Table, progress: Progress) -> MembersPlan:
     members = parse(table)
     plan = MembersPlan(counts=Counts())
     existing: dict[str, Member] = {}
-    for part in chunks(sorted(members)):
+    # One light read of the numbers already stored; whole rows only for those.
+    stored = set(await Member.all().values_list("member_no", flat=True))
+    for part in chunks(sorted(stored.intersection(members))):
         for found in await Member.filter(member_no__in=part):
             existing[found.member_no] = found
     for no, values in members.items():
