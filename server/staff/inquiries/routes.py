@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from quart import Blueprint, redirect, render_template, request
@@ -79,8 +80,26 @@ async def detail(inquiry_id: int) -> ResponseReturnValue:
     return await _detail_page(inquiry_id, done=request.args.get("done", ""))
 
 
-def _done(inquiry_id: int, done: str) -> ResponseReturnValue:
-    """303 back to the inquiry with a done message."""
+async def _act(
+    inquiry_id: int,
+    action: Awaitable[object],
+    done: str,
+    error_in: str,
+    kept: dict[str, str],
+) -> ResponseReturnValue:
+    """Run a POST's service call: 303 back with a done message, or the page with the error.
+
+    An unknown inquiry stays a 404; a refused action shows the inquiry again with
+    the message next to the form it came from, and what was typed kept.
+    """
+    try:
+        await action
+    except NotFound:
+        raise
+    except DomainError as error:
+        return await _detail_page(
+            inquiry_id, error=error.message, error_in=error_in, status=error.status, **kept
+        )
     return redirect(f"{PREFIX}/inquiries/{inquiry_id}?done={done}", 303)
 
 
@@ -90,19 +109,9 @@ def _done(inquiry_id: int, done: str) -> ResponseReturnValue:
 async def reply(inquiry_id: int) -> ResponseReturnValue:
     """Send a reply: mailed to the member and shown in their history."""
     body = (await request.form).get("body", "")
-    try:
-        await service.reply(inquiry_id, body, settings(), now(), staff_request_actor())
-    except NotFound:
-        raise
-    except DomainError as error:
-        return await _detail_page(
-            inquiry_id,
-            error=error.message,
-            error_in="reply",
-            reply_body=body[: MAX_REPLY * 2],
-            status=error.status,
-        )
-    return _done(inquiry_id, "replied")
+    action = service.reply(inquiry_id, body, settings(), now(), staff_request_actor())
+    kept = {"reply_body": body[: MAX_REPLY * 2]}
+    return await _act(inquiry_id, action, "replied", "reply", kept)
 
 
 @bp.post("/<int:inquiry_id>/notes")
@@ -111,19 +120,9 @@ async def reply(inquiry_id: int) -> ResponseReturnValue:
 async def add_note(inquiry_id: int) -> ResponseReturnValue:
     """Add an internal note (staff only; never shown or mailed to the member)."""
     body = (await request.form).get("body", "")
-    try:
-        await service.add_note(inquiry_id, body, now(), staff_request_actor())
-    except NotFound:
-        raise
-    except DomainError as error:
-        return await _detail_page(
-            inquiry_id,
-            error=error.message,
-            error_in="note",
-            note_body=body[: service.MAX_NOTE * 2],
-            status=error.status,
-        )
-    return _done(inquiry_id, "noted")
+    action = service.add_note(inquiry_id, body, now(), staff_request_actor())
+    kept = {"note_body": body[: service.MAX_NOTE * 2]}
+    return await _act(inquiry_id, action, "noted", "note", kept)
 
 
 @bp.post("/<int:inquiry_id>/assign")
@@ -132,12 +131,5 @@ async def add_note(inquiry_id: int) -> ResponseReturnValue:
 async def assign(inquiry_id: int) -> ResponseReturnValue:
     """Assign to me, to another active staff member, or to nobody (staff_id empty)."""
     target = (await request.form).get("staff_id", "")
-    try:
-        await service.assign(inquiry_id, target, now(), staff_request_actor())
-    except NotFound:
-        raise
-    except DomainError as error:
-        return await _detail_page(
-            inquiry_id, error=error.message, error_in="assign", status=error.status
-        )
-    return _done(inquiry_id, "assigned")
+    action = service.assign(inquiry_id, target, now(), staff_request_actor())
+    return await _act(inquiry_id, action, "assigned", "assign", {})
