@@ -2,57 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as HttpClient
 
 from server.audit.models import AuditEvent
 from server.config import Settings
 from server.lib.clock import FrozenClock
-from server.mail.catcher import MailCatcher
 from server.mail.models import OutboxMessage
 from server.notices.models import CoopNotice
 from server.push.delivery import deliver_notice
 from server.push.outbox_bridge import queued
 from server.push.sender import PushClient
 from server.push.vapid import load_vapid
-from tests.conftest import make_settings
 from tests.factories import make_account
 from tests.helpers import login, page, post_form
-from tests.push.conftest import VAPID_PRIVATE
+
+# The push tests' fixtures: settings aimed at the local receiver, and the receiver.
+from tests.push.conftest import receiver, settings  # noqa: F401
 from tests.push.receiver import Device, PushReceiver
 from tests.staff.helpers import signed_in_staff
 
 NOTICES = "/staff/notices"
 TODAY = "2026-11-28"  # the clock's day in Japan (14:00 JST)
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path, mailbox: MailCatcher) -> Settings:
-    """Settings whose push hosts are the local receiver (see tests/push/conftest.py)."""
-    return make_settings(
-        db_url,
-        tmp_path,
-        smtp_host=mailbox.host,
-        smtp_port=mailbox.port,
-        push_allowed_hosts=("127.0.0.1", "localhost"),
-        vapid_private_key=VAPID_PRIVATE,
-        push_timeout_seconds=2,
-    )
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[PushReceiver]:
-    """A push service on 127.0.0.1 that records what it gets (as in tests/push)."""
-    server = PushReceiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def notice_form(**values: Any) -> dict[str, Any]:
@@ -203,7 +177,10 @@ async def subscribe(client: HttpClient, device: Device) -> None:
 
 
 async def test_push_reaches_only_members_who_chose_coop_notices(
-    app: Quart, settings: Settings, clock: FrozenClock, receiver: PushReceiver
+    app: Quart,
+    settings: Settings,  # noqa: F811
+    clock: FrozenClock,
+    receiver: PushReceiver,  # noqa: F811
 ) -> None:
     wants, wants_id = await signed_in_member(app)
     device = Device(receiver.endpoint())
