@@ -205,3 +205,8 @@ async def end_session(token: str) -> None:
 async def end_all_sessions(account_id: int) -> int:
     """Sign a member out everywhere; returns how many sessions ended."""
     return await Session.filter(account_id=account_id).delete()
+
+
+async def end_other_sessions(account_id: int, keep_session_id: int) -> int:
+    """Sign a member out on every other device; returns how many sessions ended."""
+    return await Session.filter(account_id=account_id).exclude(id=keep_session_id).delete()

@@ -13,7 +13,7 @@ from quart_rate_limiter import rate_limit
 from server.account import signin
 from server.account.events import AccountEvent
 from server.audit.service import Event, record
-from server.auth.models import Session
+from server.auth import sessions
 from server.auth.web import member_required, now, request_actor
 from server.errors import NotFound
 from server.settings.sections import SettingsSection
@@ -99,6 +99,6 @@ async def forget_all_browsers() -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=10))
 async def end_other_sessions() -> ResponseReturnValue:
     """Sign out every other device; this one stays signed in."""
-    count = await Session.filter(account_id=g.account.id).exclude(id=g.session.id).delete()
+    count = await sessions.end_other_sessions(g.account.id, g.session.id)
     await record(Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
     return _back("others-ended")
