@@ -103,3 +103,20 @@ async def verified_registration(
     if len(new.credential_id) > MAX_CREDENTIAL_ID_BYTES:
         raise CeremonyFailed("credential_id_too_long")
     return new
+
+
+async def used_assertion(
+    credential: Any, ceremony: str, binding: str, now: datetime, owner_id: int | None = None
+) -> tuple[wa.AuthenticationCredential, bytes]:
+    """Read a sign-in assertion and use up its challenge; the caller verifies the signature."""
+    try:
+        parsed = wa.parse_authentication(credential)
+        challenge = wa.challenge_of(parsed.response.client_data_json, "get")
+    except wa.PasskeyError as error:
+        raise CeremonyFailed(error.reason[:200]) from error
+    try:
+        await consume_challenge(challenge, ceremony, binding, now, owner_id)
+    except ChallengeInvalid as error:
+        reason = await challenge_failure_reason(challenge, now)
+        raise CeremonyFailed(reason, challenge_refused=True) from error
+    return parsed, challenge

@@ -23,9 +23,8 @@ from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (
     CeremonyFailed,
     ChallengeInvalid,
-    challenge_failure_reason,
-    consume_challenge,
     issue_challenge,
+    used_assertion,
     verified_registration,
 )
 from server.passkeys.models import Passkey, PasskeyUser
@@ -312,16 +311,10 @@ async def _verified_use(
     """Check one use of a passkey (sign-in or re-authentication) and record it on the passkey."""
     who = actor
     try:
-        parsed = wa.parse_authentication(credential)
-        challenge = wa.challenge_of(parsed.response.client_data_json, "get")
-    except wa.PasskeyError as error:
-        await record(failure, who, now, reason=error.reason[:200])
-        raise PasskeySignInFailed() from error
-    try:
-        await consume_challenge(challenge, ceremony, binding, now, account_id)
-    except ChallengeInvalid:
-        await record(failure, who, now, reason=await challenge_failure_reason(challenge, now))
-        raise
+        parsed, challenge = await used_assertion(credential, ceremony, binding, now, account_id)
+    except CeremonyFailed as error:
+        await record(failure, who, now, reason=error.reason)
+        raise (ChallengeInvalid() if error.challenge_refused else PasskeySignInFailed()) from error
     passkey = (
         await Passkey.filter(credential_id=wa.encode(parsed.raw_id))
         .select_related("account__member")

@@ -18,9 +18,8 @@ from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (
     CeremonyFailed,
     ChallengeInvalid,
-    challenge_failure_reason,
-    consume_challenge,
     issue_challenge,
+    used_assertion,
     verified_registration,
 )
 from server.security import new_token, token_hash
@@ -288,17 +287,10 @@ async def sign_in(
 ) -> StaffUser:
     """Verify a staff passkey assertion; returns the staff member to start a session for."""
     try:
-        parsed = wa.parse_authentication(credential)
-        challenge = wa.challenge_of(parsed.response.client_data_json, "get")
-    except wa.PasskeyError as error:
-        await record(StaffEvent.LOGIN_FAILURE, actor, now, reason=error.reason[:200])
-        raise StaffSignInFailed() from error
-    try:
-        await consume_challenge(challenge, SIGN_IN, binding, now)
-    except ChallengeInvalid:
-        reason = await challenge_failure_reason(challenge, now)
-        await record(StaffEvent.LOGIN_FAILURE, actor, now, reason=reason)
-        raise
+        parsed, challenge = await used_assertion(credential, SIGN_IN, binding, now)
+    except CeremonyFailed as error:
+        await record(StaffEvent.LOGIN_FAILURE, actor, now, reason=error.reason)
+        raise (ChallengeInvalid() if error.challenge_refused else StaffSignInFailed()) from error
     passkey = (
         await StaffPasskey.filter(credential_id=wa.encode(parsed.raw_id))
         .select_related("staff")
