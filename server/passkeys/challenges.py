@@ -69,12 +69,33 @@ async def challenge_failure_reason(challenge: bytes, now: datetime) -> str:
 
 
 class CeremonyFailed(Exception):
-    """A registration that cannot be used; `reason` is for the audit log, not for people."""
+    """A registration or assertion that cannot be used; `reason` is for the audit log."""
 
     def __init__(self, reason: str, *, challenge_refused: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.challenge_refused = challenge_refused
+
+
+async def _use_challenge(
+    client_data_json: bytes,
+    kind: str,
+    ceremony: str,
+    binding: str,
+    now: datetime,
+    owner_id: int | None,
+) -> bytes:
+    """The response's challenge, used up for this ceremony, browser and owner."""
+    try:
+        challenge = wa.challenge_of(client_data_json, kind)
+    except wa.PasskeyError as error:
+        raise CeremonyFailed(error.reason[:200]) from error
+    try:
+        await consume_challenge(challenge, ceremony, binding, now, owner_id)
+    except ChallengeInvalid as error:
+        reason = await challenge_failure_reason(challenge, now)
+        raise CeremonyFailed(reason, challenge_refused=True) from error
+    return challenge
 
 
 async def verified_registration(
@@ -88,14 +109,10 @@ async def verified_registration(
     """Read a new credential, use up its challenge, verify it (members' and staff's)."""
     try:
         parsed = wa.parse_registration(credential)
-        challenge = wa.challenge_of(parsed.response.client_data_json, "create")
     except wa.PasskeyError as error:
         raise CeremonyFailed(error.reason[:200]) from error
-    try:
-        await consume_challenge(challenge, ceremony, binding, now, owner_id)
-    except ChallengeInvalid as error:
-        reason = await challenge_failure_reason(challenge, now)
-        raise CeremonyFailed(reason, challenge_refused=True) from error
+    data = parsed.response.client_data_json
+    challenge = await _use_challenge(data, "create", ceremony, binding, now, owner_id)
     try:
         new = wa.verify_registration(rp, parsed, challenge)
     except wa.PasskeyError as error:
@@ -111,12 +128,7 @@ async def used_assertion(
     """Read a sign-in assertion and use up its challenge; the caller verifies the signature."""
     try:
         parsed = wa.parse_authentication(credential)
-        challenge = wa.challenge_of(parsed.response.client_data_json, "get")
     except wa.PasskeyError as error:
         raise CeremonyFailed(error.reason[:200]) from error
-    try:
-        await consume_challenge(challenge, ceremony, binding, now, owner_id)
-    except ChallengeInvalid as error:
-        reason = await challenge_failure_reason(challenge, now)
-        raise CeremonyFailed(reason, challenge_refused=True) from error
-    return parsed, challenge
+    data = parsed.response.client_data_json
+    return parsed, await _use_challenge(data, "get", ceremony, binding, now, owner_id)
