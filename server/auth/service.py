@@ -5,13 +5,16 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from server.audit.service import Actor, Event, record
+from server.auth import rows
 from server.auth.models import Account, AccountState
 from server.errors import DomainError
 from server.lib.clock import to_jst
 from server.lib.text import normalize_email
 from server.members.access import AccessEnded, access_ended_reason
+from server.members.models import Member
 from server.security import verify_password
 
 MAX_EMAIL = 254
@@ -63,12 +66,32 @@ def check_login_input(email: str, password: str) -> str:
     return normalize_email(email)
 
 
+@lru_cache(maxsize=2)
+def _account_query(dialect: str) -> str:
+    columns = rows.select_list(("a", Account), ("m", Member))
+    return (
+        f'SELECT {columns} FROM "account" a '  # noqa: S608 - columns from model metadata
+        'JOIN "member" m ON m."id" = a."member_id" '
+        f'WHERE a."email" = {rows.placeholder(dialect)}'
+    )
+
+
+async def find_account(address: str) -> Account | None:
+    """The account with this (normalised) sign-in address, its member loaded with it."""
+    row = await rows.fetch_row(_account_query, address)
+    if row is None:
+        return None
+    account, member = rows.decode(row, (Account, Member))
+    account.member = member
+    return account
+
+
 async def authenticate(
     email: str, password: str, now: datetime, policy: BlockPolicy, actor: Actor
 ) -> Account:
     """Check an email and password; count failures, block, and audit every outcome."""
     address = check_login_input(email, password)
-    account = await Account.filter(email=address).select_related("member").first()
+    account = await find_account(address)
     usable = account is not None and account.state == AccountState.ACTIVE
     password_hash = account.password_hash if account is not None and usable else None
     # The hash is always computed, also for unknown or blocked accounts, so

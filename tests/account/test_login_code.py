@@ -97,6 +97,21 @@ async def test_remembering_lasts_90_days_and_can_be_revoked(client, clock: Froze
     assert (await password_step(client, signed_in=True)).headers["Location"] == "/login/code"
 
 
+async def test_a_remembered_browser_notes_its_last_use_once_a_minute(
+    client, clock: FrozenClock
+) -> None:
+    """Like a session's last-seen time: /settings shows it, a minute of slack is harmless."""
+    account = await make_account(email=EMAIL)
+    await login(client, EMAIL)
+    first = (await RememberedBrowser.get(account_id=account.id)).last_used_at
+    clock.advance(seconds=30)
+    assert (await password_step(client, signed_in=True)).headers["Location"] == "/"
+    assert (await RememberedBrowser.get(account_id=account.id)).last_used_at == first
+    clock.advance(seconds=31)
+    assert (await password_step(client, signed_in=True)).headers["Location"] == "/"
+    assert (await RememberedBrowser.get(account_id=account.id)).last_used_at == clock.now
+
+
 async def test_a_remembered_browser_is_remembered_for_its_member_only(client) -> None:
     await make_account(email=EMAIL)
     await make_account(email="taro@example.jp")

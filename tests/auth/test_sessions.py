@@ -11,6 +11,7 @@ from tortoise import connections
 from server.audit.service import Actor
 from server.auth import sqlite_reader
 from server.auth.models import Account, AccountState, Session
+from server.auth.service import find_account
 from server.auth.sessions import SessionPolicy, load_session, start_session
 from server.lib.clock import FrozenClock
 from server.members.models import Member, MemberStatus
@@ -49,6 +50,27 @@ async def test_lookup_builds_the_same_models_as_the_orm(app, clock: FrozenClock)
     assert live.session.created_at.utcoffset() == timedelta(0)
     assert live.member.status is MemberStatus.WITHDRAWING
     assert live.account.state is AccountState.ACTIVE
+
+
+async def test_account_lookup_builds_the_same_models_as_the_orm(app, clock: FrozenClock) -> None:
+    member = await make_member(name="山田 花子", capital_refund_on=clock().date())
+    account = await make_account(member, email="hanako@example.jp", blocked_until=clock())
+    await make_account(email="taro@example.jp")
+    found = await find_account("hanako@example.jp")
+    assert found is not None
+    expected = await Account.get(id=account.id).select_related("member")
+    for built, loaded in ((found, expected), (found.member, expected.member)):
+        assert _fields(built) == _fields(loaded)
+        assert {k: type(v) for k, v in vars(built).items() if not k.startswith("_")} == {
+            k: type(v) for k, v in vars(loaded).items() if not k.startswith("_")
+        }
+    assert found.member_id == member.id  # type: ignore[attr-defined]
+    assert found.blocked_until is not None and found.blocked_until.utcoffset() == timedelta(0)
+    assert await find_account("nobody@example.jp") is None
+    # Saving a looked-up account writes only what changed, as with the ORM's own rows.
+    found.failed_count = 3
+    await found.save(update_fields=["failed_count"])
+    assert (await Account.get(id=account.id)).failed_count == 3
 
 
 async def test_a_session_deleted_elsewhere_is_refused_on_the_next_request(app, client) -> None:
