@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -19,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from quart import Response
 
 from server.config import Settings
+from server.lib.threads import idle_pool
 
 # OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -28,26 +26,10 @@ CSRF_HEADER = "X-CSRF-Token"
 T = TypeVar("T")
 
 
-# The lowest priority: a hash waits whenever a page needs the CPU (Linux weighs
-# nice 19 at ~1.5 % of nice 0), and still uses every idle moment of the cores.
-HASH_NICE = 19
-
-
-def _lower_priority() -> None:
-    # Linux nice values are per thread: hashing yields the CPU to the event
-    # loop thread, so pages stay fast while many members sign in at once.
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
-
-
 @lru_cache(maxsize=1)
 def _hash_pool() -> ThreadPoolExecutor:
-    """One hashing thread per core, created on first use."""
-    return ThreadPoolExecutor(
-        max_workers=os.cpu_count() or 1,
-        thread_name_prefix="argon2",
-        initializer=_lower_priority,
-    )
+    """Hashing threads, created on first use, on CPU time the pages leave over."""
+    return idle_pool("argon2")
 
 
 async def _in_hash_pool(func: Callable[..., T], *args: Any) -> T:

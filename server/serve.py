@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
+from quart import Quart
 
+from server.accesslog import AccessLog
 from server.config import Settings
 
 
@@ -14,9 +18,24 @@ def hypercorn_config(host: str, port: int, workers: int) -> Config:
     config.bind = [f"{host}:{port}"]
     config.workers = workers
     config.accesslog = "-"
+    config.logger_class = AccessLog
     config.errorlog = "-"
     config.keep_alive_timeout = 20
     return config
+
+
+def freeze_after_startup(app: Quart) -> None:
+    """Once the app is ready, keep what start-up built out of the cycle collector's sweeps.
+
+    Modules, routes, models and templates live as long as the process; with
+    them tracked, each full collection took 40-60 ms on this VM and held every
+    request in flight. Only for serving: tests build many apps in one process.
+    """
+
+    @app.before_serving
+    async def freeze() -> None:
+        gc.collect()
+        gc.freeze()
 
 
 async def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
@@ -30,5 +49,7 @@ async def serve(settings: Settings, *, host: str, port: int, workers: int) -> in
     from server.app import configure_logging, create_app
 
     configure_logging()
-    await hypercorn_serve(create_app(settings), config)
+    app = create_app(settings)
+    freeze_after_startup(app)
+    await hypercorn_serve(app, config)
     return 0

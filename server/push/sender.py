@@ -13,10 +13,7 @@ What happens after each answer is decided in server/push/delivery.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from server.config import Settings
+from server.lib.threads import idle_pool
 
 log = logging.getLogger(__name__)
 LONGEST_RETRY_AFTER = 24 * 3600
@@ -197,19 +195,10 @@ def encrypt(info: dict[str, Any], body: bytes) -> bytes:
     return encoded
 
 
-def _lower_priority() -> None:
-    # Per-thread nice on Linux: encryption yields the CPU to the event loop
-    # thread, so pages stay fast while an import fans out.
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
 @lru_cache(maxsize=1)
 def _crypto_pool() -> ThreadPoolExecutor:
-    """Encryption threads (one per core), created on first use."""
-    return ThreadPoolExecutor(
-        max_workers=os.cpu_count() or 1, thread_name_prefix="webpush", initializer=_lower_priority
-    )
+    """Encryption threads, created on first use: pages stay fast while an import fans out."""
+    return idle_pool("webpush")
 
 
 _shared: dict[int, PushClient] = {}

@@ -58,3 +58,7 @@ def test_staff_set_up_sign_in_and_out_with_a_passkey(
     page.goto(link)
     expect(page.get_by_text("このリンクは使えません")).to_be_visible()
     cdp.detach()
+    # The server's request log names the page without its one-time token.
+    log = live_server.log.read_text(encoding="utf-8", errors="replace")
+    assert '"GET /staff/setup/*** HTTP/1.1" 200' in log
+    assert link.rsplit("/", 1)[1] not in log
