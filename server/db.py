@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as migrate_api
@@ -38,14 +38,18 @@ def database_url(url: str) -> str:
     """Add SQLite pragmas (WAL is Tortoise's default; busy timeout is ours)."""
     if not url.startswith("sqlite://"):
         return url
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
+    # Not through urlsplit/urlunsplit: they turn sqlite:////abs/path into a
+    # relative path (the empty host is dropped), and the database then could
+    # not be opened. Extra leading slashes mean the same absolute path.
+    path, _, raw_query = url[len("sqlite://") :].partition("?")
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    query = dict(parse_qsl(raw_query))
     query.setdefault("busy_timeout", str(SQLITE_BUSY_TIMEOUT_MS))
     query.setdefault("journal_mode", "WAL")
-    path = url[len("sqlite://") :].split("?", 1)[0]
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return f"sqlite://{path}?{urlencode(query)}"
 
 
 def tortoise_config(url: str) -> dict[str, Any]:

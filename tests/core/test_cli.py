@@ -9,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from server.db import database_url
 from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +70,18 @@ def test_production_without_secret_refuses_to_start(tmp_path: Path) -> None:
     result = _mypage(env, "migrate")
     assert result.returncode == 2
     assert "MYPAGE_SECRET_KEY" in result.stderr
+
+
+def test_an_absolute_sqlite_path_may_be_written_with_four_slashes(tmp_path: Path) -> None:
+    """sqlite:////abs/path (the SQLAlchemy spelling) used to hang `mypage migrate`."""
+    target = tmp_path / "four" / "slashes.sqlite3"  # absolute: starts with "/"
+    three, four = f"sqlite://{target}", f"sqlite:///{target}"
+    assert database_url(four + "?busy_timeout=100") == (
+        f"{three}?busy_timeout=100&journal_mode=WAL"
+    )
+    assert database_url(four) == database_url(three)
+    assert database_url("sqlite://data/x.sqlite3").startswith("sqlite://data/x.sqlite3?")
+    env = {**_env(tmp_path), "MYPAGE_DATABASE_URL": four}
+    done = _mypage(env, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert target.is_file()
