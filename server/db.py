@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.api import migrate as migrate_api
 
 # One Tortoise app per feature, each with its own migrations package under
@@ -88,6 +89,11 @@ async def migrate(url: str) -> None:
 def is_postgres(url: str) -> bool:
     """True for a PostgreSQL URL (features such as SKIP LOCKED depend on it)."""
     return url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+def speaks_postgres(conn: BaseDBAsyncClient) -> bool:
+    """True when an open connection is PostgreSQL's (COPY, SKIP LOCKED, $1 parameters)."""
+    return conn.capabilities.dialect == "postgres"
 
 
 # For `tortoise -c server.db.MIGRATIONS_CONFIG makemigrations` (see `make migrations`):

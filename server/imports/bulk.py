@@ -13,10 +13,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-
-def is_postgres(conn: BaseDBAsyncClient) -> bool:
-    """True when the connection speaks PostgreSQL."""
-    return conn.capabilities.dialect == "postgres"
+from server.db import speaks_postgres
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -39,7 +36,7 @@ async def insert_rows(
     """Insert many rows in the current transaction; `dates` names the date/datetime columns."""
     if not rows:
         return
-    if is_postgres(conn):
+    if speaks_postgres(conn):
         async with conn.acquire_connection() as raw:
             await raw.copy_records_to_table(table, records=rows, columns=list(columns))
         return
@@ -91,7 +88,7 @@ def stored_date(conn: BaseDBAsyncClient) -> dict[Any, Any]:
     Building an import's rows through it (a dict lookup per cell) is cheaper
     than converting the rows again just before `insert_rows`.
     """
-    return _SameDates() if is_postgres(conn) else _SqliteDates()
+    return _SameDates() if speaks_postgres(conn) else _SqliteDates()
 
 
 class _ReadDates(dict[Any, date]):
@@ -109,7 +106,7 @@ def read_dates() -> dict[Any, date]:
 
 def params(conn: BaseDBAsyncClient, count: int, start: int = 1) -> str:
     """Placeholders for `count` parameters in this database's style."""
-    if is_postgres(conn):
+    if speaks_postgres(conn):
         return ", ".join(f"${n}" for n in range(start, start + count))
     return ", ".join("?" for _ in range(count))
 

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from server.config import Settings
-from server.imports.bulk import is_postgres
+from server.db import speaks_postgres
 from server.mail.models import OutboxMessage, OutboxStatus
 
 MAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -101,7 +101,7 @@ async def enqueue_per_member(
         return 0
     template = json.dumps({**payload, "member_id": 0}, ensure_ascii=False)
     conn = OutboxMessage._meta.db
-    if is_postgres(conn):
+    if speaks_postgres(conn):
         _, rows = await conn.execute_query(
             _PER_MEMBER_POSTGRES, [channel, template, key_prefix, key_suffix, now, member_ids]
         )

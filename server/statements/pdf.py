@@ -38,7 +38,8 @@ class PdfUnavailable(DomainError):
     status = 503
 
 
-def _font() -> str:
+def japanese_font() -> str:
+    """The embedded Japanese font's name for reportlab, registered on first use."""
     with _FONT_LOCK:  # PDFs are drawn in worker threads; register the font once
         if FONT_NAME in pdfmetrics.getRegisteredFontNames():
             return FONT_NAME
@@ -55,7 +56,7 @@ def statement_pdf(
     statement: Statement, *, coop_name: str, member_name: str, member_no: str
 ) -> bytes:
     """The statement as an A4 PDF (CPU work: call it in a thread)."""
-    font = _font()
+    font = japanese_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle(f"ご請求明細書 {statement.label}分")

@@ -15,8 +15,7 @@ from server.errors import DomainError
 from server.lib.formatting import jdate, jdatetime
 
 # The statements' font registration (IPAex Gothic, embedded as a TrueType subset).
-from server.statements.pdf import PdfUnavailable
-from server.statements.pdf import _font as japanese_font
+from server.statements.pdf import PdfUnavailable, japanese_font
 
 LEFT = 25 * mm
 RIGHT = A4[0] - 25 * mm
