@@ -12,6 +12,7 @@ from server.auth.web import now, settings
 from server.errors import DomainError, NotFound
 from server.requests.changes import MAX_COMMENT
 from server.staff.changes import service
+from server.staff.paging import page_number
 from server.staff.web import PREFIX, staff_request_actor, staff_required
 
 bp = Blueprint("staff_changes", __name__, url_prefix=PREFIX + "/changes")
@@ -46,7 +47,7 @@ async def _detail_page(
 async def index() -> ResponseReturnValue:
     """The queue: open requests oldest first, or any state chosen in the filter."""
     code = service.state_filter(request.args.get("state"))
-    page = await service.change_queue(code, service.page_number(request.args.get("page")), now())
+    page = await service.change_queue(code, page_number(request.args.get("page")), now())
     return await render_template(
         "staff/changes/index.html",
         page=page,

@@ -12,8 +12,8 @@ from quart_rate_limiter import rate_limit
 from server.auth.web import now, settings
 from server.errors import DomainError, NotFound
 from server.inquiries.service import CATEGORY_LABELS, MAX_REPLY
-from server.staff.changes.service import page_number
 from server.staff.inquiries import service
+from server.staff.paging import page_number
 from server.staff.web import PREFIX, current_staff, staff_request_actor, staff_required
 
 bp = Blueprint("staff_inquiries", __name__, url_prefix=PREFIX + "/inquiries")

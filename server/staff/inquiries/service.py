@@ -24,8 +24,8 @@ from server.requests.models import (
     InquiryReply,
     InquiryState,
 )
-from server.staff.changes.service import Page, paginate
 from server.staff.models import StaffUser
+from server.staff.paging import Page, paginate
 
 MAX_NOTE = 2000
 EXCERPT = 40
