@@ -1,6 +1,7 @@
 """Foundation benchmark: signed-in home and /login vs a bare Quart route; sign-ins.
 
 Usage: .venv/bin/python bench/foundation_bench.py [--members 30000] [--seconds 10]
+       [--rounds 5] [--database-url postgres://.../<empty database>]
 Needs wrk (apt-get install wrk). Prints a markdown block for bench/RESULTS.md.
 """
 
@@ -142,6 +143,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=30000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database to use instead of a fresh SQLite file",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=3,
@@ -158,7 +164,7 @@ def main() -> None:
     env = {
         **os.environ,
         "MYPAGE_ENV": "test",
-        "MYPAGE_DATABASE_URL": f"sqlite://{work / 'bench.sqlite3'}",
+        "MYPAGE_DATABASE_URL": args.database_url or f"sqlite://{work / 'bench.sqlite3'}",
         "MYPAGE_RATE_LIMITS": "false",
         "MYPAGE_DATA_DIR": str(work / "data"),
         "MYPAGE_SMTP_HOST": mailbox.host,
@@ -260,7 +266,8 @@ def main() -> None:
     print(f"## Foundation ({time.strftime('%Y-%m-%d')})\n")
     print(
         f"Machine: {platform.processor() or platform.machine()}, {cores} cores, "
-        f"Python {platform.python_version()}, SQLite, one hypercorn worker; wrk -t1, "
+        f"Python {platform.python_version()}, {'PostgreSQL' if args.database_url else 'SQLite'}, "
+        "one hypercorn worker; wrk -t1, "
         f"{s} s per run; {args.members} extra members (demo created in {demo_seconds:.0f} s).\n"
     )
     print("| run | req/s | p50 ms | p99 ms | requests |\n| --- | ---: | ---: | ---: | ---: |")
