@@ -20,6 +20,7 @@ from server.card.service import cache_key
 from server.config import Settings
 from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
+from server.lib.threads import PAGES
 from server.mail import runtime as mail_runtime
 from server.pages.routes import PWA_DIR, ROOT_FILES
 from server.security import add_vary, apply_security_headers
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese JSON readable as is
     app.jinja_env.autoescape = True
     app.jinja_env.globals["settings"] = settings
+    # Password hashing leaves the pages a core while members are reading them.
+    app.asgi_app = PAGES.wrap(app.asgi_app)  # type: ignore[method-assign,assignment]
     # First registered, last run: compresses what every other hook produced.
     compression.install(app)
     RateLimiter(app, store=_rate_limit_store(settings))

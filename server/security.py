@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -16,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from quart import Response
 
 from server.config import Settings
-from server.lib.threads import idle_pool
+from server.lib.threads import YieldingPool
 
 # OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -27,13 +25,13 @@ T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
-def _hash_pool() -> ThreadPoolExecutor:
+def _hash_pool() -> YieldingPool:
     """Hashing threads, created on first use, on CPU time the pages leave over."""
-    return idle_pool("argon2")
+    return YieldingPool("argon2")
 
 
 async def _in_hash_pool(func: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_hash_pool(), func, *args)
+    return await _hash_pool().run(func, *args)
 
 
 async def hash_password(password: str) -> str:

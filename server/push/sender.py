@@ -29,7 +29,7 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from server.config import Settings
-from server.lib.threads import idle_pool
+from server.lib.threads import low_priority_pool
 
 log = logging.getLogger(__name__)
 LONGEST_RETRY_AFTER = 24 * 3600
@@ -198,7 +198,7 @@ def encrypt(info: dict[str, Any], body: bytes) -> bytes:
 @lru_cache(maxsize=1)
 def _crypto_pool() -> ThreadPoolExecutor:
     """Encryption threads, created on first use: pages stay fast while an import fans out."""
-    return idle_pool("webpush")
+    return low_priority_pool("webpush")
 
 
 _shared: dict[int, PushClient] = {}
