@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server import db
 from server.audit.service import Actor
+from server.imports.members import COLUMNS as MEMBER_COLUMNS
 from server.imports.service import Kind, import_file
+from server.imports.statements import COLUMNS as STATEMENT_COLUMNS
 
 OUT = Path(__file__).resolve().parent / "out"
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
@@ -84,31 +86,9 @@ def statement_rows(count: int, lines: int) -> list[list[str]]:
     return rows
 
 
-MEMBER_HEADER = [
-    "member_no",
-    "name",
-    "name_kana",
-    "birth_date",
-    "email",
-    "phone",
-    "postal_code",
-    "address",
-    "workplace",
-    "category",
-    "joined_on",
-    "status",
-    "capital_refund_on",
-]
-STATEMENT_HEADER = [
-    "member_no",
-    "billing_month",
-    "billed_on",
-    "line_no",
-    "used_on",
-    "description",
-    "quantity",
-    "amount_yen",
-]
+# The CSV columns of CONTRACT.md, as the importers read them.
+MEMBER_HEADER = list(MEMBER_COLUMNS)
+STATEMENT_HEADER = list(STATEMENT_COLUMNS)
 
 
 def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
