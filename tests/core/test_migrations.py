@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tortoise import Tortoise
@@ -55,24 +57,31 @@ async def test_models_have_no_changes_without_a_migration() -> None:
     assert pending == [], "run `make migrations` and review the result"
 
 
-async def test_migrated_schema_equals_the_models(db_url: str, tmp_path: Path) -> None:
+@asynccontextmanager
+async def generated_database(tmp_path: Path) -> AsyncIterator[str]:
+    """A database built straight from the models (generate_schemas), dropped afterwards."""
     template = TemplateDatabase(tmp_path)
     if template.postgres:
         name = f"mypage_gen_{uuid.uuid4().hex[:10]}"
         await pg_execute(template.base, f'CREATE DATABASE "{name}"')
-        generated_url = with_database(template.base, name)
+        url = with_database(template.base, name)
     else:
-        generated_url = f"sqlite://{tmp_path / 'generated.sqlite3'}"
+        url = f"sqlite://{tmp_path / 'generated.sqlite3'}"
     try:
-        await Tortoise.init(config=db.tortoise_config(generated_url))
+        await Tortoise.init(config=db.tortoise_config(url))
         await Tortoise.generate_schemas()
         await Tortoise.close_connections()
-        migrated = await _columns(db_url)  # db_url was built by running the migrations
-        generated = await _columns(generated_url)
-        assert migrated == generated
+        yield url
     finally:
         if template.postgres:
             await pg_execute(template.base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_migrated_schema_equals_the_models(db_url: str, tmp_path: Path) -> None:
+    async with generated_database(tmp_path) as generated_url:
+        migrated = await _columns(db_url)  # db_url was built by running the migrations
+        generated = await _columns(generated_url)
+        assert migrated == generated
 
 
 def test_model_docstrings_are_safe_as_sql_comments() -> None:
@@ -127,20 +136,7 @@ async def _indexes(url: str) -> set[tuple[str, str, bool]]:
 
 async def test_migrated_indexes_equal_the_models(db_url: str, tmp_path: Path) -> None:
     """Columns alone miss a dropped index (SQLite's AlterField rebuild loses them)."""
-    template = TemplateDatabase(tmp_path)
-    if template.postgres:
-        name = f"mypage_idx_{uuid.uuid4().hex[:10]}"
-        await pg_execute(template.base, f'CREATE DATABASE "{name}"')
-        generated_url = with_database(template.base, name)
-    else:
-        generated_url = f"sqlite://{tmp_path / 'generated.sqlite3'}"
-    try:
-        await Tortoise.init(config=db.tortoise_config(generated_url))
-        await Tortoise.generate_schemas()
-        await Tortoise.close_connections()
+    async with generated_database(tmp_path) as generated_url:
         migrated = await _indexes(db_url)
         assert ("audit_event", "staff_id", False) in migrated
         assert migrated == await _indexes(generated_url)
-    finally:
-        if template.postgres:
-            await pg_execute(template.base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
