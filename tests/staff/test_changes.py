@@ -12,18 +12,9 @@ from server.push.outbox_bridge import queued
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from tests.factories import make_account, make_member
 from tests.helpers import login, page, post_form
+from tests.requests.test_changes import FORM  # the change form as the member fills it
 from tests.smtp import deliver, mails_to
 from tests.staff.helpers import signed_in_staff
-
-FORM = {
-    "surname": "山田",
-    "given_name": "花子",
-    "surname_kana": "ヤマダ",
-    "given_name_kana": "ハナコ",
-    "postal_code": "371-0026",
-    "address": "群馬県前橋市大手町1-1-1",
-    "phone": "027-000-0000",
-}
 
 
 async def _member(app: Quart, email: str = "hanako@example.jp", **fields: str):
