@@ -1,4 +1,9 @@
-"""The ceiling: a minimal Quart app with one route, served like the real one."""
+"""The ceilings: a minimal Quart app served like the real one.
+
+`GET /` is one tiny page (the ceiling for pages); `POST /login` only checks
+the demo password in the app's own hash pool and redirects (the ceiling for
+password sign-ins: the same stack and pool, without database or session).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,30 @@ import asyncio
 import sys
 
 from hypercorn.asyncio import serve
-from quart import Quart
+from quart import Quart, redirect, request
+from quart.typing import ResponseReturnValue
 
+from server.demo import DEMO_PASSWORD
+from server.security import _HASHER, verify_password
 from server.serve import hypercorn_config
 
 app = Quart(__name__)
+PASSWORD_HASH = _HASHER.hash(DEMO_PASSWORD)
 
 
 @app.get("/")
 async def index() -> str:
     """One tiny HTML response."""
     return "<!doctype html><title>bare</title><p>hello</p>"
+
+
+@app.post("/login")
+async def login() -> ResponseReturnValue:
+    """Check the password off the loop, as the real sign-in does, and redirect."""
+    form = await request.form
+    if not await verify_password(PASSWORD_HASH, form.get("password", "")):
+        return "wrong password", 400
+    return redirect("/", 303)
 
 
 if __name__ == "__main__":
