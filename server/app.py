@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart, Response, g, request
 from quart.templating import Environment as QuartEnvironment
 from quart_rate_limiter import RateLimiter
@@ -103,6 +104,20 @@ def _rate_limit_store(settings: Settings) -> Any:
     return RedisStore(settings.redis_url)
 
 
+def _trust_proxies(app: Quart, settings: Settings) -> None:
+    """Take the client's address (and https) from our own reverse proxies' headers."""
+    if settings.trusted_proxies:
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxies
+        )
+    elif settings.is_production:
+        logging.getLogger("server").warning(
+            "MYPAGE_TRUSTED_PROXIES is 0: every request is taken to come straight from the "
+            "browser. Behind a TLS proxy, set it to the number of proxies, or every member "
+            "shares the proxy's address (rate limits, access log)."
+        )
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Quart:
     """Build the app for these settings (default: from the environment)."""
     settings = settings or Settings.from_env()
@@ -125,12 +140,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.jinja_env.globals["settings"] = settings
     # Password hashing leaves the pages a core while members are reading them.
     app.asgi_app = PAGES.wrap(app.asgi_app)  # type: ignore[method-assign,assignment]
+    _trust_proxies(app, settings)
     # First registered, last run: compresses what every other hook produced.
     compression.install(app)
-    RateLimiter(app, store=_rate_limit_store(settings))
     register_error_handlers(app)
     auth_web.install_visitor(app)
     staff_web.install(app)
+    # After the member and staff are loaded: signed-in requests are limited per person.
+    RateLimiter(app, key_function=auth_web.rate_limit_key, store=_rate_limit_store(settings))
     auth_web.install_csrf(app)
     _register_blueprints(app, settings)
     _drop_sync_context_processors(app)

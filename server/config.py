@@ -65,6 +65,10 @@ class Settings:
     push_timeout_seconds: int = 15
     # Shared store for rate limits across workers
     redis_url: str = ""
+    # Reverse proxies (TLS terminators) in front of the app that append the
+    # client's address to X-Forwarded-For; 0 = browsers connect directly.
+    # Only then is that header believed (rate limits, the access log's IPs).
+    trusted_proxies: int = 0
     # Sessions and sign-in
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -75,7 +79,8 @@ class Settings:
     staff_idle_minutes: int = 15
     staff_absolute_hours: int = 10
     staff_setup_link_hours: int = 24
-    # Per-address rate limits; only browser tests that sign in many times turn them off.
+    # Rate limits (per person when signed in, else per address); only browser
+    # tests that sign in many times turn them off.
     rate_limits: bool = True
     # The co-op's facts
     coop_name: str = "群馬県学校生協"
@@ -145,6 +150,8 @@ class Settings:
                 raise ConfigError("MYPAGE_RATE_LIMITS cannot be turned off in production")
             if not self.base_url.startswith("https://"):
                 raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError("MYPAGE_TRUSTED_PROXIES must be between 0 and 5")
         from server.lib.business_days import BusinessCalendar
 
         try:

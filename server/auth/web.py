@@ -70,6 +70,26 @@ def request_actor(kind: str = "anonymous") -> Actor:
     return Actor(kind=kind, ip=ip, user_agent=ua)
 
 
+async def rate_limit_key() -> str:
+    """Whose budget a request spends: the signed-in member's or clerk's, else the address.
+
+    Teachers at one school, or clerks in one office, share an address; their
+    signed-in actions are limited person by person. Whatever can be reached
+    without signing in (sign-in itself included) is limited per address: the
+    peer's, or with MYPAGE_TRUSTED_PROXIES the one our own proxy saw, never
+    an X-Forwarded-For the browser made up.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, PUBLIC_ATTR, False):
+        staff = g.get("staff")
+        if staff is not None:
+            return f"staff:{staff.id}"
+        member = g.get("member")
+        if member is not None:
+            return f"member:{member.id}"
+    return f"ip:{request.remote_addr or ''}"
+
+
 def current_csrf_token() -> str:
     """The token that forms and scripts must send back on this visitor's POSTs."""
     binding = g.csrf_binding
