@@ -24,6 +24,10 @@ from server.mail.outbox import enqueue_mail
 from server.security import hash_password, new_token, token_hash
 
 RESET_LIFETIME = timedelta(minutes=30)
+# Per account, whatever the address asking: someone typing a member's address
+# from many places must not fill their inbox (nor get the co-op's mail domain
+# refused by the phone carriers' filters). The answer on screen is the same.
+RESET_MAILS_PER_HOUR = 3
 
 
 class ResetInputError(DomainError):
@@ -62,6 +66,14 @@ async def request_password_reset(
     account = await Account.filter(email=address, state=AccountState.ACTIVE).first()
     if account is None:
         await record(AccountEvent.RESET_REQUEST, actor, now, known=False)
+        return
+    recent = await PasswordReset.filter(
+        account_id=account.id, created_at__gt=now - timedelta(hours=1)
+    ).count()
+    if recent >= RESET_MAILS_PER_HOUR:
+        await record(
+            AccountEvent.RESET_REQUEST, _who(account, actor), now, known=True, mailed=False
+        )
         return
     token = new_token()
     async with in_transaction():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from server.account.events import AccountEvent
 from server.account.models import PasswordReset
+from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.lib.clock import FrozenClock
 from server.mail.models import OutboxMessage
@@ -146,3 +148,23 @@ async def test_an_empty_request_is_told(client) -> None:
     response = await ask_reset(client, "  ")
     assert response.status_code == 400
     assert "メールアドレスを入力してください" in await response.get_data(as_text=True)
+
+
+async def test_reset_mails_to_one_member_are_capped_per_hour(client, clock: FrozenClock) -> None:
+    account = await make_account(email="hanako@example.jp")
+    others = [client.app.test_client() for _ in range(4)]  # as if from four places
+    for other in others:
+        response = await ask_reset(other, "hanako@example.jp")
+        # The answer never changes, so it tells nothing about the address.
+        assert response.headers["Location"] == "/password/forgot/sent"
+    await deliver(client.app)
+    assert len(mails_to("hanako@example.jp")) == 3
+    assert await PasswordReset.filter(account_id=account.id).count() == 3
+    events = await AuditEvent.filter(event=AccountEvent.RESET_REQUEST).order_by("id")
+    assert [e.data.get("mailed", True) for e in events] == [True, True, True, False]
+    _, html = await page(client, "/password/forgot/sent")
+    assert "1時間に3通まで" in html
+    clock.advance(minutes=61)
+    await ask_reset(others[0], "hanako@example.jp")
+    await deliver(client.app)
+    assert len(mails_to("hanako@example.jp")) == 4
