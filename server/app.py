@@ -21,6 +21,7 @@ from server.card.service import cache_key
 from server.config import Settings
 from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
+from server.lib.ratelimit_store import ExpiringMemoryStore, ExpiringRedisStore
 from server.lib.threads import PAGES
 from server.mail import runtime as mail_runtime
 from server.pages.routes import PWA_DIR, ROOT_FILES
@@ -96,12 +97,10 @@ class App(Quart):
             return super().ensure_async(func)
 
 
-def _rate_limit_store(settings: Settings) -> Any:
-    if not settings.redis_url:
-        return None
-    from quart_rate_limiter.redis_store import RedisStore
-
-    return RedisStore(settings.redis_url)
+def _rate_limit_store(settings: Settings) -> ExpiringMemoryStore | ExpiringRedisStore:
+    if settings.redis_url:
+        return ExpiringRedisStore(settings.redis_url)
+    return ExpiringMemoryStore()
 
 
 def _trust_proxies(app: Quart, settings: Settings) -> None:
