@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.sansio.response import Response as BaseResponse
 
 from server.audit.service import Actor
-from server.auth.web import now, request_actor, settings
+from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.errors import DomainError
 from server.staff.models import StaffRole, StaffUser
 from server.staff.service import staff_actor
@@ -139,6 +139,7 @@ def install(app: Quart) -> None:
             return
         g.staff_session, g.staff = live
         g.staff_token = token
+        allow_slow_upload()
         g.csrf_binding = token
         # Acting as staff, never as a member, on these pages.
         g.member = g.account = g.session = None
