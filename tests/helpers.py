@@ -35,6 +35,13 @@ async def post_form(
     return await client.post(path, form=data)
 
 
+async def wrong_sign_in(client: TestClientProtocol, **request: Any) -> int:
+    """One failed sign-in through the form; `request` goes to the POST (headers, scope_base)."""
+    _, html = await page(client, "/login")
+    form = {"csrf_token": csrf_of(html), "email": "nobody@example.jp", "password": "wrong"}
+    return (await client.post("/login", form=form, **request)).status_code
+
+
 async def login(
     client: TestClientProtocol,
     email: str,

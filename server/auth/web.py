@@ -73,6 +73,11 @@ def request_actor(kind: str = "anonymous") -> Actor:
     return Actor(kind=kind, ip=ip, user_agent=ua)
 
 
+def view_mark(name: str, default: Any) -> Any:
+    """A mark our decorators (`public`, `accepts_upload`) left on this request's view."""
+    return getattr(current_app.view_functions.get(request.endpoint or ""), name, default)
+
+
 async def rate_limit_key() -> str:
     """Whose budget a request spends: the signed-in member's or clerk's, else the address.
 
@@ -82,8 +87,7 @@ async def rate_limit_key() -> str:
     peer's, or with MYPAGE_TRUSTED_PROXIES the one our own proxy saw, never
     an X-Forwarded-For the browser made up.
     """
-    view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, PUBLIC_ATTR, False):
+    if not view_mark(PUBLIC_ATTR, False):
         staff = g.get("staff")
         if staff is not None:
             return f"staff:{staff.id}"
@@ -113,8 +117,7 @@ def allow_slow_upload() -> None:
     needs ~2.7 Mbit/s for that. Called once the uploader is known to be
     signed in, so nobody else can hold a connection open this long.
     """
-    view = current_app.view_functions.get(request.endpoint or "")
-    limit = getattr(view, UPLOAD_ATTR, None)
+    limit = view_mark(UPLOAD_ATTR, None)
     if limit:
         needed = math.ceil(limit / UPLOAD_MIN_BYTES_PER_SECOND)
         request.body_timeout = max(request.body_timeout or 0, needed)
@@ -199,8 +202,7 @@ def install_visitor(app: Quart) -> None:
     @app.before_request
     async def limit_body() -> None:
         # The app-wide limit is the largest upload; every other view gets the form limit.
-        view = current_app.view_functions.get(request.endpoint or "")
-        limit = getattr(view, UPLOAD_ATTR, MAX_FORM_BYTES)
+        limit = view_mark(UPLOAD_ATTR, MAX_FORM_BYTES)
         body = request.body
         received = len(body._data)  # what has arrived so far (all of it, in tests)
         if (request.content_length or 0) > limit or received > limit:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from quart import Quart
 from redis import asyncio as aioredis
 
-from server.app import create_app
 from server.config import Settings
 from server.lib import ratelimit_store
-from server.lib.clock import FrozenClock
 from server.lib.ratelimit_store import ExpiringMemoryStore
-from tests.helpers import csrf_of, page
+from tests.helpers import wrong_sign_in
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -40,22 +36,15 @@ async def test_memory_store_sweeps_out_past_arrival_times(monkeypatch) -> None:
 
 
 @pytest.fixture
-async def redis_app(settings: Settings, clock: FrozenClock) -> AsyncIterator[Quart]:
-    """The app with its rate limits in the real Redis server, as several workers run."""
-    application = create_app(settings.replace(redis_url=REDIS_URL), clock=clock)
-    async with application.test_app():
-        yield application
+def settings(settings: Settings) -> Settings:
+    """The app's rate limits in the real Redis server, as several workers keep them."""
+    return settings.replace(redis_url=REDIS_URL)
 
 
-async def test_redis_store_limits_and_its_keys_expire(redis_app: Quart) -> None:
-    client = redis_app.test_client()
+async def test_redis_store_limits_and_its_keys_expire(client) -> None:
     address = f"192.0.2.{secrets.randbelow(250) + 1}-{secrets.token_hex(4)}"
     scope = {"client": (address, 40000)}
-    statuses = []
-    for _ in range(11):
-        _, html = await page(client, "/login")
-        form = {"csrf_token": csrf_of(html), "email": "nobody@example.jp", "password": "x"}
-        statuses.append((await client.post("/login", form=form, scope_base=scope)).status_code)
+    statuses = [await wrong_sign_in(client, scope_base=scope) for _ in range(11)]
     assert statuses == [400] * 10 + [429]
     redis = aioredis.from_url(REDIS_URL)
     try:
