@@ -25,6 +25,7 @@ from webauthn.helpers import (
     parse_client_data_json,
     parse_registration_credential_json,
 )
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticationCredential,
@@ -41,6 +42,13 @@ from webauthn.helpers.structs import (
 # Challenges live five minutes on the server; the browser may give up at the same time.
 TIMEOUT_MS = 5 * 60 * 1000
 MAX_TRANSPORTS = 8
+# ES256, EdDSA and PS256 only: RS256 (PKCS#1 v1.5) is refused, as ASVS 11.6.1 asks,
+# and every platform authenticator members use (phones, Windows Hello, Macs) offers ES256.
+ALGORITHMS = [
+    COSEAlgorithmIdentifier.ECDSA_SHA_256,
+    COSEAlgorithmIdentifier.EDDSA,
+    COSEAlgorithmIdentifier.RSASSA_PSS_SHA_256,
+]
 
 
 class PasskeyError(Exception):
@@ -156,6 +164,7 @@ def registration_options(
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
         exclude_credentials=[PublicKeyCredentialDescriptor(id=cid) for cid in exclude],
+        supported_pub_key_algs=ALGORITHMS,
     )
     return Options(public_key=options_to_json_dict(options), challenge=options.challenge)
 
@@ -223,6 +232,7 @@ def verify_registration(
             expected_rp_id=rp.id,
             expected_origin=rp.origin,
             require_user_verification=True,
+            supported_pub_key_algs=ALGORITHMS,
         )
     except WebAuthnException as error:
         raise RegistrationRejected(str(error)) from error

@@ -11,7 +11,7 @@ from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from server.passkeys.webauthn import decode, encode
 
@@ -24,7 +24,7 @@ class SoftCredential:
     """One resident credential inside the soft authenticator."""
 
     credential_id: bytes
-    key: ec.EllipticCurvePrivateKey
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     rp_id: str
     user_handle: bytes
     sign_count: int = 0
@@ -40,6 +40,7 @@ class SoftAuthenticator:
     backup_eligible: bool = True
     backed_up: bool = True
     counter_step: int = 1
+    algorithm: str = "ES256"  # or "RS256" (PKCS#1 v1.5), which the server must refuse
     credentials: list[SoftCredential] = field(default_factory=list)
 
     def _flags(self, attested: bool) -> int:
@@ -59,12 +60,16 @@ class SoftAuthenticator:
             {"type": kind, "challenge": challenge, "origin": origin or self.origin}
         ).encode()
 
-    def create(self, options: dict[str, Any], *, origin: str | None = None) -> dict[str, Any]:
-        """navigator.credentials.create() with none attestation."""
-        rp_id = options["rp"]["id"]
-        key = ec.generate_private_key(ec.SECP256R1())
-        numbers = key.public_key().public_numbers()
-        cose = cbor2.dumps(
+    def _new_key(self) -> tuple[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, bytes]:
+        if self.algorithm == "RS256":
+            rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            n = rsa_key.public_key().public_numbers()
+            return rsa_key, cbor2.dumps(
+                {1: 3, 3: -257, -1: n.n.to_bytes(256, "big"), -2: n.e.to_bytes(3, "big")}
+            )
+        ec_key = ec.generate_private_key(ec.SECP256R1())
+        numbers = ec_key.public_key().public_numbers()
+        return ec_key, cbor2.dumps(
             {
                 1: 2,
                 3: -7,
@@ -73,6 +78,11 @@ class SoftAuthenticator:
                 -3: numbers.y.to_bytes(32, "big"),
             }
         )
+
+    def create(self, options: dict[str, Any], *, origin: str | None = None) -> dict[str, Any]:
+        """navigator.credentials.create() with none attestation."""
+        rp_id = options["rp"]["id"]
+        key, cose = self._new_key()
         cred = SoftCredential(os.urandom(32), key, rp_id, decode(options["user"]["id"]))
         self.credentials.append(cred)
         aaguid = bytes.fromhex(self.aaguid.replace("-", ""))
@@ -119,9 +129,11 @@ class SoftAuthenticator:
             + struct.pack(">I", sign_count)
         )
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
-        signature = cred.key.sign(
-            auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
-        )
+        signed = auth_data + hashlib.sha256(client_data).digest()
+        if isinstance(cred.key, rsa.RSAPrivateKey):
+            signature = cred.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            signature = cred.key.sign(signed, ec.ECDSA(hashes.SHA256()))
         return {
             "id": encode(cred.credential_id),
             "rawId": encode(cred.credential_id),

@@ -178,6 +178,24 @@ async def test_registration_without_user_verification_is_refused(client) -> None
     assert len(await events("passkey:credential:add_failure")) == 1
 
 
+async def test_rs256_passkeys_are_refused_and_only_strong_algorithms_offered(client) -> None:
+    """ASVS 11.6.1: ES256, EdDSA and PS256 only; an RS256 (PKCS#1 v1.5) key is refused."""
+    await make_account(email="hanako@example.jp")
+    await login(client, "hanako@example.jp")
+    status, options = await api(client, "/api/passkeys/registration/options", page_="/settings")
+    offered = [p["alg"] for p in options["publicKey"]["pubKeyCredParams"]]
+    assert sorted(offered) == [-37, -8, -7]
+    credential = SoftAuthenticator(algorithm="RS256").create(options["publicKey"])
+    status, body = await api(
+        client,
+        "/api/passkeys/registration/verify",
+        {"credential": credential},
+        page_="/settings",
+    )
+    assert status == 400 and "パスキーを登録できませんでした。" in body["error"]
+    assert await Passkey.all().count() == 0
+
+
 async def test_registration_challenge_is_bound_to_the_account(app, client) -> None:
     await make_account(email="hanako@example.jp")
     await make_account(email="taro@example.jp")
