@@ -10,6 +10,7 @@ stock line copied each request's headers and the whole environment first.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -21,9 +22,37 @@ TOKEN_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_-]{20,}")
 REDACTED = "***"
 
 
+# A decoded path or a header can carry %0A and friends: written raw, they start
+# a forged log line. C0 and C1 controls, DEL and the Unicode line separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """The text with every control character written as a visible escape (\\x0a)."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def redact(path: str) -> str:
-    """The path with token-like segments replaced."""
-    return TOKEN_SEGMENT.sub(REDACTED, path) if len(path) > 20 else path
+    """The path with token-like segments replaced and control characters escaped."""
+    if len(path) > 20:
+        path = TOKEN_SEGMENT.sub(REDACTED, path)
+    return escape_controls(path)
+
+
+class EscapeControls(logging.Filter):
+    """Escapes control characters in every string a log call interpolates."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments; never drops a record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                escape_controls(a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: escape_controls(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        return True
 
 
 class AccessLog(Logger):

@@ -15,6 +15,7 @@ from quart.templating import Environment as QuartEnvironment
 from quart_rate_limiter import RateLimiter
 
 from server import compression, db
+from server.accesslog import EscapeControls
 from server.auth import sqlite_reader
 from server.auth import web as auth_web
 from server.card.service import cache_key
@@ -199,6 +200,7 @@ def configure_logging() -> None:
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(EscapeControls())
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

@@ -7,6 +7,8 @@ import logging
 from quart import Quart, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from server.accesslog import redact
+
 log = logging.getLogger(__name__)
 
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -97,5 +99,6 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # Tokens redacted and control characters escaped (ASVS 16.2.5, 16.4.1).
+        log.exception("unhandled error on %s %s", request.method, redact(request.path))
         return await error_response(500)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from server.accesslog import AccessLog, redact
+from server.accesslog import AccessLog, EscapeControls, redact
 from server.app import create_app
 from server.lib.threads import LOW_NICE, PageReads, YieldingPool, low_priority_pool
 from server.serve import freeze_after_startup, hypercorn_config
@@ -65,6 +65,47 @@ def test_only_token_like_segments_are_redacted() -> None:
     assert redact(f"/staff/api/setup/{TOKEN}/verify") == "/staff/api/setup/***/verify"
     assert redact("/statements/2026-06.pdf") == "/statements/2026-06.pdf"
     assert redact("/static/icons/apple-touch-icon.png") == "/static/icons/apple-touch-icon.png"
+
+
+async def test_a_newline_in_the_path_cannot_forge_a_request_log_line() -> None:
+    """ASVS 16.4.1: control characters are escaped in every log field."""
+    config = hypercorn_config("127.0.0.1", 8000, 1)
+    handler = Lines()
+    logger = logging.getLogger("test-access-forge")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    config.accesslog = logger
+    forged = '/x\n203.0.113.9 "GET /staff/ HTTP/1.1" 200 1 1.0ms\u2028\x1b[2J'
+    await AccessLog(config).access(_scope(forged), None, 0.001)
+    assert len(handler.lines) == 1
+    assert "\n" not in handler.lines[0] and "\u2028" not in handler.lines[0]
+    assert "\x1b" not in handler.lines[0]
+    assert '/x\\x0a203.0.113.9 "GET /staff/' in handler.lines[0]
+
+
+async def test_the_unexpected_error_log_redacts_tokens_and_escapes_newlines(
+    app, client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ASVS 16.2.5, 16.4.1: the error log writes neither a token nor a forged line."""
+
+    async def boom(token: str, rest: str) -> str:
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/boom/<token>/<rest>", "boom", boom)
+    with caplog.at_level(logging.ERROR, logger="server.errors"):
+        response = await client.get(f"/boom/{TOKEN}/%0AINFO%20fake%20line")
+    assert response.status_code == 500
+    message = next(r.getMessage() for r in caplog.records if "unhandled" in r.getMessage())
+    assert TOKEN not in message and "\n" not in message
+    assert message == "unhandled error on GET /boom/***/\\x0aINFO fake line"
+
+
+def test_the_app_log_handler_escapes_every_interpolated_string() -> None:
+    record = logging.LogRecord(
+        "server.x", logging.INFO, __file__, 1, "a %s b %d", ("x\ny", 3), None
+    )
+    assert EscapeControls().filter(record)
+    assert record.getMessage() == "a x\\x0ay b 3"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux per-thread nice")
