@@ -154,6 +154,41 @@ def test_browser_rules() -> None:
     assert not is_unsupported("")
 
 
+WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+IOS = "Mozilla/5.0 (iPhone; CPU iPhone OS {v} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "  # noqa: E501
+ANDROID = "Mozilla/5.0 (Linux; Android {v}; SO-41A) AppleWebKit/537.36 (KHTML, like Gecko) "
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "unsupported"),
+    [
+        # Windows 10: Chrome 102+ or Edge 101+, never IE mode.
+        (WIN + "Chrome/101.0.4951.67 Safari/537.36", True),
+        (WIN + "Chrome/102.0.5005.63 Safari/537.36", False),
+        (WIN + "Chrome/101.0.4951.67 Safari/537.36 Edg/100.0.1185.50", True),
+        (WIN + "Chrome/101.0.4951.67 Safari/537.36 Edg/101.0.1210.32", False),
+        (IE_MODE, True),
+        # macOS: Safari 15.
+        (MAC + "Version/14.1.2 Safari/605.1.15", True),
+        (MAC + "Version/15.0 Safari/605.1.15", False),
+        # iOS: Safari 15 or Chrome 69+.
+        (IOS.format(v="14_8") + "Version/14.1.2 Mobile/15E148 Safari/604.1", True),
+        (IOS.format(v="15_0") + "Version/15.0 Mobile/15E148 Safari/604.1", False),
+        (IOS.format(v="15_0") + "CriOS/68.0.3440.83 Mobile/15E148 Safari/604.1", True),
+        (IOS.format(v="15_0") + "CriOS/69.0.3497.105 Mobile/15E148 Safari/604.1", False),
+        # Android 7+ with Chrome 69+.
+        (ANDROID.format(v="6.0.1") + "Chrome/90.0.4430.91 Mobile Safari/537.36", True),
+        (ANDROID.format(v="7.0") + "Chrome/68.0.3440.91 Mobile Safari/537.36", True),
+        (ANDROID.format(v="7.0") + "Chrome/69.0.3497.100 Mobile Safari/537.36", False),
+        (ANDROID.format(v="14") + "Chrome/120.0.6099.144 Mobile Safari/537.36", False),
+    ],
+)
+def test_the_faqs_recommended_environments(user_agent: str, unsupported: bool) -> None:
+    """C9: exactly the FAQ's environments; older ones get the notice."""
+    assert is_unsupported(user_agent) is unsupported
+
+
 def test_settings_refuse_bad_closed_days_and_join_url() -> None:
     from server.config import ConfigError, Settings
 
