@@ -25,8 +25,9 @@ from server.config import Settings
 from server.errors import DomainError
 from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
+from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate
-from server.lib.text import digits_only, nfkc, normalize_email
+from server.lib.text import digits_only, normalize_email
 from server.mail.outbox import enqueue_mail
 from server.members.models import Member, MemberStatus
 from server.security import hash_password, new_token, token_hash, verify_password
@@ -69,20 +70,6 @@ def refused_message(settings: Settings) -> str:
     )
 
 
-def parse_birth_date(text: str) -> date | None:
-    """1980-05-05, 1980/5/5, 1980年5月5日 or 19800505 (full-width digits too)."""
-    value = nfkc(text)
-    match = re.fullmatch(r"(\d{4})\D+(\d{1,2})\D+(\d{1,2})\D*", value)
-    if match is None:
-        match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", value)
-    if match is None:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
-
-
 def registration_opens_on(joined_on: date, settings: Settings) -> date:
     """The first day a member who joined on `joined_on` may register (B3)."""
     calendar = BusinessCalendar.from_strings(settings.coop_closed_days)
@@ -114,7 +101,7 @@ async def start_registration(
         )
     if len(member_no) > 40 or len(initial_password) > 128 or len(birth_date) > 40:
         raise RegistrationInputError("入力が長すぎます。入力内容を確認してください。")
-    born = parse_birth_date(birth_date)
+    born = parse_typed_date(birth_date)
     if born is None:
         raise RegistrationInputError(
             "生年月日は「1980-05-05」や「1980年5月5日」のように、西暦で入力してください。"

@@ -75,6 +75,17 @@ async def test_the_whole_registration(client, clock: FrozenClock) -> None:
     assert (await login(other, "hanako@example.jp", NEW_PASSWORD)).status_code == 303
 
 
+async def test_the_birth_date_may_be_typed_in_the_japanese_era(client, clock: FrozenClock) -> None:
+    """An older member writes 昭和55年5月5日 (or S55.5.5) for 1980-05-05."""
+    member = await make_member()
+    initial = await issue(member, clock())
+    response = await identify(client, member, initial, birth="Ｓ５５．５．５")
+    assert response.status_code == 303 and response.headers["Location"] == "/register/email"
+    other = client.app.test_client()
+    response = await identify(other, member, initial, birth="昭和55年5月6日")
+    assert response.status_code == 400
+
+
 async def test_full_width_member_number(client, clock: FrozenClock) -> None:
     member = await make_member(member_no="00012345")
     initial = await issue(member, clock())

@@ -18,6 +18,7 @@ from tortoise.queryset import QuerySet
 from server.audit.models import AuditEvent
 from server.errors import DomainError
 from server.lib.clock import JST, to_jst
+from server.lib.dates import parse_typed_date
 from server.lib.text import digits_only, nfkc
 from server.members.models import Member
 from server.push.service import device_label
@@ -102,13 +103,11 @@ class LogPage:
 
 
 def _parse_date(text: str, label: str) -> date | None:
-    value = nfkc(text).replace("/", "-")
-    if not value:
+    if not nfkc(text):
         return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as error:
-        raise LogFilterError(f"期間の{label}は 2026-11-28 の形で入力してください。") from error
+    day = parse_typed_date(text)
+    if day is None:
+        raise LogFilterError(f"期間の{label}は 2026-11-28 の形で入力してください。")
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise LogFilterError(
             f"期間の{label}は {FIRST_YEAR}年から{LAST_YEAR}年の日付にしてください。"

@@ -14,7 +14,6 @@ from server.account.initial import (
     normalize_initial_password,
 )
 from server.account.models import InitialPassword
-from server.account.registration import parse_birth_date
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
@@ -23,6 +22,7 @@ from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.lib.clock import to_jst
+from server.lib.dates import parse_typed_date
 from server.members.access import access_ended_reason
 from server.members.models import Member, MemberStatus
 from server.passkeys.models import Passkey
@@ -311,7 +311,7 @@ def parse_refund_date(text: str, today: date) -> date:
     """The capital refund date typed by staff: a real date, today or later."""
     if not text.strip():
         raise MemberActionError("出資金の払い戻し日を入力してください。")
-    refund_on = parse_birth_date(text) if len(text) <= 40 else None
+    refund_on = parse_typed_date(text) if len(text) <= 40 else None
     if refund_on is None:
         raise MemberActionError(
             "払い戻し日は「2027-07-31」や「2027年7月31日」のように、実在する日付を入力してください。"
