@@ -53,19 +53,28 @@ def japanese_font() -> str:
 
 
 def statement_pdf(
-    statement: Statement, *, coop_name: str, member_name: str, member_no: str
+    statement: Statement, *, coop_name: str, contact: str, member_name: str, member_no: str
 ) -> bytes:
-    """The statement as an A4 PDF (CPU work: call it in a thread)."""
+    """The statement as an A4 PDF (CPU work: call it in a thread).
+
+    `contact` (the free dial and FAX) is printed at the foot of every page, so
+    a member who prints it knows whom to ask about a line.
+    """
     font = japanese_font()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(f"ご請求明細書 {statement.label}分")
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, lang="ja-JP")
+    canvas.setTitle(f"ご請求明細書（{statement.label}分）")
     canvas.setAuthor(coop_name)
+    canvas.setSubject(
+        f"{member_name} 様（組合員番号 {member_no}）の{statement.label}分のご請求明細"
+    )
+    canvas.setKeywords(["ご請求明細", coop_name, statement.label])
+    canvas.setCreator(f"{coop_name} 組合員マイページ")
     y = _heading(canvas, font, statement, coop_name, member_name, member_no)
     page = 1
     for line in statement.lines:
         if y < BOTTOM + ROW * 2:
-            _footer(canvas, font, page)
+            _footer(canvas, font, page, contact)
             canvas.showPage()
             page += 1
             y = _columns(canvas, font, TOP)
@@ -79,7 +88,7 @@ def statement_pdf(
     canvas.setFont(font, 12)
     canvas.drawString(LEFT + 38 * mm, y - 2 * mm, "ご請求金額合計")
     canvas.drawRightString(RIGHT, y - 2 * mm, yen(statement.total))
-    _footer(canvas, font, page)
+    _footer(canvas, font, page, contact)
     canvas.save()
     return buffer.getvalue()
 
@@ -122,6 +131,7 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text + "…"
 
 
-def _footer(canvas: Canvas, font: str, page: int) -> None:
+def _footer(canvas: Canvas, font: str, page: int, contact: str) -> None:
     canvas.setFont(font, 8)
-    canvas.drawCentredString(A4[0] / 2, 12 * mm, f"- {page} -")
+    canvas.drawString(LEFT, 12 * mm, contact)
+    canvas.drawRightString(RIGHT, 12 * mm, f"- {page} -")

@@ -8,6 +8,7 @@ from quart import Blueprint, Response, g, render_template
 
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
+from server.lib.downloads import content_disposition
 from server.members.access import first_statement_month
 from server.members.routes import current_viewer
 from server.statements.events import StatementEvent
@@ -23,9 +24,10 @@ from server.statements.service import (
 bp = Blueprint("statements", __name__)
 
 
-def _download(body: bytes, mimetype: str, filename: str) -> Response:
+def _download(body: bytes, mimetype: str, filename: str, fallback: str) -> Response:
+    # Quart adds "; charset=utf-8" to text/* types itself: name the type alone.
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename, fallback=fallback)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -57,16 +59,23 @@ async def pdf(month: str) -> Response:
     """The month's statement as an A4 PDF."""
     found = await statement(current_viewer(), month)
     member = g.member
+    s = settings()
     body = await asyncio.to_thread(
         statement_pdf,
         found,
-        coop_name=settings().coop_name,
+        coop_name=s.coop_name,
+        contact=f"{s.coop_name}　フリーダイヤル {s.coop_free_dial}　FAX {s.coop_fax}",
         member_name=member.name,
         member_no=member.member_no,
     )
     actor = request_actor("member")
     await record(StatementEvent.DOWNLOADED, actor, now(), month=month, format="pdf")
-    return _download(body, "application/pdf", f"statement-{month}.pdf")
+    return _download(
+        body,
+        "application/pdf",
+        f"ご請求明細_{month_label(month)}分.pdf",
+        f"statement-{month}.pdf",
+    )
 
 
 @bp.get("/statements.csv")
@@ -75,4 +84,4 @@ async def csv_download() -> Response:
     """Every visible statement line as one CSV file."""
     lines = await all_visible_lines(current_viewer())
     await record(StatementEvent.DOWNLOADED, request_actor("member"), now(), format="csv")
-    return _download(statements_csv(lines), "text/csv; charset=utf-8", "statements.csv")
+    return _download(statements_csv(lines), "text/csv", "ご請求明細.csv", "statements.csv")

@@ -7,6 +7,7 @@ import csv
 import io
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 from tests.factories import make_account, make_member
 from tests.helpers import login
@@ -34,7 +35,11 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
     response = await client.get("/statements/2026-11.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    assert "statement-2026-11.pdf" in response.headers["Content-Disposition"]
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == (
+        "attachment; filename=\"statement-2026-11.pdf\"; filename*=UTF-8''"
+        + quote("ご請求明細_2026年11月分.pdf", safe="")
+    )
     assert "no-store" in response.headers["Cache-Control"]
     path = tmp_path / "s.pdf"
     path.write_bytes(await response.get_data())
@@ -50,8 +55,14 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
         "11,145円",
         "群馬県学校生協",
         "2026年11月15日",
+        "フリーダイヤル 0120-39-5318",
+        "FAX 0120-03-5318",
     ):
         assert words in text, words
+    info = await tool("pdfinfo", str(path))
+    assert "Title:           ご請求明細書（2026年11月分）" in info
+    assert "Author:          群馬県学校生協" in info
+    assert "Subject:         山田 花子 様（組合員番号 00012345）の2026年11月分のご請求明細" in info
     fonts = await tool("pdffonts", str(path))
     row = next(line for line in fonts.splitlines() if "IPAexGothic" in line)
     assert row.split()[-5:-3] == ["yes", "yes"]  # embedded, subset
@@ -84,7 +95,11 @@ async def test_csv_of_all_visible_statements(client) -> None:
     await make_statement(other, "2026-11", [999999])
     response = await client.get("/statements.csv")
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # charset once
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=\"statements.csv\"; filename*=UTF-8''"
+        "%E3%81%94%E8%AB%8B%E6%B1%82%E6%98%8E%E7%B4%B0.csv"
+    )
     body = await response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
