@@ -13,7 +13,7 @@ from server.auth.models import Account, AccountState
 from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError
-from server.members.models import Member
+from server.members.models import Member, MemberStatus
 from server.passkeys.manage import remove_all_passkeys
 from server.push.service import remove_all_for_account
 from server.requests import notify
@@ -80,8 +80,10 @@ class PaperMember:
 async def paper_statement_members() -> list[PaperMember]:
     """Staff: members whose My Page is stopped, so statements go by post with the fee."""
     stopped = await Account.filter(state=AccountState.STOPPED).values_list("member_id", flat=True)
+    # A withdrawn member is billed no more, so gets no postcards and no fee.
     stops = (
         await ServiceStop.filter(member_id__in=list(stopped))
+        .exclude(member__status=MemberStatus.WITHDRAWN)
         .order_by("-stopped_at")
         .select_related("member")
     )

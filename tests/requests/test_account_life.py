@@ -258,3 +258,15 @@ async def test_after_stopping_only_a_newer_initial_password_registers_again(
     account = await Account.get(id=account.id)
     assert account.state == AccountState.ACTIVE
     assert await paper_statement_members() == []
+
+
+async def test_a_withdrawn_member_leaves_the_paper_statement_list(app, client) -> None:
+    """No statements, no postcards and no fee after the withdrawal (issue 19 #14)."""
+    account = await _signed_in(client)
+    member = await account.member
+    await _reauth(client, "/service/stop")
+    assert (await post_form(client, "/service/stop", {"confirm": "yes"})).status_code == 303
+    assert [m.member_no for m in await paper_statement_members()] == [member.member_no]
+    member.status = MemberStatus.WITHDRAWN
+    await member.save(update_fields=["status"])
+    assert await paper_statement_members() == []
