@@ -86,9 +86,15 @@ class Settings:
     coop_name: str = "群馬県学校生協"
     coop_free_dial: str = "0120-39-5318"
     coop_fax: str = "0120-03-5318"
-    coop_mail_domain: str = "Gmypage.jp"
     paper_fee_yen: int = 100
+    # Capital is refunded at the end of this month (B7) ...
     capital_refund_month: int = 7
+    # ... and the year's figures are published in this one (B5): two facts that
+    # happen to share July at this co-op.
+    capital_publish_month: int = 7
+    # The co-op holds an ISO/IEC 27001 (ISMS) certificate; /help/security says so
+    # only when this is true (a co-op without one must not claim it).
+    coop_isms_certified: bool = True
     registration_delay_business_days: int = 5
     # Days the co-op's office is closed besides weekends and public holidays:
     # "MM-DD" every year, "YYYY-MM-DD" once (year-end and new-year break).
@@ -101,6 +107,11 @@ class Settings:
     # application (shown as a link and a QR code); empty ones are not shown.
     coop_postal_address: str = ""
     coop_join_url: str = ""
+
+    @property
+    def coop_mail_domain(self) -> str:
+        """The domain members must allow mail from: always the sender address's own."""
+        return self.mail_from.rpartition("@")[2]
 
     @property
     def is_production(self) -> bool:

@@ -16,7 +16,7 @@ bp = Blueprint("capital", __name__)
 async def index() -> str:
     """Published capital figures the member may see, or why there are none yet."""
     viewer = current_viewer()
-    month = settings().capital_refund_month
+    month = settings().capital_publish_month
     records = await visible_records(viewer, now(), month)
     return await render_template(
         "capital/index.html",

@@ -44,9 +44,12 @@ async def test_help_index_follows_the_settings(db_url: str, tmp_path: Path) -> N
         db_url,
         tmp_path,
         coop_free_dial="0120-11-2222",
-        coop_mail_domain="mail.example.coop",
+        mail_from="no-reply@mail.example.coop",
         registration_delay_business_days=7,
         paper_fee_yen=200,
+        capital_refund_month=8,
+        capital_publish_month=6,
+        coop_isms_certified=False,
     )
     app = create_app(settings, clock=FrozenClock(START))
     async with app.test_app():
@@ -57,9 +60,18 @@ async def test_help_index_follows_the_settings(db_url: str, tmp_path: Path) -> N
     assert "0120-11-2222" in html and "0120-39-5318" not in html
     assert "@mail.example.coop" in html
     assert "7営業日" in html
-    assert "200円（税抜、税込 220円）" in html
+    assert "200円（税抜。税込 220円）" in html
     assert "0120-11-2222" in forms
     assert "0120-11-2222" in security
+    # Publication and refund are separate settings (issue 19 #10).
+    assert "毎年6月に更新されます" in html and "8月末に出資金をお返しします" in html
+    # No certificate, no claim.
+    assert "ISO/IEC 27001" not in security
+
+
+async def test_the_isms_sentence_is_shown_by_default(client) -> None:
+    _, security = await page(client, "/help/security")
+    assert "ISO/IEC 27001" in security
 
 
 async def test_environment_page_lists_the_recommended_browsers(client) -> None:
