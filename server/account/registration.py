@@ -28,7 +28,8 @@ from server.lib.clock import to_jst
 from server.lib.formatting import jdate
 from server.lib.text import digits_only, nfkc, normalize_email
 from server.mail.outbox import enqueue_mail
-from server.members.models import Member, MemberStatus
+from server.members.access import access_ended_reason
+from server.members.models import Member
 from server.security import hash_password, new_token, token_hash, verify_password
 
 REGISTRATION_LIFETIME = timedelta(hours=1)
@@ -132,7 +133,7 @@ async def start_registration(
     password_ok = await verify_password(
         initial.password_hash if initial else None, normalize_initial_password(initial_password)
     )
-    reason = await _refusal_reason(member, password_ok, born, initial)
+    reason = await _refusal_reason(member, password_ok, born, initial, to_jst(now).date())
     if reason is not None or member is None or initial is None:
         who = _member_actor(actor, member.id) if member is not None else actor
         await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
@@ -162,8 +163,18 @@ async def start_registration(
     return token
 
 
+def _membership_ended(member: Member, today: date) -> bool:
+    # The account's state is left out: a stopped member may come back with a
+    # new initial password (checked below), a former member may not.
+    return access_ended_reason(member.status, member.capital_refund_on, today) is not None
+
+
 async def _refusal_reason(
-    member: Member | None, password_ok: bool, born: date, initial: InitialPassword | None
+    member: Member | None,
+    password_ok: bool,
+    born: date,
+    initial: InitialPassword | None,
+    today: date,
 ) -> str | None:
     if member is None:
         return "unknown"
@@ -171,7 +182,7 @@ async def _refusal_reason(
         return "initial_password"
     if member.birth_date != born:
         return "birth_date"
-    if member.status == MemberStatus.WITHDRAWN:
+    if _membership_ended(member, today):
         return "withdrawn"
     account = await Account.filter(member_id=member.id).first()
     if account is not None and account.state == AccountState.STOPPED:
@@ -290,6 +301,16 @@ async def complete_registration(
             "別のパスワードを設定してください。"
         )
     new_hash = await hash_password(value)
+    await member.refresh_from_db(fields=["status", "capital_refund_on"])
+    if _membership_ended(member, to_jst(now).date()):
+        # Withdrawn (a members import) while the steps were under way.
+        await record(
+            AccountEvent.REGISTRATION_REFUSED,
+            _member_actor(actor, member.id),
+            now,
+            reason="withdrawn",
+        )
+        raise RegistrationRefused(refused_message(settings))
     async with in_transaction():
         used = await InitialPassword.filter(
             id=registration.initial_password.id, used_at=None

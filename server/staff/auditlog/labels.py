@@ -10,6 +10,7 @@ EVENT_LABELS: dict[str, str] = {
     "auth:account:block": "ログインの一時停止",
     "auth:session:logout": "ログアウト",
     "auth:session:expired": "ログインの有効期限切れ",
+    "auth:session:access_ended": "利用終了によるログインの終了",
     "account:initial_password:issue": "初期パスワードの発行",
     "account:registration:start": "利用登録の開始",
     "account:registration:refused": "利用登録の拒否",

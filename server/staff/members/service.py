@@ -210,7 +210,10 @@ async def member_page(member_id: int, now: datetime) -> MemberPage:
         initial_password=initial,
         initial_password_state=initial_password_state(initial, now),
         access_ended=access_ended_reason(
-            member.status, member.capital_refund_on, to_jst(now).date()
+            member.status,
+            member.capital_refund_on,
+            to_jst(now).date(),
+            account_state=account.state if account is not None else AccountState.ACTIVE,
         ),
         history=[_history_row(event) for event in events],
         passkeys=passkeys,
