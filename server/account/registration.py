@@ -16,11 +16,11 @@ from tortoise.transactions import in_transaction
 from server.account.codes import check_code, issue_code
 from server.account.events import AccountEvent
 from server.account.initial import normalize_initial_password
+from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
 from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
 from server.account.passwords import check_new_password
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
-from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.business_days import BusinessCalendar
@@ -321,7 +321,9 @@ async def complete_registration(
             raise RegistrationInputError(
                 "このメールアドレスは登録に使えません。別のメールアドレスを入力してください。"
             )
-        account = await _save_account(member, address, new_hash, now)
+        account, removed = await _save_account(
+            member, address, new_hash, now, _member_actor(actor, member.id)
+        )
         await Registration.filter(member_id=member.id).delete()
         await enqueue_mail(
             address,
@@ -331,6 +333,7 @@ async def complete_registration(
             name=member.name,
             member_no=member.member_no,
             email=address,
+            removed=removed,
         )
         await record(
             AccountEvent.REGISTRATION_COMPLETE, _member_actor(actor, member.id, account.id), now
@@ -339,10 +342,19 @@ async def complete_registration(
     return account
 
 
-async def _save_account(member: Member, address: str, new_hash: str, now: datetime) -> Account:
+async def _save_account(
+    member: Member, address: str, new_hash: str, now: datetime, actor: Actor
+) -> tuple[Account, LockdownResult | None]:
+    """Create the account, or replace a registered one's address and password.
+
+    Registering again with a new initial password is how a member who lost
+    the address or password gets the account back by phone: whoever held it
+    before loses every way in (sessions, passkeys, push devices, pending
+    address changes, remembered browsers), and the result says what went.
+    """
     account = await Account.filter(member_id=member.id).first()
     if account is None:
-        return await Account.create(
+        created = await Account.create(
             member_id=member.id,
             email=address,
             password_hash=new_hash,
@@ -351,8 +363,7 @@ async def _save_account(member: Member, address: str, new_hash: str, now: dateti
             failed_count=0,
             block_count=0,
         )
-    # Registering again with a new initial password (the member lost the old
-    # address or password): the old sign-ins end.
+        return created, None
     account.email = address
     account.password_hash = new_hash
     account.failed_count = 0
@@ -361,8 +372,6 @@ async def _save_account(member: Member, address: str, new_hash: str, now: dateti
     await account.save(
         update_fields=["email", "password_hash", "failed_count", "blocked_until", "state"]
     )
-    await end_all_sessions(account.id)
-    from server.account.signin import forget_all_browsers
-
-    await forget_all_browsers(account.id)
-    return account
+    who = _member_actor(actor, member.id, account.id)
+    removed = await lock_down(account, now, who, event=LockdownEvent.REREGISTRATION)
+    return account, removed

@@ -25,6 +25,8 @@ EVENT_LABELS: dict[str, str] = {
     "account:login_code:success": "ログイン用コードの確認",
     "account:browser:remember": "ブラウザの記憶",
     "account:browser:forget": "記憶したブラウザの削除",
+    "account:lockdown:lost_device": "端末をなくしたときの保護（全端末のログアウトなど）",
+    "account:lockdown:reregistration": "再登録による以前の端末・パスキーの解除",
     "passkey:credential:add": "パスキーの追加",
     "passkey:credential:add_failure": "パスキーの追加の失敗",
     "passkey:credential:rename": "パスキーの名前の変更",
