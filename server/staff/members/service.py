@@ -46,6 +46,7 @@ SIGN_IN_EVENTS: dict[str, str] = {
     "account:login_code:success": "認証コードの確認",
     "account:code:failure": "認証コードの誤り",
     "account:password_reset:complete": "パスワードの再設定",
+    "account:lockdown:lost_device": "端末をなくしたときの手続き",
 }
 FAILURE_EVENTS = frozenset(
     {"auth:login:failure", "auth:login:blocked", "passkey:login:failure", "account:code:failure"}
