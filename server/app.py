@@ -215,6 +215,7 @@ BLUEPRINTS = [
     "server.inquiries.routes:bp",
     "server.requests.routes:bp",
     "server.settings.routes:bp",
+    "server.settings.lost_device:bp",
     "server.passkeys.routes:bp",
     "server.members.routes:bp",
     "server.statements.routes:bp",

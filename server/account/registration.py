@@ -16,11 +16,11 @@ from tortoise.transactions import in_transaction
 from server.account.codes import check_code, issue_code
 from server.account.events import AccountEvent
 from server.account.initial import normalize_initial_password
+from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
 from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
 from server.account.passwords import check_new_password
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
-from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.business_days import BusinessCalendar
@@ -29,7 +29,8 @@ from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate
 from server.lib.text import digits_only, normalize_email
 from server.mail.outbox import enqueue_mail
-from server.members.models import Member, MemberStatus
+from server.members.access import access_ended_reason
+from server.members.models import Member
 from server.security import hash_password, new_token, token_hash, verify_password
 
 REGISTRATION_LIFETIME = timedelta(hours=1)
@@ -119,7 +120,7 @@ async def start_registration(
     password_ok = await verify_password(
         initial.password_hash if initial else None, normalize_initial_password(initial_password)
     )
-    reason = await _refusal_reason(member, password_ok, born, initial)
+    reason = await _refusal_reason(member, password_ok, born, initial, to_jst(now).date())
     if reason is not None or member is None or initial is None:
         who = _member_actor(actor, member.id) if member is not None else actor
         await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
@@ -149,8 +150,18 @@ async def start_registration(
     return token
 
 
+def _membership_ended(member: Member, today: date) -> bool:
+    # The account's state is left out: a stopped member may come back with a
+    # new initial password (checked below), a former member may not.
+    return access_ended_reason(member.status, member.capital_refund_on, today) is not None
+
+
 async def _refusal_reason(
-    member: Member | None, password_ok: bool, born: date, initial: InitialPassword | None
+    member: Member | None,
+    password_ok: bool,
+    born: date,
+    initial: InitialPassword | None,
+    today: date,
 ) -> str | None:
     if member is None:
         return "unknown"
@@ -158,7 +169,7 @@ async def _refusal_reason(
         return "initial_password"
     if member.birth_date != born:
         return "birth_date"
-    if member.status == MemberStatus.WITHDRAWN:
+    if _membership_ended(member, today):
         return "withdrawn"
     account = await Account.filter(member_id=member.id).first()
     if account is not None and account.state == AccountState.STOPPED:
@@ -277,6 +288,16 @@ async def complete_registration(
             "別のパスワードを設定してください。"
         )
     new_hash = await hash_password(value)
+    await member.refresh_from_db(fields=["status", "capital_refund_on"])
+    if _membership_ended(member, to_jst(now).date()):
+        # Withdrawn (a members import) while the steps were under way.
+        await record(
+            AccountEvent.REGISTRATION_REFUSED,
+            _member_actor(actor, member.id),
+            now,
+            reason="withdrawn",
+        )
+        raise RegistrationRefused(refused_message(settings))
     async with in_transaction():
         used = await InitialPassword.filter(
             id=registration.initial_password.id, used_at=None
@@ -287,7 +308,9 @@ async def complete_registration(
             raise RegistrationInputError(
                 "このメールアドレスは登録に使えません。別のメールアドレスを入力してください。"
             )
-        account = await _save_account(member, address, new_hash, now)
+        account, removed = await _save_account(
+            member, address, new_hash, now, _member_actor(actor, member.id)
+        )
         await Registration.filter(member_id=member.id).delete()
         await enqueue_mail(
             address,
@@ -297,6 +320,7 @@ async def complete_registration(
             name=member.name,
             member_no=member.member_no,
             email=address,
+            removed=removed,
         )
         await record(
             AccountEvent.REGISTRATION_COMPLETE, _member_actor(actor, member.id, account.id), now
@@ -305,10 +329,19 @@ async def complete_registration(
     return account
 
 
-async def _save_account(member: Member, address: str, new_hash: str, now: datetime) -> Account:
+async def _save_account(
+    member: Member, address: str, new_hash: str, now: datetime, actor: Actor
+) -> tuple[Account, LockdownResult | None]:
+    """Create the account, or replace a registered one's address and password.
+
+    Registering again with a new initial password is how a member who lost
+    the address or password gets the account back by phone: whoever held it
+    before loses every way in (sessions, passkeys, push devices, pending
+    address changes, remembered browsers), and the result says what went.
+    """
     account = await Account.filter(member_id=member.id).first()
     if account is None:
-        return await Account.create(
+        created = await Account.create(
             member_id=member.id,
             email=address,
             password_hash=new_hash,
@@ -317,8 +350,7 @@ async def _save_account(member: Member, address: str, new_hash: str, now: dateti
             failed_count=0,
             block_count=0,
         )
-    # Registering again with a new initial password (the member lost the old
-    # address or password): the old sign-ins end.
+        return created, None
     account.email = address
     account.password_hash = new_hash
     account.failed_count = 0
@@ -327,8 +359,6 @@ async def _save_account(member: Member, address: str, new_hash: str, now: dateti
     await account.save(
         update_fields=["email", "password_hash", "failed_count", "blocked_until", "state"]
     )
-    await end_all_sessions(account.id)
-    from server.account.signin import forget_all_browsers
-
-    await forget_all_browsers(account.id)
-    return account
+    who = _member_actor(actor, member.id, account.id)
+    removed = await lock_down(account, now, who, event=LockdownEvent.REREGISTRATION)
+    return account, removed

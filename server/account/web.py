@@ -72,17 +72,32 @@ async def hold_for_code(account: Account, target: str) -> WerkzeugResponse:
     return response
 
 
+async def begin_session(account: Account, *, method: str) -> str:
+    """Start a fresh session (ending the one this browser had); returns its cookie token.
+
+    Every proven sign-in comes here (password, mailed code, registration,
+    passkey); `start_session` refuses a member whose access has ended.
+    """
+    token = await start_session(
+        account,
+        session_policy(),
+        now(),
+        method=method,
+        actor=request_actor(),
+        free_dial=settings().coop_free_dial,
+    )
+    if g.get("session") is not None:
+        await end_session(g.session_token)
+    return token
+
+
 async def complete_sign_in(account: Account, *, method: str, target: str) -> WerkzeugResponse:
-    """Start a fresh session (ending the one this browser had) and go to `target`.
+    """Start a fresh session and go to `target`.
 
     For every way of signing in once it is proved: after the mailed code,
     after registration, and for passkeys (which never need the code).
     """
-    if g.get("session") is not None:
-        await end_session(g.session_token)
-    token = await start_session(
-        account, session_policy(), now(), method=method, actor=request_actor()
-    )
+    token = await begin_session(account, method=method)
     response = redirect(safe_next(target), 303)
     set_session_cookie(response, token)
     return response

@@ -19,6 +19,7 @@ class Event(StrEnum):
     ACCOUNT_BLOCK = "auth:account:block"
     LOGOUT = "auth:session:logout"
     SESSION_EXPIRED = "auth:session:expired"
+    SESSION_ACCESS_ENDED = "auth:session:access_ended"
     SESSIONS_END_OTHERS = "auth:session:end_others"
 
 

@@ -8,7 +8,7 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.web import hold_for_code, needs_code
+from server.account.web import complete_sign_in, hold_for_code, needs_code
 from server.audit.service import Event, record
 from server.auth.service import (
     AccessEnded,
@@ -17,15 +17,13 @@ from server.auth.service import (
     LoginInputError,
     authenticate,
 )
-from server.auth.sessions import end_session, start_session
+from server.auth.sessions import end_session
 from server.auth.web import (
     clear_session_cookie,
     now,
     public,
     request_actor,
     safe_next,
-    session_policy,
-    set_session_cookie,
     settings,
 )
 from server.push.service import forget_device_at_logout
@@ -66,7 +64,14 @@ async def login_post() -> ResponseReturnValue:
     password = form.get("password", "")
     target = safe_next(form.get("next"))
     try:
-        account = await authenticate(email, password, now(), block_policy(), request_actor())
+        account = await authenticate(
+            email,
+            password,
+            now(),
+            block_policy(),
+            request_actor(),
+            free_dial=settings().coop_free_dial,
+        )
     except (LoginFailed, LoginInputError, AccessEnded) as error:
         body = await render_template(
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
@@ -75,14 +80,7 @@ async def login_post() -> ResponseReturnValue:
     # A browser not seen before must first type the code mailed to the member (A8).
     if await needs_code(account):
         return await hold_for_code(account, target)
-    if g.session is not None:
-        await end_session(g.session_token)
-    token = await start_session(
-        account, session_policy(), now(), method="password", actor=request_actor()
-    )
-    response = redirect(target, 303)
-    set_session_cookie(response, token)
-    return response
+    return await complete_sign_in(account, method="password", target=target)
 
 
 @bp.post("/logout")

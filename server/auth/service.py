@@ -10,10 +10,10 @@ from functools import lru_cache
 from server.audit.service import Actor, Event, record
 from server.auth import rows
 from server.auth.models import Account, AccountState
+from server.auth.sessions import ended_reason
 from server.errors import DomainError
-from server.lib.clock import to_jst
 from server.lib.text import normalize_email
-from server.members.access import AccessEnded, access_ended_reason
+from server.members.access import AccessEnded
 from server.members.models import Member
 from server.security import verify_password
 
@@ -87,18 +87,25 @@ async def find_account(address: str) -> Account | None:
 
 
 async def authenticate(
-    email: str, password: str, now: datetime, policy: BlockPolicy, actor: Actor
+    email: str,
+    password: str,
+    now: datetime,
+    policy: BlockPolicy,
+    actor: Actor,
+    *,
+    free_dial: str = "",
 ) -> Account:
     """Check an email and password; count failures, block, and audit every outcome."""
     address = check_login_input(email, password)
     account = await find_account(address)
-    usable = account is not None and account.state == AccountState.ACTIVE
-    password_hash = account.password_hash if account is not None and usable else None
+    # A stopped account is checked like any other, so that its owner (and only
+    # they, with the right password) learns below how to come back (B8).
+    password_hash = account.password_hash if account is not None else None
     # The hash is always computed, also for unknown or blocked accounts, so
     # response time tells nothing about which addresses are members.
     # Passwords are chosen and checked NFKC-normalised (ａｂｃ１２３ is abc123).
     ok = await verify_password(password_hash, unicodedata.normalize("NFKC", password))
-    if account is None or not usable:
+    if account is None:
         await record(Event.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
         raise LoginFailed()
     who = Actor(
@@ -112,12 +119,13 @@ async def authenticate(
         await record(Event.LOGIN_BLOCKED, who, now, until=account.blocked_until.isoformat())
         raise LoginFailed()
     if not ok:
+        if account.state != AccountState.ACTIVE:
+            await record(Event.LOGIN_FAILURE, who, now, reason="unknown_or_unusable")
+            raise LoginFailed()
         await _count_failure(account, now, policy, who)
         raise LoginFailed()
     # Only after the right password, so this says nothing to someone guessing.
-    ended = access_ended_reason(
-        account.member.status, account.member.capital_refund_on, to_jst(now).date()
-    )
+    ended = ended_reason(account, account.member, now, free_dial)
     if ended:
         await record(Event.LOGIN_FAILURE, who, now, reason="access_ended")
         raise AccessEnded(ended)

@@ -10,7 +10,9 @@ from tortoise.models import Model
 
 from server.audit.service import Actor, Event, record
 from server.auth import rows
-from server.auth.models import Account, AccountState, Session
+from server.auth.models import Account, Session
+from server.lib.clock import to_jst
+from server.members.access import AccessEnded, access_ended_reason
 from server.members.models import Member
 from server.security import new_token, token_hash
 
@@ -27,10 +29,45 @@ class SessionPolicy:
     absolute: timedelta
 
 
+def ended_reason(
+    account: Account, member: Member, now: datetime, free_dial: str = ""
+) -> str | None:
+    """Why this member's access has ended (withdrawn, refunded, stopped), or None."""
+    return access_ended_reason(
+        member.status,
+        member.capital_refund_on,
+        to_jst(now).date(),
+        account_state=account.state,
+        free_dial=free_dial,
+    )
+
+
 async def start_session(
-    account: Account, policy: SessionPolicy, now: datetime, *, method: str, actor: Actor
+    account: Account,
+    policy: SessionPolicy,
+    now: datetime,
+    *,
+    method: str,
+    actor: Actor,
+    free_dial: str = "",
 ) -> str:
-    """Create a session and return its cookie token (a fresh one at every sign-in)."""
+    """Create a session and return its cookie token (a fresh one at every sign-in).
+
+    Every way of signing in ends here, so no session starts for a member whose
+    access has ended, whatever was proved first (AccessEnded, audited).
+    """
+    member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
+    reason = ended_reason(account, member, now, free_dial)
+    if reason:
+        who = Actor(
+            kind="member",
+            member_id=member.id,
+            account_id=account.id,
+            ip=actor.ip,
+            user_agent=actor.user_agent,
+        )
+        await record(Event.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
+        raise AccessEnded(reason)
     token = new_token()
     await Session.create(
         token_hash=token_hash(token),
@@ -70,8 +107,15 @@ def _session_query(dialect: str) -> str:
     )
 
 
-async def load_session(token: str, policy: SessionPolicy, now: datetime) -> LiveSession | None:
-    """The live session for a cookie token, with its account and member; expired ones die."""
+async def load_session(
+    token: str, policy: SessionPolicy, now: datetime, *, free_dial: str = ""
+) -> LiveSession | None:
+    """The live session for a cookie token, with its account and member; expired ones die.
+
+    A member whose access has ended (withdrawn, refunded, stopped) loses the
+    session here, on whatever page it is used: the row is deleted (audited)
+    and AccessEnded says why.
+    """
     if not token or len(token) > 100:
         return None
     row = await rows.fetch_row(_session_query, token_hash(token))
@@ -79,14 +123,16 @@ async def load_session(token: str, policy: SessionPolicy, now: datetime) -> Live
         return None
     session, account, member = rows.decode(row, _MODELS)
     expired = now >= session.expires_at or now - session.last_seen_at >= policy.idle
-    if expired or account.state != AccountState.ACTIVE:
+    who = Actor(kind="system", member_id=member.id, account_id=account.id)
+    if expired:
         await Session.filter(id=session.id).delete()
-        await record(
-            Event.SESSION_EXPIRED,
-            Actor(kind="system", member_id=member.id, account_id=account.id),
-            now,
-        )
+        await record(Event.SESSION_EXPIRED, who, now)
         return None
+    reason = ended_reason(account, member, now, free_dial)
+    if reason:
+        await Session.filter(id=session.id).delete()
+        await record(Event.SESSION_ACCESS_ENDED, who, now, session_id=session.id)
+        raise AccessEnded(reason)
     if now - session.last_seen_at >= TOUCH_EVERY:
         session.last_seen_at = now
         await Session.filter(id=session.id).update(last_seen_at=now)

@@ -18,6 +18,7 @@ from server.auth.models import Account
 from server.auth.sessions import SessionPolicy, load_session
 from server.config import Settings
 from server.lib.clock import Clock
+from server.members.access import AccessEnded
 from server.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid, new_token
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -217,8 +218,14 @@ def install_visitor(app: Quart) -> None:
         g.account = None
         g.new_csrf_cookie = None
         token = request.cookies.get(s.session_cookie_name, "")
+        ended: AccessEnded | None = None
         if token and not _is_static():
-            live = await load_session(token, session_policy(), now())
+            try:
+                live = await load_session(
+                    token, session_policy(), now(), free_dial=s.coop_free_dial
+                )
+            except AccessEnded as error:
+                live, ended = None, error
             if live is not None:
                 g.session = live.session
                 g.account = live.account
@@ -232,6 +239,21 @@ def install_visitor(app: Quart) -> None:
                 binding = new_token()
                 g.new_csrf_cookie = binding
             g.csrf_binding = binding
+        if ended is not None:
+            # Whatever the page (a member page, /card, an API, even a public
+            # one), the first request after access ended says why; the row is
+            # already gone, so the next one is simply signed out.
+            g.access_ended = True
+            raise ended
+
+    @app.after_request
+    async def forget_ended_session(response: Response) -> Response:
+        if g.get("access_ended"):
+            # Like a sign-out: the cookie goes, and the offline card and cached
+            # pages this browser kept for the member are wiped.
+            clear_session_cookie(response)
+            response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 def install_csrf(app: Quart) -> None:

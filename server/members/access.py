@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from server.auth.models import AccountState
 from server.errors import DomainError
 from server.lib.clock import to_jst
 from server.lib.formatting import jdate
@@ -62,27 +63,37 @@ def first_capital_publication(viewer: Viewer, publish_month: int = CAPITAL_PUBLI
     return date(year, publish_month, 1)
 
 
-def access_ended_reason(status: str, refund_on: date | None, today: date) -> str | None:
-    """Why a member may no longer use My Page, or None while they may (B7)."""
+def access_ended_reason(
+    status: str,
+    refund_on: date | None,
+    today: date,
+    *,
+    account_state: str = AccountState.ACTIVE,
+    free_dial: str = "",
+) -> str | None:
+    """Why a member may no longer use My Page, or None while they may (B7, B8).
+
+    The one rule: the session load, every sign-in and the staff member page ask it.
+    """
+    phone = f"フリーダイヤル {free_dial} " if free_dial else "フリーダイヤル"
     if status == MemberStatus.WITHDRAWN:
         return (
             "脱退のお手続きが完了しているため、マイページはご利用いただけません。"
-            "ご不明な点は、フリーダイヤルまでお問い合わせください。"
+            f"ご不明な点は、{phone}までお問い合わせください。"
         )
     if status == MemberStatus.WITHDRAWING and refund_on is not None and today > refund_on:
         return (
             f"脱退に伴う出資金の払い戻し（{jdate(refund_on)}）が済んだため、"
             "マイページはご利用いただけなくなりました。"
-            "ご不明な点は、フリーダイヤルまでお問い合わせください。"
+            f"ご不明な点は、{phone}までお問い合わせください。"
+        )
+    if account_state == AccountState.STOPPED:
+        return (
+            "マイページのサービスを停止されているため、ご利用いただけません。"
+            "もう一度ご利用になるには、新しい初期パスワードでの利用登録が必要です。"
+            f"{phone}までお電話ください。"
         )
     return None
-
-
-def check_access(viewer: Viewer, now: datetime) -> None:
-    """Refuse member pages to a member whose access has ended (also for an old session)."""
-    reason = access_ended_reason(viewer.status, viewer.capital_refund_on, to_jst(now).date())
-    if reason:
-        raise AccessEnded(reason)
 
 
 def withdrawal_deadline(status: str, refund_on: date | None) -> date | None:

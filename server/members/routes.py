@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from quart import Blueprint, g, render_template
 
-from server.auth.web import member_required, now
-from server.members.access import Viewer, check_access
+from server.auth.web import member_required
+from server.members.access import Viewer
 from server.members.service import get_member
 from server.requests.changes import member_change_requests
 
@@ -13,16 +13,18 @@ bp = Blueprint("members", __name__)
 
 
 def current_viewer() -> Viewer:
-    """The signed-in member (the only one whose data a member page may read)."""
+    """The signed-in member (the only one whose data a member page may read).
+
+    Whether their access has ended was settled when the session was loaded
+    (server.auth.sessions.load_session), for every page alike.
+    """
     member = g.member
-    viewer = Viewer(
+    return Viewer(
         member_id=member.id,
         registered_at=g.account.registered_at,
         status=member.status,
         capital_refund_on=member.capital_refund_on,
     )
-    check_access(viewer, now())
-    return viewer
 
 
 @bp.get("/profile")

@@ -9,14 +9,13 @@ from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.auth.sessions import end_session, start_session
+from server.account.web import begin_session
 from server.auth.web import (
     member_required,
     now,
     public,
     request_actor,
     safe_next,
-    session_policy,
     set_session_cookie,
     settings,
 )
@@ -162,11 +161,7 @@ async def authentication_verify() -> ResponseReturnValue:
         )
     except service.UnknownPasskey as error:
         return jsonify({"error": error.message, "unknownCredential": True}), error.status
-    if g.session is not None:
-        await end_session(g.session_token)
-    token = await start_session(
-        account, session_policy(), now(), method="passkey", actor=request_actor()
-    )
+    token = await begin_session(account, method="passkey")
     response = jsonify({"redirect": target})
     set_session_cookie(response, token)
     return response

@@ -214,9 +214,13 @@ async def test_stopping_ends_every_session_and_lists_the_member_for_paper(app, c
     listed = await paper_statement_members()
     assert [m.name for m in listed] == ["山田 花子"]
     assert await ServiceStop.filter(account_id=account.id).count() == 1
-    # Signing in with the old password no longer works.
+    # Signing in with the old password no longer works; the owner is told how to come back.
     response = await login(client, "hanako@example.jp")
-    assert response.status_code == 400
+    assert response.status_code == 403
+    html = await response.get_data(as_text=True)
+    assert "マイページのサービスを停止されているため、ご利用いただけません。" in html
+    assert "新しい初期パスワードでの利用登録が必要です。" in html and "0120-39-5318" in html
+    assert (await login(client, "hanako@example.jp", "wrong-password")).status_code == 400
 
 
 # Withdrawal notice

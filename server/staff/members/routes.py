@@ -12,8 +12,10 @@ from quart_rate_limiter import rate_limit
 from server.account.initial import IssueError
 from server.auth.web import now, settings
 from server.lib.clock import to_jst
+from server.mail.runtime import wake_sender
 from server.staff.members import service
 from server.staff.members.letter import Letter, letter_pdf
+from server.staff.members.lost_device import lost_device_for_member
 from server.staff.members.search import SearchInputError, search_members
 from server.staff.web import staff_request_actor, staff_required
 
@@ -24,6 +26,10 @@ DONE = {
     "sessions": "すべての端末からログアウトさせました。",
     "withdrawal": "脱退を記録しました。払い戻し日の翌日から、マイページは利用できなくなります。",
     "refund": "払い戻し日を変更しました。",
+    "lost-device": (
+        "端末をなくしたときの手続きをしました。すべての端末でログアウトし、パスキーと通知の設定を"
+        "削除しました。組合員には確認のメールを送りました。"
+    ),
 }
 
 
@@ -172,3 +178,19 @@ async def withdrawal(member_id: int) -> ResponseReturnValue:
     except service.MemberActionError as failure:
         return await _refused(member_id, failure.message, failure.status, refund_on)
     return redirect(_member_path(member_id, "refund" if corrected else "withdrawal"), 303)
+
+
+@bp.post("/<int:member_id>/lost-device")
+@staff_required
+@rate_limit(10, timedelta(minutes=1))
+async def lost_device(member_id: int) -> ResponseReturnValue:
+    """「端末をなくしたとき」 for a member on the phone: every session and passkey ends."""
+    form = await request.form
+    try:
+        await lost_device_for_member(
+            member_id, form.get("confirm") == "1", now(), settings(), staff_request_actor()
+        )
+    except service.MemberActionError as failure:
+        return await _refused(member_id, failure.message, failure.status)
+    wake_sender()
+    return redirect(_member_path(member_id, "lost-device"), 303)

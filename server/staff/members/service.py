@@ -46,6 +46,7 @@ SIGN_IN_EVENTS: dict[str, str] = {
     "account:login_code:success": "認証コードの確認",
     "account:code:failure": "認証コードの誤り",
     "account:password_reset:complete": "パスワードの再設定",
+    "account:lockdown:lost_device": "端末をなくしたときの手続き",
 }
 FAILURE_EVENTS = frozenset(
     {"auth:login:failure", "auth:login:blocked", "passkey:login:failure", "account:code:failure"}
@@ -210,7 +211,10 @@ async def member_page(member_id: int, now: datetime) -> MemberPage:
         initial_password=initial,
         initial_password_state=initial_password_state(initial, now),
         access_ended=access_ended_reason(
-            member.status, member.capital_refund_on, to_jst(now).date()
+            member.status,
+            member.capital_refund_on,
+            to_jst(now).date(),
+            account_state=account.state if account is not None else AccountState.ACTIVE,
         ),
         history=[_history_row(event) for event in events],
         passkeys=passkeys,
