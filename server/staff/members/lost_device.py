@@ -7,7 +7,7 @@ from datetime import datetime
 from server.account.lockdown import LockdownResult, lost_device
 from server.audit.service import Actor
 from server.config import Settings
-from server.staff.members.service import MemberActionError, _about, _account_of, get_member
+from server.staff.members.service import MemberActionError, about_member, account_of, get_member
 
 
 async def lost_device_for_member(
@@ -15,9 +15,9 @@ async def lost_device_for_member(
 ) -> LockdownResult:
     """Lock the member's account down (every passkey) and mail them; audited with the clerk."""
     member = await get_member(member_id)
-    account = await _account_of(member)
+    account = await account_of(member)
     if not confirmed:
         raise MemberActionError(
             "ご本人からのお電話であることを確認して、チェックを入れてから実行してください。"
         )
-    return await lost_device(account, now, settings, _about(actor, member, account))
+    return await lost_device(account, now, settings, about_member(actor, member, account))

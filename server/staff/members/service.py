@@ -225,18 +225,19 @@ async def member_page(member_id: int, now: datetime) -> MemberPage:
 async def view_member(member_id: int, now: datetime, actor: Actor) -> MemberPage:
     """The member page, recorded in the access log as a staff view of the member's data (A10)."""
     page = await member_page(member_id, now)
-    await record(MemberEvent.VIEW, _about(actor, page.member, page.account), now)
+    await record(MemberEvent.VIEW, about_member(actor, page.member, page.account), now)
     return page
 
 
-def _about(actor: Actor, member: Member, account: Account | None = None) -> Actor:
+def about_member(actor: Actor, member: Member, account: Account | None = None) -> Actor:
     """The staff actor, with the member (and account) the event is about."""
     return dataclasses.replace(
         actor, member_id=member.id, account_id=account.id if account is not None else None
     )
 
 
-async def _account_of(member: Member) -> Account:
+async def account_of(member: Member) -> Account:
+    """The member's My Page account; refused when they have not registered."""
     account = await Account.filter(member_id=member.id).first()
     if account is None:
         raise MemberActionError(
@@ -258,7 +259,7 @@ async def issue_password(
     [issued] = await issue_initial_passwords(members, now, settings.initial_password_days, actor)
     await record(
         MemberEvent.INITIAL_PASSWORD_ISSUE,
-        _about(actor, member),
+        about_member(actor, member),
         now,
         expires_at=issued.expires_at.isoformat(),
     )
@@ -286,17 +287,17 @@ async def letter_password(
         normalize_initial_password(password),
     )
     if initial is None or not ok:
-        await record(MemberEvent.LETTER_REFUSED, _about(actor, member), now)
+        await record(MemberEvent.LETTER_REFUSED, about_member(actor, member), now)
         raise LetterRefused()
-    await record(MemberEvent.LETTER_PRINT, _about(actor, member), now)
+    await record(MemberEvent.LETTER_PRINT, about_member(actor, member), now)
     return IssuedPassword(member, letter_form(password), initial.expires_at)
 
 
 async def unblock_member(member_id: int, now: datetime, actor: Actor) -> None:
     """Lift the member's sign-in block and forget counted failures."""
     member = await get_member(member_id)
-    account = await _account_of(member)
-    who = _about(actor, member, account)
+    account = await account_of(member)
+    who = about_member(actor, member, account)
     was_blocked = account.blocked_until is not None and now < account.blocked_until
     await unblock(account, now, who)
     await record(MemberEvent.UNBLOCK, who, now, was_blocked=was_blocked)
@@ -305,9 +306,9 @@ async def unblock_member(member_id: int, now: datetime, actor: Actor) -> None:
 async def end_member_sessions(member_id: int, now: datetime, actor: Actor) -> int:
     """Sign the member out on every device; returns how many sessions ended."""
     member = await get_member(member_id)
-    account = await _account_of(member)
+    account = await account_of(member)
     ended = await end_all_sessions(account.id)
-    await record(MemberEvent.SESSIONS_END, _about(actor, member, account), now, ended=ended)
+    await record(MemberEvent.SESSIONS_END, about_member(actor, member, account), now, ended=ended)
     return ended
 
 
@@ -367,7 +368,7 @@ async def record_withdrawal(
     await member.save(update_fields=["status", "capital_refund_on", "updated_at"])
     await record(
         MemberEvent.WITHDRAWAL,
-        _about(actor, member),
+        about_member(actor, member),
         now,
         refund_on=refund_on.isoformat(),
         previous_status="withdrawing" if correction else "active",
