@@ -6,10 +6,16 @@ import hmac
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.account.codes import CODE_DIGITS, CODE_LIFETIME, MAX_ATTEMPTS, code_hash, new_code
+from server.account.codes import (
+    CODE_DIGITS,
+    CODE_LIFETIME,
+    MAX_ATTEMPTS,
+    code_hash,
+    new_code,
+    spend_try,
+)
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -85,20 +91,21 @@ async def confirm_email_change(
 ) -> str:
     """Check the code; replace the address and tell the old one. Returns the new address."""
     change = await pending_email_change(account.id, now)
-    if change is None or change.attempts >= MAX_ATTEMPTS:
+    digits = digits_only(entered)
+    if change is not None and len(digits) != CODE_DIGITS:
+        raise EmailChangeError("認証コードは、メールに記載の6桁の数字で入力してください。")
+    # The try is spent before the comparison, so racing guesses share the five.
+    used = None if change is None else await spend_try(EmailChange, change.id, now)
+    if change is None or used is None:
         raise EmailChangeError(
             "認証コードの有効期限（10分）が切れたか、入力できる回数を超えました。"
             "もう一度、新しいメールアドレスの入力からやり直してください。"
         )
-    digits = digits_only(entered)
-    if len(digits) != CODE_DIGITS:
-        raise EmailChangeError("認証コードは、メールに記載の6桁の数字で入力してください。")
     if not hmac.compare_digest(
         change.code_hash, code_hash(settings.secret_key, _flow(change.id), digits)
     ):
-        await EmailChange.filter(id=change.id).update(attempts=F("attempts") + 1)
         await record(RequestEvent.EMAIL_CODE_FAILURE, actor, now, change=change.id)
-        left = MAX_ATTEMPTS - change.attempts - 1
+        left = MAX_ATTEMPTS - used
         if left <= 0:
             raise EmailChangeError(
                 f"認証コードを{MAX_ATTEMPTS}回間違えたため、このコードは使えなくなりました。"
