@@ -20,12 +20,10 @@ from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError
-from server.lib.text import digits_only, normalize_email
+from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.requests import notify
 from server.requests.events import RequestEvent
 from server.requests.models import EmailChange
-
-MAX_EMAIL = 254
 
 
 class EmailChangeError(DomainError):
@@ -38,12 +36,11 @@ def _flow(change_id: int) -> str:
 
 
 def check_address(value: str) -> str:
-    """A plausible address, normalised (full-width and capitals accepted)."""
-    address = normalize_email(value)
-    local, _, domain = address.partition("@")
-    if not address or len(address) > MAX_EMAIL or not local or "." not in domain or " " in address:
-        raise EmailChangeError("メールアドレスを正しく入力してください（例：hanako@example.jp）。")
-    return address
+    """Exactly one address, normalised (full-width and capitals accepted)."""
+    try:
+        return valid_email(value)
+    except AddressInvalid as error:
+        raise EmailChangeError(error.message) from None
 
 
 async def start_email_change(
