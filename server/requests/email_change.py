@@ -46,16 +46,17 @@ def check_address(value: str) -> str:
 async def start_email_change(
     account: Account, new_address: str, settings: Settings, now: datetime, actor: Actor
 ) -> EmailChange:
-    """Mail a code to the new address; earlier unfinished changes stop working."""
+    """Mail a code to the new address (if taken, only a notice to its owner); earlier ones die."""
     address = check_address(new_address)
     if address == account.email:
         raise EmailChangeError(
             "現在と同じメールアドレスです。新しいメールアドレスを入力してください。"
         )
-    if await Account.filter(email=address).exclude(id=account.id).exists():
-        raise EmailChangeError(
-            "このメールアドレスは使えません。別のメールアドレスを入力してください。"
-        )
+    # A taken address gets the same answer as a free one, so the form cannot
+    # tell who is a member: a pending change, the code page. No code goes to
+    # it (the code below is never sent), only a short notice to its owner;
+    # confirmation refuses the change if the address is taken by then.
+    owner = await Account.filter(email=address).exclude(id=account.id).first()
     code = new_code()
     async with in_transaction():
         await EmailChange.filter(account_id=account.id, used_at=None).update(expires_at=now)
@@ -69,8 +70,13 @@ async def start_email_change(
         )
         change.code_hash = code_hash(settings.secret_key, _flow(change.id), code)
         await change.save(update_fields=["code_hash"])
-        await notify.email_change_code(address, settings, now, code=code, minutes=10)
-        await record(RequestEvent.EMAIL_CODE_SENT, actor, now, change=change.id)
+        if owner is None:
+            await notify.email_change_code(address, settings, now, code=code, minutes=10)
+        else:
+            await notify.email_in_use_notice(address, settings, now, owner_id=owner.id)
+        await record(
+            RequestEvent.EMAIL_CODE_SENT, actor, now, change=change.id, in_use=owner is not None
+        )
     return change
 
 
