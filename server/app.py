@@ -16,6 +16,7 @@ from quart_rate_limiter import RateLimiter
 
 from server import compression, db
 from server.accesslog import EscapeControls
+from server.auth import failures as auth_failures
 from server.auth import sqlite_reader
 from server.auth import web as auth_web
 from server.card.service import cache_key
@@ -147,7 +148,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     auth_web.install_visitor(app)
     staff_web.install(app)
     # After the member and staff are loaded: signed-in requests are limited per person.
-    RateLimiter(app, key_function=auth_web.rate_limit_key, store=_rate_limit_store(settings))
+    limiter = RateLimiter(
+        app, key_function=auth_web.rate_limit_key, store=_rate_limit_store(settings)
+    )
+    # Failed sign-ins and codes are counted per address in the same store.
+    auth_failures.install(app, limiter)
     auth_web.install_csrf(app)
     _register_blueprints(app, settings)
     _drop_sync_context_processors(app)

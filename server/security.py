@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -21,6 +23,8 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 TOKEN_BYTES = 32
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+# A masked token is 86 characters; anything much longer is not one.
+CSRF_MAX_CHARS = 200
 T = TypeVar("T")
 
 
@@ -70,16 +74,40 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def csrf_secret(secret_key: str, binding: str) -> bytes:
+    """What a CSRF token proves: an HMAC of the session (or anonymous CSRF cookie)."""
+    return hmac.new(secret_key.encode(), b"csrf:" + binding.encode(), "sha256").digest()
+
+
+def mask_csrf_token(secret: bytes) -> str:
+    """The secret as one response carries it: random pad || (pad XOR secret), base64url.
+
+    A fresh pad per response means no two pages carry the same string, so
+    compression next to reflected input (BREACH) has nothing fixed to find.
+    """
+    pad = secrets.token_bytes(len(secret))
+    masked = bytes(a ^ b for a, b in zip(pad, secret, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).rstrip(b"=").decode()
+
+
 def csrf_token(secret_key: str, binding: str) -> str:
-    """The CSRF token for a session (or an anonymous CSRF cookie): an HMAC of it."""
-    return hmac.new(secret_key.encode(), b"csrf:" + binding.encode(), "sha256").hexdigest()
+    """A newly masked CSRF token for a session (or an anonymous CSRF cookie)."""
+    return mask_csrf_token(csrf_secret(secret_key, binding))
 
 
 def csrf_valid(secret_key: str, binding: str, presented: str) -> bool:
-    """Constant-time check of a presented CSRF token."""
-    if not binding or not presented:
+    """Unmask a presented CSRF token and compare it in constant time."""
+    if not binding or not presented or len(presented) > CSRF_MAX_CHARS:
         return False
-    return hmac.compare_digest(csrf_token(secret_key, binding), presented)
+    try:
+        raw = base64.urlsafe_b64decode(presented + "=" * (-len(presented) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    size = len(raw) // 2
+    if size == 0 or len(raw) != 2 * size:
+        return False
+    unmasked = bytes(a ^ b for a, b in zip(raw[:size], raw[size:], strict=True))
+    return hmac.compare_digest(csrf_secret(secret_key, binding), unmasked)
 
 
 _SECURITY_HEADERS = (

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F
+from tortoise.models import Model
 
 from server.account.models import AuthCode, CodePurpose
 from server.errors import DomainError
@@ -63,6 +64,21 @@ async def issue_code(
     return code
 
 
+async def spend_try(model: type[Model], row_id: int, now: datetime) -> int | None:
+    """Spend one of a live code's tries before it is compared; the tries used, or None.
+
+    One conditional UPDATE that must change the row: requests racing each
+    other each spend their own try, so however many guesses arrive at once,
+    at most MAX_ATTEMPTS of them are ever compared.
+    """
+    spent = await model.filter(
+        id=row_id, used_at=None, expires_at__gt=now, attempts__lt=MAX_ATTEMPTS
+    ).update(attempts=F("attempts") + 1)
+    if spent != 1:
+        return None
+    return await model.filter(id=row_id).first().values_list("attempts", flat=True)  # type: ignore[return-value]
+
+
 async def check_code(
     purpose: CodePurpose, flow_hash: str, entered: str, now: datetime, secret_key: str
 ) -> AuthCode:
@@ -75,14 +91,14 @@ async def check_code(
         .order_by("-created_at", "-id")
         .first()
     )
-    if row is None or now >= row.expires_at or row.attempts >= MAX_ATTEMPTS:
+    used = None if row is None else await spend_try(AuthCode, row.id, now)
+    if row is None or used is None:
         raise CodeDead(
             "認証コードの有効期限（10分）が切れたか、入力できる回数を超えました。"
             "新しい認証コードを受け取ってください。"
         )
     if not hmac.compare_digest(row.code_hash, code_hash(secret_key, flow_hash, digits)):
-        await AuthCode.filter(id=row.id).update(attempts=F("attempts") + 1)
-        left = MAX_ATTEMPTS - row.attempts - 1
+        left = MAX_ATTEMPTS - used
         if left <= 0:
             raise CodeDead(
                 f"認証コードを{MAX_ATTEMPTS}回間違えたため、このコードは使えなくなりました。"

@@ -8,7 +8,6 @@ only its hash is stored.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
@@ -27,7 +26,7 @@ from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate
-from server.lib.text import digits_only, normalize_email
+from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.mail.outbox import enqueue_mail
 from server.members.access import access_ended_reason
 from server.members.models import Member
@@ -35,7 +34,6 @@ from server.security import hash_password, new_token, token_hash, verify_passwor
 
 REGISTRATION_LIFETIME = timedelta(hours=1)
 MAX_CODES = 5
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WEEKDAYS = "月火水木金土日"
 
 
@@ -200,15 +198,11 @@ async def live_registration(token: str | None, now: datetime) -> Registration:
 
 
 def check_email(text: str) -> str:
-    """A usable address, normalised (full-width and upper case accepted)."""
-    address = normalize_email(text)
-    if not address:
-        raise RegistrationInputError("メールアドレスを入力してください。")
-    if len(address) > 254 or not EMAIL_RE.match(address):
-        raise RegistrationInputError(
-            "メールアドレスの形式が正しくありません。「hanako@example.jp」のように入力してください。"
-        )
-    return address
+    """Exactly one usable address, normalised (full-width and upper case accepted)."""
+    try:
+        return valid_email(text)
+    except AddressInvalid as error:
+        raise RegistrationInputError(error.message) from None
 
 
 async def send_registration_code(

@@ -21,6 +21,7 @@ from server.account.web import (
     read_cookie,
     set_cookie,
 )
+from server.auth.failures import CODE_FAILURES, REGISTRATION_FAILURES, limit_failures
 from server.auth.web import member_required, now, public, request_actor, safe_next, settings
 from server.errors import DomainError
 from server.mail.runtime import wake_sender
@@ -53,8 +54,11 @@ async def register() -> ResponseReturnValue:
 
 @bp.post("/register")
 @public
-@rate_limit(10, timedelta(minutes=1))
-@rate_limit(50, timedelta(hours=1))
+# A registration session of a whole school comes from one address: failures
+# (wrong number, initial password or birth date) are what the address spends.
+@rate_limit(300, timedelta(minutes=1))
+@rate_limit(1000, timedelta(hours=1))
+@limit_failures(*REGISTRATION_FAILURES)
 async def register_post() -> ResponseReturnValue:
     """Check who the member is and open the registration in this browser."""
     form = await request.form
@@ -88,8 +92,9 @@ async def register_email() -> ResponseReturnValue:
 
 @bp.post("/register/email")
 @public
-@rate_limit(5, timedelta(minutes=1))
-@rate_limit(20, timedelta(hours=1))
+# Each registration may have five codes mailed; this only stops floods.
+@rate_limit(100, timedelta(minutes=1))
+@rate_limit(1000, timedelta(hours=1))
 async def register_email_post() -> ResponseReturnValue:
     """Mail the authentication code to the address."""
     form = await request.form
@@ -124,7 +129,8 @@ async def register_code() -> ResponseReturnValue:
 
 @bp.post("/register/code")
 @public
-@rate_limit(10, timedelta(minutes=1))
+@rate_limit(300, timedelta(minutes=1))
+@limit_failures(*CODE_FAILURES)
 async def register_code_post() -> ResponseReturnValue:
     """Check the code; the address is then the member's."""
     form = await request.form
@@ -159,7 +165,7 @@ async def register_password() -> ResponseReturnValue:
 
 @bp.post("/register/password")
 @public
-@rate_limit(10, timedelta(minutes=1))
+@rate_limit(100, timedelta(minutes=1))
 async def register_password_post() -> ResponseReturnValue:
     """Create the account, queue the registration-complete mail and sign the member in."""
     form = await request.form
@@ -212,8 +218,10 @@ async def password_forgot() -> ResponseReturnValue:
 
 @bp.post("/password/forgot")
 @public
-@rate_limit(5, timedelta(minutes=1))
-@rate_limit(20, timedelta(hours=1))
+# At most three reset mails an hour reach one member however many ask; per
+# address only a ceiling, high enough for a staff room that forgot together.
+@rate_limit(30, timedelta(minutes=1))
+@rate_limit(200, timedelta(hours=1))
 async def password_forgot_post() -> ResponseReturnValue:
     """Mail a link if the address is registered; the answer is the same either way."""
     form = await request.form
@@ -248,7 +256,7 @@ async def password_reset(token: str) -> ResponseReturnValue:
 
 @bp.post("/password/reset/<token>")
 @public
-@rate_limit(10, timedelta(minutes=1))
+@rate_limit(30, timedelta(minutes=1))
 async def password_reset_post(token: str) -> ResponseReturnValue:
     """Set the new password; the link is used up."""
     form = await request.form
@@ -293,8 +301,9 @@ async def login_code() -> ResponseReturnValue:
 
 @bp.post("/login/code")
 @public
-@rate_limit(10, timedelta(minutes=1))
-@rate_limit(60, timedelta(hours=1))
+@rate_limit(300, timedelta(minutes=1))
+@rate_limit(3000, timedelta(hours=1))
+@limit_failures(*CODE_FAILURES)
 async def login_code_post() -> ResponseReturnValue:
     """Check the code, start the session and, if asked, remember this browser."""
     form = await request.form

@@ -10,6 +10,7 @@ from quart_rate_limiter import rate_limit
 
 from server.account.web import complete_sign_in, hold_for_code, needs_code
 from server.audit.service import Event, record
+from server.auth.failures import SIGN_IN_FAILURES, limit_failures
 from server.auth.service import (
     AccessEnded,
     BlockPolicy,
@@ -55,8 +56,11 @@ async def login() -> ResponseReturnValue:
 
 @bp.post("/login")
 @public
-@rate_limit(10, timedelta(minutes=1))
-@rate_limit(100, timedelta(hours=1))
+# Per address: a ceiling against floods, and ten failures a minute (a school
+# signs in from one address; each account has its own block after five).
+@rate_limit(300, timedelta(minutes=1))
+@rate_limit(3000, timedelta(hours=1))
+@limit_failures(*SIGN_IN_FAILURES)
 async def login_post() -> ResponseReturnValue:
     """Check the email and password, start a session, and go where the member was heading."""
     form = await request.form

@@ -22,7 +22,7 @@ from server.imports.reader import (
     parse_text,
 )
 from server.imports.service import Counts, Progress, chunks
-from server.lib.text import nfkc, normalize_email
+from server.lib.text import AddressInvalid, nfkc, valid_email
 from server.members.models import Category, Member, MemberStatus
 
 COLUMNS = (
@@ -46,16 +46,15 @@ BATCH = 2000
 DATE_COLUMNS = ("birth_date", "joined_on", "capital_refund_on", "created_at", "updated_at")
 PHONE_RE = re.compile(r"^\d[\d-]{8,16}\d$")
 POSTAL_RE = re.compile(r"^(\d{3})-?(\d{4})$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _email(value: str) -> str | None:
     if not value.strip():
         return None
-    address = normalize_email(value)
-    if len(address) > 254 or not EMAIL_RE.match(address):
-        raise CellError("メールアドレスの形が正しくありません。")
-    return address
+    try:
+        return valid_email(value)
+    except AddressInvalid as error:
+        raise CellError(error.message) from None
 
 
 def _phone(value: str) -> str:

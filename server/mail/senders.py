@@ -17,6 +17,7 @@ from typing import Any
 import aiosmtplib
 
 from server.config import Settings
+from server.lib.text import email_problem
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,17 @@ def _classify(error: Exception) -> DeliveryError:
 async def deliver_mail(payload: dict[str, Any], context: DeliveryContext) -> None:
     """Send one mail over SMTP; 4xx and connection trouble are temporary, 5xx permanent."""
     smtp = context.smtp
+    recipient = str(payload.get("to", ""))
+    # One row, one recipient: the envelope names it alone, never whatever the
+    # To header would make of a list, so no field can turn co-op mail into a relay.
+    if email_problem(recipient) is not None:
+        raise DeliveryError("recipient is not exactly one address", temporary=False)
     message = build_email(payload, context.settings)
     try:
         await aiosmtplib.send(
             message,
+            sender=context.settings.mail_from,
+            recipients=[recipient],
             hostname=smtp.host,
             port=smtp.port,
             username=smtp.username or None,

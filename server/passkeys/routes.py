@@ -10,6 +10,7 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.account.web import begin_session
+from server.auth.failures import SIGN_IN_FAILURES, limit_failures
 from server.auth.web import (
     member_required,
     now,
@@ -138,8 +139,8 @@ async def reauth_verify() -> ResponseReturnValue:
 
 @bp.post("/api/passkeys/authentication/options")
 @public
-@rate_limit(30, timedelta(minutes=1))
-@rate_limit(300, timedelta(hours=1))
+@rate_limit(300, timedelta(minutes=1))
+@rate_limit(3000, timedelta(hours=1))
 async def authentication_options() -> ResponseReturnValue:
     """Options for navigator.credentials.get() with any discoverable passkey."""
     options = await service.authentication_options(relying_party(), g.csrf_binding, now())
@@ -148,8 +149,9 @@ async def authentication_options() -> ResponseReturnValue:
 
 @bp.post("/api/passkeys/authentication/verify")
 @public
-@rate_limit(10, timedelta(minutes=1))
-@rate_limit(100, timedelta(hours=1))
+@rate_limit(300, timedelta(minutes=1))
+@rate_limit(3000, timedelta(hours=1))
+@limit_failures(*SIGN_IN_FAILURES)
 async def authentication_verify() -> ResponseReturnValue:
     """Verify the assertion and start a passkey (multi-factor) session; no code is mailed."""
     body = await _json_body()

@@ -6,20 +6,24 @@ import hmac
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.account.codes import CODE_DIGITS, CODE_LIFETIME, MAX_ATTEMPTS, code_hash, new_code
+from server.account.codes import (
+    CODE_DIGITS,
+    CODE_LIFETIME,
+    MAX_ATTEMPTS,
+    code_hash,
+    new_code,
+    spend_try,
+)
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError
-from server.lib.text import digits_only, normalize_email
+from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.requests import notify
 from server.requests.events import RequestEvent
 from server.requests.models import EmailChange
-
-MAX_EMAIL = 254
 
 
 class EmailChangeError(DomainError):
@@ -32,27 +36,27 @@ def _flow(change_id: int) -> str:
 
 
 def check_address(value: str) -> str:
-    """A plausible address, normalised (full-width and capitals accepted)."""
-    address = normalize_email(value)
-    local, _, domain = address.partition("@")
-    if not address or len(address) > MAX_EMAIL or not local or "." not in domain or " " in address:
-        raise EmailChangeError("メールアドレスを正しく入力してください（例：hanako@example.jp）。")
-    return address
+    """Exactly one address, normalised (full-width and capitals accepted)."""
+    try:
+        return valid_email(value)
+    except AddressInvalid as error:
+        raise EmailChangeError(error.message) from None
 
 
 async def start_email_change(
     account: Account, new_address: str, settings: Settings, now: datetime, actor: Actor
 ) -> EmailChange:
-    """Mail a code to the new address; earlier unfinished changes stop working."""
+    """Mail a code to the new address (if taken, only a notice to its owner); earlier ones die."""
     address = check_address(new_address)
     if address == account.email:
         raise EmailChangeError(
             "現在と同じメールアドレスです。新しいメールアドレスを入力してください。"
         )
-    if await Account.filter(email=address).exclude(id=account.id).exists():
-        raise EmailChangeError(
-            "このメールアドレスは使えません。別のメールアドレスを入力してください。"
-        )
+    # A taken address gets the same answer as a free one, so the form cannot
+    # tell who is a member: a pending change, the code page. No code goes to
+    # it (the code below is never sent), only a short notice to its owner;
+    # confirmation refuses the change if the address is taken by then.
+    owner = await Account.filter(email=address).exclude(id=account.id).first()
     code = new_code()
     async with in_transaction():
         await EmailChange.filter(account_id=account.id, used_at=None).update(expires_at=now)
@@ -66,8 +70,13 @@ async def start_email_change(
         )
         change.code_hash = code_hash(settings.secret_key, _flow(change.id), code)
         await change.save(update_fields=["code_hash"])
-        await notify.email_change_code(address, settings, now, code=code, minutes=10)
-        await record(RequestEvent.EMAIL_CODE_SENT, actor, now, change=change.id)
+        if owner is None:
+            await notify.email_change_code(address, settings, now, code=code, minutes=10)
+        else:
+            await notify.email_in_use_notice(address, settings, now, owner_id=owner.id)
+        await record(
+            RequestEvent.EMAIL_CODE_SENT, actor, now, change=change.id, in_use=owner is not None
+        )
     return change
 
 
@@ -85,20 +94,21 @@ async def confirm_email_change(
 ) -> str:
     """Check the code; replace the address and tell the old one. Returns the new address."""
     change = await pending_email_change(account.id, now)
-    if change is None or change.attempts >= MAX_ATTEMPTS:
+    digits = digits_only(entered)
+    if change is not None and len(digits) != CODE_DIGITS:
+        raise EmailChangeError("認証コードは、メールに記載の6桁の数字で入力してください。")
+    # The try is spent before the comparison, so racing guesses share the five.
+    used = None if change is None else await spend_try(EmailChange, change.id, now)
+    if change is None or used is None:
         raise EmailChangeError(
             "認証コードの有効期限（10分）が切れたか、入力できる回数を超えました。"
             "もう一度、新しいメールアドレスの入力からやり直してください。"
         )
-    digits = digits_only(entered)
-    if len(digits) != CODE_DIGITS:
-        raise EmailChangeError("認証コードは、メールに記載の6桁の数字で入力してください。")
     if not hmac.compare_digest(
         change.code_hash, code_hash(settings.secret_key, _flow(change.id), digits)
     ):
-        await EmailChange.filter(id=change.id).update(attempts=F("attempts") + 1)
         await record(RequestEvent.EMAIL_CODE_FAILURE, actor, now, change=change.id)
-        left = MAX_ATTEMPTS - change.attempts - 1
+        left = MAX_ATTEMPTS - used
         if left <= 0:
             raise EmailChangeError(
                 f"認証コードを{MAX_ATTEMPTS}回間違えたため、このコードは使えなくなりました。"

@@ -53,6 +53,14 @@ async def email_change_code(to: str, settings: Settings, now: datetime, **ctx: A
     await _enqueue(to, "email_change_code", settings, now, **ctx)
 
 
+async def email_in_use_notice(to: str, settings: Settings, now: datetime, *, owner_id: int) -> None:
+    """To the owner of an address someone asked to change to: nothing changed (once an hour)."""
+    hour = now.strftime("%Y%m%d%H")
+    await enqueue_mail(
+        to, "email_in_use", settings, now, dedupe_key=f"email-in-use:{owner_id}:{hour}"
+    )
+
+
 async def email_changed_notice(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
     """To the old address: the sign-in address was changed (at `now`)."""
     await _enqueue(to, "email_changed", settings, now, at=jdatetime(now), **ctx)

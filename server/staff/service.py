@@ -9,10 +9,10 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.account.registration import RegistrationInputError, check_email
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError, NotFound
+from server.lib.text import AddressInvalid, valid_email
 from server.mail.outbox import enqueue_mail
 from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (
@@ -99,9 +99,9 @@ async def create_staff(
 ) -> tuple[StaffUser, str]:
     """Create a staff account and mail its one-time passkey set-up link; returns the link."""
     try:
-        address = check_email(email)
-    except RegistrationInputError as error:
-        raise StaffError(error.message) from error
+        address = valid_email(email)
+    except AddressInvalid as error:
+        raise StaffError(error.message) from None
     clean_name, clean_role = check_name(name), check_role(role)
     if await StaffUser.filter(email=address).exists():
         raise StaffError("このメールアドレスの職員アカウントはすでにあります。")

@@ -41,10 +41,12 @@ async def test_authentication_options_are_rate_limited(client) -> None:
     from tests.passkeys.helpers import csrf_header
 
     headers = await csrf_header(client, "/login")
-    statuses = [
-        (
-            await client.post("/api/passkeys/authentication/options", json={}, headers=headers)
-        ).status_code
-        for _ in range(31)
-    ]
-    assert statuses[:30] == [200] * 30 and statuses[30] == 429
+    statuses: list[int] = []
+    # 300 a minute per address (a school's teachers all open /login, issue 15 defect 7);
+    # the budget refills by one every 0.2 s while the posts go on.
+    while 429 not in statuses and len(statuses) < 1000:
+        response = await client.post(
+            "/api/passkeys/authentication/options", json={}, headers=headers
+        )
+        statuses.append(response.status_code)
+    assert statuses[:300] == [200] * 300 and statuses[-1] == 429

@@ -98,13 +98,10 @@ async def test_email_change_with_the_mailed_code(client, mails) -> None:
     assert again.status_code == 400
 
 
-async def test_email_change_refuses_an_address_in_use_and_expired_codes(client, clock, mails):
-    await make_account(email="taken@example.jp")
+async def test_email_change_refuses_bad_addresses_and_expired_codes(client, clock, mails):
+    # (An address in use is answered like any other: tests/requests/test_email_in_use.py.)
     account = await _signed_in(client)
     await _reauth(client, "/profile/change/email")
-    taken = await post_form(client, "/profile/change/email", {"email": "taken@example.jp"})
-    assert taken.status_code == 400
-    assert "このメールアドレスは使えません" in await taken.get_data(as_text=True)
     bad = await post_form(client, "/profile/change/email", {"email": "not-an-address"})
     assert bad.status_code == 400
     await post_form(client, "/profile/change/email", {"email": "hana@new.jp"})
