@@ -66,7 +66,9 @@ async def login_post() -> ResponseReturnValue:
     password = form.get("password", "")
     target = safe_next(form.get("next"))
     try:
-        account = await authenticate(email, password, now(), block_policy(), request_actor())
+        account = await authenticate(
+            email, password, now(), block_policy(), request_actor(), settings()
+        )
     except (LoginFailed, LoginInputError, AccessEnded) as error:
         body = await render_template(
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
