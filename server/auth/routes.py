@@ -8,7 +8,7 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.web import hold_for_code, needs_code
+from server.account.web import hold_for_code, needs_code, note_device
 from server.audit.service import Event, record
 from server.auth.service import (
     AccessEnded,
@@ -84,6 +84,8 @@ async def login_post() -> ResponseReturnValue:
     )
     response = redirect(target, 303)
     set_session_cookie(response, token)
+    # Without a code only a remembered browser, which passed a code before: no mail.
+    await note_device(response, account, method="password", mail_if_new=False)
     return response
 
 

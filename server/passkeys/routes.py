@@ -9,6 +9,7 @@ from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.account.web import note_device
 from server.auth.sessions import end_session, start_session
 from server.auth.web import (
     member_required,
@@ -169,6 +170,7 @@ async def authentication_verify() -> ResponseReturnValue:
     )
     response = jsonify({"redirect": target})
     set_session_cookie(response, token)
+    await note_device(response, account, method="passkey", mail_if_new=True)
     return response
 
 
