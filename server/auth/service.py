@@ -158,7 +158,9 @@ async def _count_failure(
     if not await counting.update(failed_count=F("failed_count") + 1):
         await record(Event.LOGIN_BLOCKED, who, now)
         return
-    counted = await Account.get(id=account.id)
+    counted = await Account.filter(id=account.id).first()
+    if counted is None:  # deleted meanwhile (re-registration, staff): nothing to block
+        return
     await record(Event.LOGIN_FAILURE, who, now, reason="password", failures=counted.failed_count)
     if counted.failed_count < policy.max_failures:
         return
