@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from quart import g
@@ -11,8 +11,6 @@ from quart import g
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.statements.service import MONTH_RE, month_label
-
-HISTORY_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,12 @@ def _device_note(device_event: AuditEvent | None) -> str:
     return "新しい端末"
 
 
-async def security_timeline(member_id: int, now: Any) -> list[dict[str, Any]]:
+def _who_device(row: AuditEvent) -> str:
+    # What the office did (at the member's call) happened on the office's PC, not theirs.
+    return "生協の職員による操作" if row.actor == "staff" else device_name(row.user_agent)
+
+
+async def security_timeline(member_id: int, now: datetime) -> list[dict[str, Any]]:
     """The member's own security events of the last 90 days, newest first."""
     rows = (
         await AuditEvent.filter(
@@ -161,7 +164,7 @@ async def security_timeline(member_id: int, now: Any) -> list[dict[str, Any]]:
         {
             "at": row.at,
             "label": history_label(row.event, row.data or {}),
-            "device": device_name(row.user_agent),
+            "device": _who_device(row),
             "note": _device_note(devices.get(row.id) if row.event != NEW_DEVICE else row),
             "ip": row.ip,
         }

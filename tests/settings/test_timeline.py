@@ -70,11 +70,17 @@ async def test_password_reset_and_block_show_and_old_events_do_not(
     await record("account:password_reset:complete", who, clock.now - timedelta(days=91))
     await record("auth:account:block", who, clock.now - timedelta(days=89))
     await record("account:password_reset:complete", who, clock.now - timedelta(days=1))
+    office = Actor(
+        kind="staff", staff_id=1, member_id=who.member_id, user_agent="Mozilla/5.0 Edg/130.0"
+    )
+    await record("staff:member:sessions_end", office, clock.now - timedelta(hours=1))
     client = app.test_client()
     await login(client, account.email)
     rows = timeline_rows((await page(client, "/settings"))[1])
     assert sum("パスワードの再設定" in row for row in rows) == 1
     assert any("ログインの一時停止（失敗が続いたため）" in row for row in rows)
+    [by_office] = [row for row in rows if "すべての端末のログアウト（生協による）" in row]
+    assert "生協の職員による操作" in by_office and "Edge" not in by_office
 
 
 async def test_another_members_events_never_show(app: Quart, clock: FrozenClock) -> None:
