@@ -50,16 +50,6 @@ class SeenDevice:
     new: bool
 
 
-async def _issued_token(token: str | None) -> str | None:
-    # A token is kept only if we issued it (to any account): a value planted
-    # in the browser by someone else is replaced, not adopted.
-    if not token or len(token) > 100:
-        return None
-    if not await KnownDevice.filter(token_hash=token_hash(token)).exists():
-        return None
-    return token
-
-
 async def see_device(
     account: Account,
     token: str | None,
@@ -76,17 +66,19 @@ async def see_device(
     sign-in code, registration) or the browser passed a code before (it is
     remembered): they hear about it once.
     """
-    token = await _issued_token(token)
-    if token is not None:
-        known = await KnownDevice.filter(
-            account_id=account.id, token_hash=token_hash(token)
-        ).first()
-        if known is not None:
-            if now - known.last_seen_at >= TOUCH_EVERY:
-                await KnownDevice.filter(id=known.id).update(
-                    last_seen_at=now, user_agent=actor.user_agent[:300]
-                )
-            return SeenDevice(token, new=False)
+    holders: list[KnownDevice] = []
+    if token and len(token) <= 100:
+        holders = await KnownDevice.filter(token_hash=token_hash(token))
+    # A token is kept only if we issued it (to any account): a value planted in
+    # the browser by someone else is replaced, not adopted.
+    token = token if holders else None
+    known = next((d for d in holders if d.account_id == account.id), None)  # type: ignore[attr-defined]
+    if token is not None and known is not None:
+        if now - known.last_seen_at >= TOUCH_EVERY:
+            await KnownDevice.filter(id=known.id).update(
+                last_seen_at=now, user_agent=actor.user_agent[:300]
+            )
+        return SeenDevice(token, new=False)
     token = token or new_token()
     who = member_who(account, actor)
     try:
