@@ -8,7 +8,14 @@ from datetime import datetime, timedelta
 
 from tortoise.models import Model
 
-from server.account.models import AuthCode, PasswordReset, Registration, RememberedBrowser
+from server.account.devices import DEVICE_LIFETIME
+from server.account.models import (
+    AuthCode,
+    KnownDevice,
+    PasswordReset,
+    Registration,
+    RememberedBrowser,
+)
 from server.auth.models import Session
 from server.config import Settings
 from server.lib.clock import Clock
@@ -40,6 +47,7 @@ async def purge_expired(now: datetime, settings: Settings) -> dict[str, int]:
         (EmailChange, {"expires_at__lte": now - GRACE}),
         (StaffSetupLink, {"expires_at__lte": now - GRACE}),
         (RememberedBrowser, {"expires_at__lte": now}),
+        (KnownDevice, {"last_seen_at__lte": now - DEVICE_LIFETIME}),
         (OutboxMessage, {"status": OutboxStatus.SENT, "sent_at__lte": now - SENT_MAIL_KEPT}),
     ]
     counts: dict[str, int] = {}

@@ -22,3 +22,4 @@ class AccountEvent(StrEnum):
     LOGIN_CODE_SUCCESS = "account:login_code:success"
     BROWSER_REMEMBER = "account:browser:remember"
     BROWSER_FORGET = "account:browser:forget"
+    DEVICE_NEW = "account:device:new"

@@ -1,4 +1,4 @@
-"""Registration state, initial passwords, mailed codes, reset tokens and remembered browsers.
+"""Registration state, initial passwords, mailed codes, reset tokens, remembered and known browsers.
 
 Every secret here is stored only as a hash: initial passwords with argon2,
 random tokens with SHA-256 and the short codes with an HMAC keyed by the
@@ -109,3 +109,24 @@ class RememberedBrowser(models.Model):
 
     class Meta:
         table = "remembered_browser"
+
+
+class KnownDevice(models.Model):
+    """A browser this account has signed in from, known by its long-lived device cookie.
+
+    Only the cookie token's SHA-256 is kept. One browser keeps one token, so a
+    family PC is known to each account that signs in on it.
+    """
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Account", related_name="known_devices", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, db_index=True)
+    user_agent = fields.CharField(max_length=300, db_default="")
+    first_seen_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "known_device"
+        unique_together = (("account", "token_hash"),)

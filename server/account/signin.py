@@ -22,7 +22,9 @@ from server.auth.models import Account, AccountState
 from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.errors import DomainError
+from server.lib.formatting import jdatetime
 from server.mail.outbox import enqueue_mail
+from server.push.service import device_label
 from server.security import new_token, token_hash
 
 CODE_METHODS = frozenset({"password"})
@@ -38,7 +40,8 @@ class LoginCodeLost(DomainError):
         )
 
 
-def _who(account: Account, actor: Actor) -> Actor:
+def member_who(account: Account, actor: Actor) -> Actor:
+    """The request's actor, as the member of this account."""
     return Actor(
         kind="member",
         member_id=account.member_id,  # type: ignore[attr-defined]
@@ -107,9 +110,10 @@ async def start_login_code(
             code=code,
             name=account.member.name,
             minutes=10,
-            user_agent=actor.user_agent[:120],
+            at=jdatetime(now),
+            device=device_label(actor.user_agent),
         )
-        await record(AccountEvent.LOGIN_CODE_SENT, _who(account, actor), now)
+        await record(AccountEvent.LOGIN_CODE_SENT, member_who(account, actor), now)
     return flow
 
 
@@ -129,12 +133,12 @@ async def finish_login_code(
     try:
         await check_code(CodePurpose.LOGIN, flow_hash, code, now, settings.secret_key)
     except DomainError:
-        await record(AccountEvent.CODE_FAILURE, _who(account, actor), now, purpose="login")
+        await record(AccountEvent.CODE_FAILURE, member_who(account, actor), now, purpose="login")
         raise
     blocked = account.blocked_until is not None and now < account.blocked_until
     if account.state != AccountState.ACTIVE or blocked:
         raise LoginCodeLost("ログインできませんでした。もう一度ログインしてください。")
-    await record(AccountEvent.LOGIN_CODE_SUCCESS, _who(account, actor), now)
+    await record(AccountEvent.LOGIN_CODE_SUCCESS, member_who(account, actor), now)
     return account
 
 
@@ -152,7 +156,7 @@ async def remember_browser(
         last_used_at=now,
         expires_at=now + lifetime,
     )
-    await record(AccountEvent.BROWSER_REMEMBER, _who(account, actor), now)
+    await record(AccountEvent.BROWSER_REMEMBER, member_who(account, actor), now)
     return token, lifetime
 
 

@@ -9,6 +9,7 @@ from quart import g, redirect, request
 from werkzeug.sansio.response import Response as BaseResponse
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
+from server.account.devices import DEVICE_LIFETIME, see_device
 from server.account.signin import login_needs_code, start_login_code
 from server.auth.models import Account
 from server.auth.sessions import end_session, start_session
@@ -25,6 +26,7 @@ from server.mail.runtime import wake_sender
 REGISTRATION_COOKIE = "mypage_registration"
 LOGIN_CODE_COOKIE = "mypage_login_code"
 BROWSER_COOKIE = "mypage_browser"
+DEVICE_COOKIE = "mypage_device"
 
 
 def cookie_name(base: str) -> str:
@@ -91,6 +93,25 @@ async def begin_session(account: Account, *, method: str) -> str:
     return token
 
 
+async def note_device(
+    response: BaseResponse, account: Account, *, method: str, mail_if_new: bool
+) -> bool:
+    """Know this browser as the account's from now on (new-device mail if asked); True if new."""
+    seen = await see_device(
+        account,
+        read_cookie(DEVICE_COOKIE),
+        now(),
+        settings(),
+        request_actor(),
+        method=method,
+        mail_if_new=mail_if_new,
+    )
+    set_cookie(response, DEVICE_COOKIE, seen.token, DEVICE_LIFETIME)
+    if seen.new and mail_if_new:
+        wake_sender()
+    return seen.new
+
+
 async def complete_sign_in(account: Account, *, method: str, target: str) -> WerkzeugResponse:
     """Start a fresh session and go to `target`.
 
@@ -100,4 +121,6 @@ async def complete_sign_in(account: Account, *, method: str, target: str) -> Wer
     token = await begin_session(account, method=method)
     response = redirect(safe_next(target), 303)
     set_session_cookie(response, token)
+    # Both callers mailed the member for this sign-in (the code, registration): told once.
+    await note_device(response, account, method=method, mail_if_new=False)
     return response

@@ -69,12 +69,7 @@ async def login_post() -> ResponseReturnValue:
     target = safe_next(form.get("next"))
     try:
         account = await authenticate(
-            email,
-            password,
-            now(),
-            block_policy(),
-            request_actor(),
-            free_dial=settings().coop_free_dial,
+            email, password, now(), block_policy(), request_actor(), settings()
         )
     except (LoginFailed, LoginInputError, AccessEnded) as error:
         body = await render_template(
@@ -84,6 +79,7 @@ async def login_post() -> ResponseReturnValue:
     # A browser not seen before must first type the code mailed to the member (A8).
     if await needs_code(account):
         return await hold_for_code(account, target)
+    # Without a code only a remembered browser, which passed a code before: no mail.
     return await complete_sign_in(account, method="password", target=target)
 
 

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
 from server.audit.service import Actor, Event, record
 from server.auth import rows
 from server.auth.models import Account, AccountState
 from server.auth.sessions import ended_reason
+from server.config import Settings
 from server.errors import DomainError
+from server.lib.formatting import jdatetime
 from server.lib.text import normalize_email
+from server.mail.outbox import enqueue_mail
 from server.members.access import AccessEnded
 from server.members.models import Member
 from server.security import verify_password
@@ -92,10 +98,9 @@ async def authenticate(
     now: datetime,
     policy: BlockPolicy,
     actor: Actor,
-    *,
-    free_dial: str = "",
+    settings: Settings,
 ) -> Account:
-    """Check an email and password; count failures, block, and audit every outcome."""
+    """Check an email and password; count failures, block (mailing the owner), audit it all."""
     address = check_login_input(email, password)
     account = await find_account(address)
     # A stopped account is checked like any other, so that its owner (and only
@@ -122,10 +127,10 @@ async def authenticate(
         if account.state != AccountState.ACTIVE:
             await record(Event.LOGIN_FAILURE, who, now, reason="unknown_or_unusable")
             raise LoginFailed()
-        await _count_failure(account, now, policy, who)
+        await _count_failure(account, now, policy, who, settings)
         raise LoginFailed()
     # Only after the right password, so this says nothing to someone guessing.
-    ended = ended_reason(account, account.member, now, free_dial)
+    ended = ended_reason(account, account.member, now, settings.coop_free_dial)
     if ended:
         await record(Event.LOGIN_FAILURE, who, now, reason="access_ended")
         raise AccessEnded(ended)
@@ -140,20 +145,48 @@ async def authenticate(
     return account
 
 
-async def _count_failure(account: Account, now: datetime, policy: BlockPolicy, who: Actor) -> None:
-    account.failed_count += 1
-    fields = ["failed_count"]
-    await record(Event.LOGIN_FAILURE, who, now, reason="password", failures=account.failed_count)
-    if account.failed_count >= policy.max_failures:
-        until = now + policy.duration(account.block_count)
-        account.blocked_until = until
-        account.block_count += 1
-        account.failed_count = 0
-        fields += ["blocked_until", "block_count"]
+def _not_blocked(now: datetime) -> Q:
+    return Q(blocked_until=None) | Q(blocked_until__lte=now)
+
+
+async def _count_failure(
+    account: Account, now: datetime, policy: BlockPolicy, who: Actor, settings: Settings
+) -> None:
+    # Counted in the database, not from the row read before the (slow) hash:
+    # concurrent wrong passwords are each counted, one of them starts the
+    # block, and those still in flight once it started count for nothing, so
+    # the owner gets one mail per block.
+    counting = Account.filter(_not_blocked(now), id=account.id)
+    if not await counting.update(failed_count=F("failed_count") + 1):
+        await record(Event.LOGIN_BLOCKED, who, now)
+        return
+    counted = await Account.filter(id=account.id).first()
+    if counted is None:  # deleted meanwhile (re-registration, staff): nothing to block
+        return
+    await record(Event.LOGIN_FAILURE, who, now, reason="password", failures=counted.failed_count)
+    if counted.failed_count < policy.max_failures:
+        return
+    until = now + policy.duration(counted.block_count)
+    async with in_transaction():
+        started = await Account.filter(
+            _not_blocked(now), id=account.id, failed_count__gte=policy.max_failures
+        ).update(blocked_until=until, block_count=counted.block_count + 1, failed_count=0)
+        if not started:
+            return
         await record(
-            Event.ACCOUNT_BLOCK, who, now, until=until.isoformat(), block=account.block_count
+            Event.ACCOUNT_BLOCK, who, now, until=until.isoformat(), block=counted.block_count + 1
         )
-    await account.save(update_fields=fields)
+        # Told to the owner only: the sign-in page says nothing more (A2).
+        await enqueue_mail(
+            account.email,
+            "account_blocked",
+            settings,
+            now,
+            name=account.member.name,
+            failures=policy.max_failures,
+            blocked_at=jdatetime(now),
+            until=jdatetime(until),
+        )
 
 
 async def unblock(account: Account, now: datetime, actor: Actor) -> None:

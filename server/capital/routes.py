@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from quart import Blueprint, render_template
 
-from server.auth.web import member_required, now, settings
+from server.audit.service import record
+from server.auth.web import member_required, now, request_actor, settings
+from server.capital.events import CapitalEvent
 from server.capital.service import first_visible, visible_records
 from server.members.routes import current_viewer
 
@@ -18,6 +20,7 @@ async def index() -> str:
     viewer = current_viewer()
     month = settings().capital_publish_month
     records = await visible_records(viewer, now(), month)
+    await record(CapitalEvent.VIEWED, request_actor("member"), now(), records=len(records))
     return await render_template(
         "capital/index.html",
         records=records,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from quart import Blueprint, g, render_template
 
-from server.auth.web import member_required
+from server.audit.service import record
+from server.auth.web import member_required, now, request_actor
 from server.members.access import Viewer
+from server.members.events import MemberPageEvent
 from server.members.service import get_member
 from server.requests.changes import member_change_requests
 
@@ -34,6 +36,8 @@ async def profile() -> str:
     viewer = current_viewer()
     member = await get_member(viewer.member_id)
     changes = await member_change_requests(member.id)
+    # Address, phone and birth date were shown: a data view, recorded like a statement's (A10).
+    await record(MemberPageEvent.PROFILE_VIEWED, request_actor("member"), now())
     return await render_template(
         "members/profile.html", member=member, account=g.account, change_requests=changes
     )

@@ -9,7 +9,7 @@ from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.web import begin_session
+from server.account.web import begin_session, note_device
 from server.auth.failures import SIGN_IN_FAILURES, limit_failures
 from server.auth.web import (
     member_required,
@@ -166,6 +166,7 @@ async def authentication_verify() -> ResponseReturnValue:
     token = await begin_session(account, method="passkey")
     response = jsonify({"redirect": target})
     set_session_cookie(response, token)
+    await note_device(response, account, method="passkey", mail_if_new=True)
     return response
 
 

@@ -26,6 +26,7 @@ SECTIONS = [
     "server.push.routes:settings_section",
     "server.settings.sections:sessions_section",
     "server.settings.sections:history_section",
+    "server.settings.sections:views_section",
     "server.settings.lost_device:settings_section",
 ]
 

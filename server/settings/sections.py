@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from quart import g
 
 from server.audit.models import AuditEvent
 from server.auth.models import Session
-
-HISTORY_LIMIT = 20
+from server.statements.service import MONTH_RE, month_label
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,23 @@ async def sessions_section() -> SettingsSection:
     return SettingsSection("settings/_sessions.html", {"sessions": sessions, "browsers": browsers})
 
 
+# The security timeline's kinds of event, in one place: add a line for a new
+# kind (the lost-phone action, ...) and /settings and the staff member page show it.
 HISTORY_LABELS = {
+    "account:login_code:sent": "認証コードの送信（ログイン）",
+    "account:login_code:success": "認証コードの確認（ログイン）",
+    "account:code:failure": "認証コードの誤り",
+    "account:registration:complete": "利用登録（ログイン）",
+    "account:device:new": "新しい端末からのログイン",
+    "account:password_reset:request": "パスワード再設定の申請",
+    "account:password_reset:complete": "パスワードの再設定",
+    "account:browser:remember": "端末の記憶",
     "account:browser:forget": "端末の記憶の解除",
     "auth:session:end_others": "ほかの端末のログインの終了",
     "auth:login:failure": "ログインの失敗",
     "auth:login:blocked": "ブロック中のログイン",
     "auth:account:block": "ログインの一時停止（失敗が続いたため）",
+    "auth:account:unblock": "ログインの一時停止の解除",
     "auth:session:logout": "ログアウト",
     "passkey:credential:add": "パスキーの追加",
     "passkey:credential:add_failure": "パスキーの追加の失敗",
@@ -95,36 +106,126 @@ HISTORY_LABELS = {
     "passkey:credential:counter_regression": "不審なパスキーの利用（拒否しました）",
     "passkey:login:failure": "パスキーでのログインの失敗",
     "passkey:reauth:failure": "本人確認の失敗",
+    "requests:email:code_sent": "確認コードの送信（メールアドレスの変更）",
+    "requests:email:changed": "メールアドレスの変更",
+    "staff:member:sessions_end": "すべての端末のログアウト（生協による）",
+    "staff:member:unblock": "ログインの一時停止の解除（生協による）",
 }
+# Sign-ins carry their method; a new device's event marks the sign-in it belongs to.
+SIGN_IN_LABELS = {"auth:login:success": "ログイン", "passkey:reauth:success": "本人確認"}
+NEW_DEVICE = "account:device:new"
+TIMELINE_DAYS = 90
+TIMELINE_LIMIT = 100
 
 
 def history_label(event: str, data: dict[str, Any]) -> str:
     """What a recorded event means, in the member's words."""
-    method = METHODS.get(str(data.get("method")), "パスワード")
-    if event == "auth:login:success":
-        return f"ログイン（{method}）"
-    if event == "passkey:reauth:success":
-        return f"本人確認（{method}）"
+    if event in SIGN_IN_LABELS:
+        method = METHODS.get(str(data.get("method")), "パスワード")
+        return f"{SIGN_IN_LABELS[event]}（{method}）"
+    if event == NEW_DEVICE:
+        method = METHODS.get(str(data.get("method")), "パスワード")
+        return f"新しい端末からのログイン（{method}）"
     return HISTORY_LABELS.get(event, event)
 
 
-async def history_section() -> SettingsSection:
-    """セキュリティ履歴: the member's own recent security events from the access log."""
+def _device_note(device_event: AuditEvent | None) -> str:
+    if device_event is None:
+        return ""
+    if (device_event.data or {}).get("mailed"):
+        return "新しい端末（お知らせメールを送信しました）"
+    return "新しい端末"
+
+
+def _who_device(row: AuditEvent) -> str:
+    # What the office did (at the member's call) happened on the office's PC, not theirs.
+    return "生協の職員による操作" if row.actor == "staff" else device_name(row.user_agent)
+
+
+async def security_timeline(member_id: int, now: datetime) -> list[dict[str, Any]]:
+    """The member's own security events of the last 90 days, newest first."""
     rows = (
         await AuditEvent.filter(
-            member_id=g.member.id,
-            event__in=[*HISTORY_LABELS, "auth:login:success", "passkey:reauth:success"],
+            member_id=member_id,
+            at__gte=now - timedelta(days=TIMELINE_DAYS),
+            event__in=[*HISTORY_LABELS, *SIGN_IN_LABELS],
         )
         .order_by("-at", "-id")
-        .limit(HISTORY_LIMIT)
+        .limit(TIMELINE_LIMIT)
     )
-    events = [
+    shown = {row.id for row in rows}
+    # A new device's event is folded into the sign-in it belongs to, when that is listed.
+    devices = {
+        row.data["sign_in_event"]: row
+        for row in rows
+        if row.event == NEW_DEVICE and (row.data or {}).get("sign_in_event") in shown
+    }
+    return [
         {
             "at": row.at,
             "label": history_label(row.event, row.data or {}),
-            "device": device_name(row.user_agent),
+            "device": _who_device(row),
+            "note": _device_note(devices.get(row.id) if row.event != NEW_DEVICE else row),
             "ip": row.ip,
         }
         for row in rows
+        if not (row.event == NEW_DEVICE and (row.data or {}).get("sign_in_event") in devices)
     ]
-    return SettingsSection("settings/_history.html", {"events": events})
+
+
+async def history_section() -> SettingsSection:
+    """セキュリティ履歴: the member's own security events of the last 90 days (timeline)."""
+    from server.auth.web import now
+
+    events = await security_timeline(g.member.id, now())
+    context = {"events": events, "days": TIMELINE_DAYS, "limit": TIMELINE_LIMIT}
+    return SettingsSection("settings/_history.html", context)
+
+
+# Views of the member's own data (A10), shown to them like the staff see them in
+# the access log: add a line per kind of view recorded (card certificates, ...).
+VIEW_LABELS = {
+    "members:profile:view": "登録情報（住所・電話番号・生年月日）の表示",
+    "capital:capital:view": "出資金の表示",
+    "statements:list:view": "ご請求明細の一覧の表示",
+    "statements:statement:view": "ご請求明細の表示",
+    "statements:statement:download": "ご請求明細のダウンロード",
+}
+VIEWS_LIMIT = 50
+
+
+def view_label(event: str, data: dict[str, Any]) -> str:
+    """A data view in the member's words, with the month or file type when there is one."""
+    details = []
+    month = str(data.get("month", ""))
+    if MONTH_RE.match(month):
+        details.append(f"{month_label(month)}分")
+    if data.get("format"):
+        details.append(str(data["format"]).upper())
+    label = VIEW_LABELS.get(event, event)
+    return f"{label}（{'・'.join(details)}）" if details else label
+
+
+async def views_section() -> SettingsSection:
+    """閲覧の記録: when the member's own data was shown or downloaded, last 90 days."""
+    from server.auth.web import now
+
+    rows = (
+        await AuditEvent.filter(
+            member_id=g.member.id,
+            at__gte=now() - timedelta(days=TIMELINE_DAYS),
+            event__in=list(VIEW_LABELS),
+        )
+        .order_by("-at", "-id")
+        .limit(VIEWS_LIMIT)
+    )
+    views = [
+        {
+            "at": row.at,
+            "label": view_label(row.event, row.data or {}),
+            "device": device_name(row.user_agent),
+        }
+        for row in rows
+    ]
+    context = {"views": views, "days": TIMELINE_DAYS, "limit": VIEWS_LIMIT}
+    return SettingsSection("settings/_views.html", context)

@@ -39,6 +39,7 @@ async def index() -> str:
     viewer = current_viewer()
     months = await visible_months(viewer)
     first = first_statement_month(viewer)
+    await record(StatementEvent.LIST_VIEWED, request_actor("member"), now(), months=len(months))
     return await render_template(
         "statements/index.html", months=months, first_label=month_label(first), viewer=viewer
     )

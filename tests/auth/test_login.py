@@ -88,6 +88,7 @@ async def test_five_failures_block_then_the_block_expires(client, clock: FrozenC
 
 
 async def test_blocks_double_up_to_an_hour(app, clock: FrozenClock) -> None:
+    app_settings = app.config["MYPAGE_SETTINGS"]
     # Service-level: over HTTP the per-IP rate limit would step in first.
     account = await make_account(email="hanako@example.jp")
     policy = BlockPolicy()
@@ -95,7 +96,9 @@ async def test_blocks_double_up_to_an_hour(app, clock: FrozenClock) -> None:
     for _ in range(4):
         for _ in range(5):
             with pytest.raises(LoginFailed):
-                await authenticate("hanako@example.jp", "wrong-password", clock(), policy, Actor())
+                await authenticate(
+                    "hanako@example.jp", "wrong-password", clock(), policy, Actor(), app_settings
+                )
         await account.refresh_from_db()
         assert account.blocked_until is not None
         lengths.append(account.blocked_until - clock.now)
