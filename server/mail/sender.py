@@ -75,8 +75,10 @@ class OutboxSender:
         self.give_up_after = timedelta(hours=settings.outbox_give_up_hours)
         self.postgres = is_postgres(settings.database_url)
         self.wake_event = asyncio.Event()
-        # For readiness: a sender that stops completing passes is wedged.
-        self.last_pass_started = self.last_pass_done = time.monotonic()
+        # For readiness: a sender that stops making progress (a finished pass
+        # or message) is wedged.
+        self.heartbeat = time.monotonic()
+        self.running = False
         self.went_out: set[str] = set()  # channels that delivered since the last pull-forward
 
     async def claim(self, now: datetime, limit: int = BATCH) -> list[OutboxMessage]:
@@ -231,6 +233,12 @@ class OutboxSender:
             metrics.outbox_result(row.channel, "expired")
 
     async def _deliver(self, row: OutboxMessage) -> None:
+        try:
+            await self._deliver_one(row)
+        finally:
+            self.heartbeat = time.monotonic()
+
+    async def _deliver_one(self, row: OutboxMessage) -> None:
         handler = HANDLERS.get(row.channel)
         try:
             if handler is None:
@@ -335,8 +343,14 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a database hiccup is logged and retried."""
         poll = max(self.settings.outbox_poll_seconds, 0.05)
+        self.running = True
+        try:
+            await self._loop(stop, poll)
+        finally:
+            self.running = False
+
+    async def _loop(self, stop: asyncio.Event, poll: float) -> None:
         while not stop.is_set():
-            self.last_pass_started = time.monotonic()
             try:
                 # Each pass in a task of its own, so that each starts from a clean
                 # context: when Tortoise's begin() fails on a dead connection
@@ -348,7 +362,7 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox sender: pass failed; trying again")
             else:
-                self.last_pass_done = time.monotonic()
+                self.heartbeat = time.monotonic()
             self.wake_event.clear()
             waiters: Sequence[asyncio.Task[bool]] = [
                 asyncio.ensure_future(stop.wait()),
@@ -361,5 +375,5 @@ class OutboxSender:
                 task.cancel()
 
     def stale_for(self) -> float:
-        """Seconds since the last completed pass (since start-up before the first)."""
-        return time.monotonic() - self.last_pass_done
+        """Seconds since the last sign of progress (a finished pass or message)."""
+        return time.monotonic() - self.heartbeat
