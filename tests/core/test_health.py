@@ -102,12 +102,14 @@ async def test_a_bug_is_still_a_500(app: Quart) -> None:
 async def test_readyz_sees_a_sender_that_stopped_making_progress(
     settings: Settings, clock: FrozenClock
 ) -> None:
-    serving = create_app(settings.replace(outbox_sender=True, outbox_stale_seconds=60), clock=clock)
+    changed = settings.replace(outbox_sender=True, outbox_stale_seconds=60, outbox_poll_seconds=30)
+    serving = create_app(changed, clock=clock)
     async with serving.test_app():
         client = serving.test_client()
         sender = serving.config[SENDER_KEY]
-        for _ in range(100):
-            if sender.running:
+        started = sender.heartbeat
+        for _ in range(250):  # the first pass is done; the next is 30 s away
+            if sender.heartbeat != started:
                 break
             await asyncio.sleep(0.02)
         ready = await client.get("/readyz")
