@@ -178,3 +178,97 @@ async def test_a_code_that_died_in_the_outbox_is_not_sent_and_the_page_says_so(
     assert status == 200
     assert "認証コードの有効期限が切れました。もう一度送信してください。" in html
     assert 'href="/login"' in html
+
+
+class BreakingProxy:
+    """A TCP proxy to PostgreSQL that, while broken, drops a connection as a transaction begins.
+
+    The race of a server restart under traffic, made certain: the pooled
+    connection looked alive when taken and dies at BEGIN, so Tortoise's
+    begin() fails after marking the task as inside a transaction.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.broken = False
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, client: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if client and self.broken and b"BEGIN" in data:
+                        break
+                    dst.write(data)
+                    await dst.drain()
+            except OSError:
+                pass
+            finally:
+                writer.close()
+                up_writer.close()
+
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.mark.skipif(
+    not is_postgres(os.environ.get("MYPAGE_TEST_DATABASE_URL", "")),
+    reason="PostgreSQL's pooled connections",
+)
+async def test_a_failed_transaction_begin_does_not_wedge_the_sender(
+    db_url: str, tmp_path, mailbox: MailCatcher, caplog
+) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from server import db
+    from tests.conftest import make_settings
+
+    parts = urlsplit(db_url)
+    proxy = BreakingProxy(parts.port or 5432)
+    await proxy.start()
+    url = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+    settings = make_settings(url, tmp_path, smtp_host=mailbox.host, smtp_port=mailbox.port)
+    await db.init_db(url)
+    sender = OutboxSender(settings.replace(outbox_poll_seconds=0), system_clock)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    try:
+        await enqueue_mail(
+            "before@example.jp", "password_changed", settings, system_clock(), name="前"
+        )
+        await eventually(arrived("before@example.jp"))
+        caplog.clear()
+        proxy.broken = True
+        await eventually(lambda: _async(caplog.text.count("pass failed") >= 3))
+        proxy.broken = False
+
+        async def queued() -> bool:
+            try:
+                await enqueue_mail(
+                    "after@example.jp", "password_changed", settings, system_clock(), name="後"
+                )
+            except Exception:  # this task's own pooled connections are dead too
+                return False
+            return True
+
+        await eventually(queued)
+        await eventually(arrived("after@example.jp"), seconds=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await db.close_db()
+        await proxy.stop()
