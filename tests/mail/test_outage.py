@@ -272,3 +272,38 @@ async def test_a_failed_transaction_begin_does_not_wedge_the_sender(
         await asyncio.wait_for(running, 30)
         await db.close_db()
         await proxy.stop()
+
+
+async def test_a_registration_code_that_died_unsent_asks_for_a_new_one(
+    app: Quart, client, settings: Settings, clock: FrozenClock
+) -> None:
+    from tests.account.flows import give_email, identify, issue
+    from tests.factories import make_member
+
+    member = await make_member()
+    await identify(client, member, await issue(member, clock()))
+    await give_email(client, "hanako@example.jp")
+    port = free_port()
+    sender = OutboxSender(settings.replace(smtp_port=port), clock)
+    await sender.run_once()  # SMTP down
+    clock.advance(minutes=10)
+    await sender.run_once()  # the code died on the way: not sent, marked expired
+    row = await OutboxMessage.get(ref__startswith="code:")
+    assert row.status == OutboxStatus.EXPIRED and row.attempts == 1
+    status, html = await page(client, "/register/code")
+    assert status == 200
+    assert "認証コードの有効期限が切れました。もう一度送信してください。" in html
+    assert 'href="/register/email"' in html and 'name="code"' not in html
+
+
+async def test_a_reset_link_waiting_past_its_30_minutes_is_never_sent(
+    app: Quart, client, settings: Settings, clock: FrozenClock, mailbox: MailCatcher
+) -> None:
+    await make_account(email="hanako@example.jp")
+    await post_form(client, "/password/forgot", {"email": "hanako@example.jp"})
+    row = await OutboxMessage.get()
+    assert row.expires_at == clock() + timedelta(minutes=30)
+    clock.advance(minutes=30)
+    await OutboxSender(settings, clock).run_once()  # SMTP is up, but too late
+    assert mails_to("hanako@example.jp") == []
+    assert (await OutboxMessage.get()).status == OutboxStatus.EXPIRED
