@@ -123,7 +123,7 @@ async def register_code() -> ResponseReturnValue:
     registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
     if registration.email is None:
         return redirect("/register/email", 303)
-    if await expired_unsent(code_ref(registration.token_hash)):
+    if await expired_unsent(code_ref(registration.token_hash), now()):
         return await _render(
             "register_code.html", email=registration.email, error=CODE_MAIL_EXPIRED, dead=True
         )
@@ -296,7 +296,7 @@ async def login_code() -> ResponseReturnValue:
     flow = read_cookie(LOGIN_CODE_COOKIE)
     if not flow:
         return redirect("/login", 303)
-    if len(flow) <= 100 and await expired_unsent(code_ref(token_hash(flow))):
+    if len(flow) <= 100 and await expired_unsent(code_ref(token_hash(flow)), now()):
         body = await render_template("account/login_code_dead.html", error=CODE_MAIL_EXPIRED)
         dead = await make_response(body)
         clear_cookie(dead, LOGIN_CODE_COOKIE)

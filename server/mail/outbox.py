@@ -76,10 +76,16 @@ def code_ref(flow_hash: str) -> str:
     return f"code:{flow_hash}"
 
 
-async def expired_unsent(ref: str) -> bool:
+async def expired_unsent(ref: str, now: datetime) -> bool:
     """Whether the newest message about `ref` died unsent (it waited out an outage)."""
     latest = await OutboxMessage.filter(ref=ref).order_by("-id").first()
-    return latest is not None and latest.status == OutboxStatus.EXPIRED
+    if latest is None:
+        return False
+    if latest.status == OutboxStatus.EXPIRED:
+        return True
+    # Still queued past its life (no sender has looked at it yet): as good as expired.
+    waiting = latest.status == OutboxStatus.PENDING
+    return waiting and latest.expires_at is not None and latest.expires_at <= now
 
 
 # One statement queues a payload for many members: the database fills in each

@@ -210,9 +210,11 @@ class OutboxSender:
 
     async def expire_stale(self, now: datetime) -> int:
         """Mark `expired` what waits past its content's life (a code, a link): never sent late."""
-        rows = await OutboxMessage.filter(status=OutboxStatus.PENDING, expires_at__lte=now).limit(
-            BATCH
-        )
+        # Those already due are expired as they are claimed; these wait out a
+        # backoff (next_attempt_at is indexed, so this reads only the waiting).
+        rows = await OutboxMessage.filter(
+            next_attempt_at__gt=now, status=OutboxStatus.PENDING, expires_at__lte=now
+        ).limit(BATCH)
         for row in rows:
             await self._expired(row, only_if=OutboxStatus.PENDING)
         return len(rows)
