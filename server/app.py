@@ -14,7 +14,7 @@ from quart import Quart, Response, g, request
 from quart.templating import Environment as QuartEnvironment
 from quart_rate_limiter import RateLimiter
 
-from server import compression, db
+from server import compression, db, health, metrics
 from server.accesslog import EscapeControls
 from server.auth import failures as auth_failures
 from server.auth import sqlite_reader
@@ -142,6 +142,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     # Password hashing leaves the pages a core while members are reading them.
     app.asgi_app = PAGES.wrap(app.asgi_app)  # type: ignore[method-assign,assignment]
     _trust_proxies(app, settings)
+    # Probes and /metrics are answered before any hook (no session, cookie or limit).
+    health.install(app, settings)
+    metrics.install(app)
     # First registered, last run: compresses what every other hook produced.
     compression.install(app)
     register_error_handlers(app)

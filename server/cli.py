@@ -204,6 +204,20 @@ async def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("backup")
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy the SQLite database to a new file while serving; PostgreSQL: print pg_dump."""
+    from server.backup import BackupRefused, backup
+
+    try:
+        target = await backup(settings.database_url, Path(args.file))
+    except BackupRefused as refused:
+        print(f"backup: {refused}", file=sys.stderr)
+        return 2
+    print(f"backup: written to {target} (restore: stop the app, copy it over the database file)")
+    return 0
+
+
 @command("vapid-keys")
 async def cmd_vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
     """Print a new VAPID key pair for MYPAGE_VAPID_PRIVATE_KEY (the private key is secret)."""
@@ -257,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("cleanup", help="delete expired sessions, codes, links and old sent mail")
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
+    backup = sub.add_parser("backup", help="copy the SQLite database to FILE (safe while serving)")
+    backup.add_argument("file", help="new file to write (must not exist)")
     return parser
 
 

@@ -56,6 +56,12 @@ class Settings:
     outbox_sender: bool = True
     outbox_poll_seconds: int = 2
     outbox_give_up_hours: int = 48
+    # /readyz calls a sender wedged when it has shown no progress for this long.
+    outbox_stale_seconds: int = 120
+    # Operations: /metrics answers only a bearer of this token (unset: no /metrics);
+    # on SIGTERM, requests in flight get this long to finish.
+    metrics_token: str = field(default="", repr=False)
+    shutdown_grace_seconds: int = 30
     # Push
     vapid_private_key: str = field(default="", repr=False)
     vapid_subject: str = "mailto:info@Gmypage.jp"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import asyncpg
 from quart import Quart, Response, jsonify, render_template, request
+from tortoise.exceptions import DBConnectionError
 from werkzeug.exceptions import HTTPException
 
 from server.accesslog import redact
@@ -38,6 +41,10 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "しばらく時間をおいてください",
         "短い時間に操作が集中したため、一時的に受け付けを止めています。しばらく待ってから、もう一度お試しください。",
     ),
+    503: (
+        "ただいま混み合っているか、メンテナンス中です",
+        "ただいま混み合っているか、メンテナンス中です。しばらくしてからもう一度お試しください。",
+    ),
     500: (
         "エラーが発生しました",
         "申し訳ありません。システムでエラーが発生しました。時間をおいて、もう一度お試しください。",
@@ -61,6 +68,37 @@ class NotFound(DomainError):
     """Not there, or not the member's own (we never say which)."""
 
     status = 404
+
+
+# How long a browser or a load balancer is asked to wait after a database outage.
+OUTAGE_RETRY_AFTER_SECONDS = 30
+# Errors that mean "the database cannot be reached now", not "this request is wrong".
+_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+_SQLITE_OUTAGE = ("unable to open database", "database is locked", "disk i/o error")
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether an error (or what caused it) says the database is unreachable right now."""
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 6:
+        if isinstance(current, _OUTAGE_TYPES):
+            return True
+        if isinstance(current, sqlite3.OperationalError) and any(
+            text in str(current).lower() for text in _SQLITE_OUTAGE
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
 
 
 def _wants_json() -> bool:
@@ -99,6 +137,19 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
+        if is_database_outage(error):
+            # Not a bug: the database is restarting or out of reach. One line,
+            # no stack trace, and the member is asked to come back shortly.
+            log.warning(
+                "database unavailable on %s %s: %s",
+                request.method,
+                redact(request.path),
+                repr(error),
+            )
+            response = await error_response(503)
+            response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+            response.headers["Cache-Control"] = "no-store"
+            return response
         # Tokens redacted and control characters escaped (ASVS 16.2.5, 16.4.1).
         log.exception("unhandled error on %s %s", request.method, redact(request.path))
         return await error_response(500)

@@ -12,8 +12,14 @@ from server.accesslog import AccessLog
 from server.config import Settings
 
 
-def hypercorn_config(host: str, port: int, workers: int) -> Config:
-    """Hypercorn settings shared by both modes."""
+def hypercorn_config(host: str, port: int, workers: int, *, grace_seconds: float = 30) -> Config:
+    """Hypercorn settings shared by both modes.
+
+    On SIGTERM (or SIGINT) hypercorn stops accepting connections, gives the
+    requests in flight `grace_seconds` to finish, then runs the app's
+    shutdown: the outbox sender finishes the message it is sending, hands
+    the rest of its claim back, and the database closes.
+    """
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.workers = workers
@@ -21,6 +27,7 @@ def hypercorn_config(host: str, port: int, workers: int) -> Config:
     config.logger_class = AccessLog
     config.errorlog = "-"
     config.keep_alive_timeout = 20
+    config.graceful_timeout = grace_seconds
     return config
 
 
@@ -40,7 +47,7 @@ def freeze_after_startup(app: Quart) -> None:
 
 async def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     """Serve until interrupted."""
-    config = hypercorn_config(host, port, workers)
+    config = hypercorn_config(host, port, workers, grace_seconds=settings.shutdown_grace_seconds)
     if workers > 1:
         from hypercorn.run import run
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from server.account.codes import check_code, issue_code
+from server.account.codes import CODE_LIFETIME, check_code, issue_code
 from server.account.events import AccountEvent
 from server.account.initial import normalize_initial_password
 from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
@@ -27,7 +27,7 @@ from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate
 from server.lib.text import AddressInvalid, digits_only, valid_email
-from server.mail.outbox import enqueue_mail
+from server.mail.outbox import code_ref, enqueue_mail
 from server.members.access import access_ended_reason
 from server.members.models import Member
 from server.security import hash_password, new_token, token_hash, verify_password
@@ -234,7 +234,15 @@ async def send_registration_code(
             secret_key=settings.secret_key,
         )
         await enqueue_mail(
-            address, "registration_code", settings, now, code=code, name=member.name, minutes=10
+            address,
+            "registration_code",
+            settings,
+            now,
+            expires_at=now + CODE_LIFETIME,
+            ref=code_ref(registration.token_hash),
+            code=code,
+            name=member.name,
+            minutes=10,
         )
         await record(AccountEvent.REGISTRATION_CODE_SENT, _member_actor(actor, member.id), now)
     return address

@@ -88,6 +88,7 @@ async def request_password_reset(
             "password_reset",
             settings,
             now,
+            expires_at=now + RESET_LIFETIME,
             url=f"{settings.base_url.rstrip('/')}/password/reset/{token}",
             minutes=30,
         )

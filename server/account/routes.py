@@ -24,9 +24,13 @@ from server.account.web import (
 from server.auth.failures import CODE_FAILURES, REGISTRATION_FAILURES, limit_failures
 from server.auth.web import member_required, now, public, request_actor, safe_next, settings
 from server.errors import DomainError
+from server.mail.outbox import code_ref, expired_unsent
 from server.mail.runtime import wake_sender
+from server.security import token_hash
 
 bp = Blueprint("account", __name__)
+# When the code's mail waited out an outage and died unsent (see the outbox sender).
+CODE_MAIL_EXPIRED = "認証コードの有効期限が切れました。もう一度送信してください。"
 
 
 async def _render(template: str, status: int = 200, **context: object) -> ResponseReturnValue:
@@ -124,6 +128,10 @@ async def register_code() -> ResponseReturnValue:
     registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
     if registration.email is None:
         return redirect("/register/email", 303)
+    if await expired_unsent(code_ref(registration.token_hash), now()):
+        return await _render(
+            "register_code.html", email=registration.email, error=CODE_MAIL_EXPIRED, dead=True
+        )
     return await _render("register_code.html", email=registration.email, error=None, dead=False)
 
 
@@ -293,8 +301,14 @@ async def password_reset_done() -> ResponseReturnValue:
 @public
 async def login_code() -> ResponseReturnValue:
     """Ask for the code mailed at a sign-in from a new browser."""
-    if not read_cookie(LOGIN_CODE_COOKIE):
+    flow = read_cookie(LOGIN_CODE_COOKIE)
+    if not flow:
         return redirect("/login", 303)
+    if len(flow) <= 100 and await expired_unsent(code_ref(token_hash(flow)), now()):
+        body = await render_template("account/login_code_dead.html", error=CODE_MAIL_EXPIRED)
+        dead = await make_response(body)
+        clear_cookie(dead, LOGIN_CODE_COOKIE)
+        return dead
     target = safe_next(request.args.get("next"))
     return await _render("login_code.html", error=None, next=target, remember=True)
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from tortoise.transactions import in_transaction
 
-from server.account.codes import check_code, issue_code
+from server.account.codes import CODE_LIFETIME, check_code, issue_code
 from server.account.events import AccountEvent
 from server.account.models import AuthCode, CodePurpose, RememberedBrowser
 from server.audit.service import Actor, record
@@ -23,7 +23,7 @@ from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
-from server.mail.outbox import enqueue_mail
+from server.mail.outbox import code_ref, enqueue_mail
 from server.push.service import device_label
 from server.security import new_token, token_hash
 
@@ -107,6 +107,8 @@ async def start_login_code(
             "login_code",
             settings,
             now,
+            expires_at=now + CODE_LIFETIME,
+            ref=code_ref(flow_hash),
             code=code,
             name=account.member.name,
             minutes=10,

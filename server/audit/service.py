@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from server import metrics
 from server.audit.models import AuditEvent
 
 
@@ -37,6 +38,7 @@ class Actor:
 
 async def record(event: Event | str, actor: Actor, at: datetime, **data: Any) -> AuditEvent:
     """Append one event to the access log."""
+    metrics.event(str(event))
     return await AuditEvent.create(
         at=at,
         event=str(event),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from server import metrics
 from server.audit.service import Actor, record
 from server.imports.reader import ImportRejected, Table, read_table
 
@@ -140,10 +142,17 @@ async def import_file(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import one file all-or-nothing; raises ImportRejected (nothing written) on any bad row."""
-    with gc_paused():
-        return await _import_file(
-            kind, data, source=source, actor=actor, now=now, dry_run=dry_run, progress=progress
-        )
+    started, outcome = time.perf_counter(), "rejected"
+    try:
+        with gc_paused():
+            result = await _import_file(
+                kind, data, source=source, actor=actor, now=now, dry_run=dry_run, progress=progress
+            )
+        outcome = "checked" if dry_run else "applied"
+        return result
+    finally:
+        elapsed = time.perf_counter() - started
+        metrics.IMPORT_SECONDS.labels(str(kind), outcome).observe(elapsed)
 
 
 async def _import_file(

@@ -14,6 +14,8 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Its content (a code, a link) died before it could be delivered: never sent late.
+    EXPIRED = "expired"
 
 
 class OutboxMessage(models.Model):
@@ -30,6 +32,10 @@ class OutboxMessage(models.Model):
     last_error = fields.CharField(max_length=500, db_default="")
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
+    # After this the message is worthless (a sign-in code, a reset link) and is not sent.
+    expires_at = fields.DatetimeField(null=True)
+    # What the message is about, so a page can ask after its mail (e.g. "code:<flow hash>").
+    ref = fields.CharField(max_length=100, null=True, db_index=True)
 
     class Meta:
         table = "outbox_message"

@@ -40,9 +40,19 @@ def render_mail(template: str, settings: Settings, /, **context: Any) -> tuple[s
 
 
 async def enqueue(
-    channel: str, payload: dict[str, Any], now: datetime, *, dedupe_key: str | None = None
+    channel: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    dedupe_key: str | None = None,
+    expires_at: datetime | None = None,
+    ref: str | None = None,
 ) -> OutboxMessage:
-    """Queue one message on a channel; with a dedupe key, a second request is the first row."""
+    """Queue one message on a channel; with a dedupe key, a second request is the first row.
+
+    `expires_at`: when the content dies (a code, a link), after which it is
+    never sent; `ref`: what it is about, for `expired_unsent`.
+    """
     if dedupe_key is not None:
         existing = await OutboxMessage.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
@@ -56,7 +66,26 @@ async def enqueue(
         next_attempt_at=now,
         last_error="",
         created_at=now,
+        expires_at=expires_at,
+        ref=ref,
     )
+
+
+def code_ref(flow_hash: str) -> str:
+    """The `ref` of the mail that carries a flow's authentication code."""
+    return f"code:{flow_hash}"
+
+
+async def expired_unsent(ref: str, now: datetime) -> bool:
+    """Whether the newest message about `ref` died unsent (it waited out an outage)."""
+    latest = await OutboxMessage.filter(ref=ref).order_by("-id").first()
+    if latest is None:
+        return False
+    if latest.status == OutboxStatus.EXPIRED:
+        return True
+    # Still queued past its life (no sender has looked at it yet): as good as expired.
+    waiting = latest.status == OutboxStatus.PENDING
+    return waiting and latest.expires_at is not None and latest.expires_at <= now
 
 
 # One statement queues a payload for many members: the database fills in each
@@ -121,9 +150,11 @@ async def enqueue_mail(
     /,
     *,
     dedupe_key: str | None = None,
+    expires_at: datetime | None = None,
+    ref: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
-    """Render a mail template and queue it for `to`."""
+    """Render a mail template and queue it for `to` (see `enqueue` for expiry and ref)."""
     subject, body = render_mail(template, settings, **context)
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
     payload = {
@@ -135,4 +166,4 @@ async def enqueue_mail(
         "message_id": make_msgid(domain=domain),
         "date": format_datetime(now),
     }
-    return await enqueue(MAIL, payload, now, dedupe_key=dedupe_key)
+    return await enqueue(MAIL, payload, now, dedupe_key=dedupe_key, expires_at=expires_at, ref=ref)

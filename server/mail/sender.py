@@ -14,12 +14,14 @@ import asyncio
 import importlib
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from server import metrics
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.db import is_postgres
@@ -47,6 +49,9 @@ LONGEST_RETRY = timedelta(hours=1)
 # Payload keys dropped once delivered: a mail body may hold a code or a link,
 # which the outbox has no reason to keep.
 FORGET_AFTER_SENDING: dict[str, tuple[str, ...]] = {"mail": ("body",)}
+# Channels with one destination (the SMTP server): once a message goes through,
+# the others waiting out their backoff are due at once, not in up to an hour.
+PULL_FORWARD_CHANNELS = frozenset({"mail"})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -70,14 +75,19 @@ class OutboxSender:
         self.give_up_after = timedelta(hours=settings.outbox_give_up_hours)
         self.postgres = is_postgres(settings.database_url)
         self.wake_event = asyncio.Event()
+        # For readiness: a sender that stops making progress (a finished pass
+        # or message) is wedged.
+        self.heartbeat = time.monotonic()
+        self.running = False
+        self.went_out: set[str] = set()  # channels that delivered since the last pull-forward
 
     async def claim(self, now: datetime, limit: int = BATCH) -> list[OutboxMessage]:
-        """Take up to `limit` due messages for this sender."""
+        """Take up to `limit` due messages for this sender; `locked_until` is each one's lease."""
         due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
             status=OutboxStatus.SENDING, locked_until__lte=now
         )
-        lease = {"status": OutboxStatus.SENDING, "locked_until": now + LEASE}
         if self.postgres:
+            lease = now + LEASE
             async with in_transaction() as conn:
                 rows = (
                     await OutboxMessage.filter(due)
@@ -88,7 +98,13 @@ class OutboxSender:
                 )
                 if rows:
                     ids = [row.id for row in rows]
-                    await OutboxMessage.filter(id__in=ids).using_db(conn).update(**lease)
+                    await (
+                        OutboxMessage.filter(id__in=ids)
+                        .using_db(conn)
+                        .update(status=OutboxStatus.SENDING, locked_until=lease)
+                    )
+            for row in rows:
+                row.locked_until = lease
             return rows
         # One sender on SQLite (one writer): a single UPDATE claims the
         # candidates, and the lease time, unique to this claim, finds them again.
@@ -103,36 +119,128 @@ class OutboxSender:
         )
         return await OutboxMessage.filter(id__in=list(ids), locked_until=stamp).order_by("id")
 
-    async def run_once(self) -> int:
-        """Deliver every message due now; returns how many were attempted."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Deliver every message due now; returns how many were attempted.
+
+        With `stop` set mid-pass, the message being sent is finished and the
+        rest of the claim is handed back (lease released) for the next sender.
+        """
         attempted = 0
+        await self.expire_stale(self.clock())
         while True:
             rows = await self.claim(self.clock())
-            # Mail goes out in order, one SMTP conversation at a time; other
-            # channels (push to thousands of members) go out together, so that
-            # their HTTP round trips do not wait for each other.
-            for row in rows:
-                if row.channel in SEQUENTIAL_CHANNELS:
-                    await self._deliver(row)
-            batched: dict[str, list[OutboxMessage]] = {}
-            together = []
-            for row in rows:
-                if row.channel in SEQUENTIAL_CHANNELS:
-                    continue
-                if row.channel in BATCH_HANDLERS:
-                    batched.setdefault(row.channel, []).append(row)
-                else:
-                    together.append(row)
-            jobs = [self._deliver(row) for row in together]
-            for channel, group in batched.items():
-                for start in range(0, len(group), CHANNEL_BATCH):
-                    jobs.append(self._deliver_batch(channel, group[start : start + CHANNEL_BATCH]))
-            await asyncio.gather(*jobs)
-            attempted += len(rows)
-            if len(rows) < BATCH:
+            try:
+                done = await self._deliver_claim(rows, stop)
+            finally:
+                # Also on cancellation: what was claimed and not finished goes back.
+                await self._release(rows)
+            attempted += done
+            if stop is not None and stop.is_set():
+                return attempted
+            pulled = await self._pull_forward()
+            if len(rows) < BATCH and not pulled:
                 return attempted
 
+    async def _deliver_claim(self, rows: list[OutboxMessage], stop: asyncio.Event | None) -> int:
+        now = self.clock()
+        live: list[OutboxMessage] = []
+        for row in rows:
+            if row.expires_at is not None and row.expires_at <= now:
+                await self._expired(row)
+            else:
+                live.append(row)
+        attempted = len(rows) - len(live)
+        # Mail goes out in order, one SMTP conversation at a time; other
+        # channels (push to thousands of members) go out together, so that
+        # their HTTP round trips do not wait for each other.
+        for row in live:
+            if row.channel in SEQUENTIAL_CHANNELS:
+                if stop is not None and stop.is_set():
+                    return attempted
+                await self._deliver(row)
+                attempted += 1
+        batched: dict[str, list[OutboxMessage]] = {}
+        together = []
+        for row in live:
+            if row.channel in SEQUENTIAL_CHANNELS:
+                continue
+            if row.channel in BATCH_HANDLERS:
+                batched.setdefault(row.channel, []).append(row)
+            else:
+                together.append(row)
+        jobs = [self._deliver(row) for row in together]
+        for channel, group in batched.items():
+            for start in range(0, len(group), CHANNEL_BATCH):
+                jobs.append(self._deliver_batch(channel, group[start : start + CHANNEL_BATCH]))
+        await asyncio.gather(*jobs)
+        return attempted + len(together) + sum(len(group) for group in batched.values())
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        """Hand back claimed rows still `sending` under this claim's lease (not delivered)."""
+        leases: dict[datetime, list[int]] = {}
+        for row in rows:
+            if row.locked_until is not None:
+                leases.setdefault(row.locked_until, []).append(row.id)
+        for lease, ids in leases.items():
+            released = await OutboxMessage.filter(
+                id__in=ids, status=OutboxStatus.SENDING, locked_until=lease
+            ).update(status=OutboxStatus.PENDING, locked_until=None)
+            if released:
+                log.info("outbox sender: %s claimed messages handed back", released)
+
+    async def _pull_forward(self) -> int:
+        """After a delivery succeeded, mail waiting out its backoff is due now."""
+        now = self.clock()
+        pulled = 0
+        went_out, self.went_out = self.went_out, set()
+        for channel in PULL_FORWARD_CHANNELS & went_out:
+            # Not a recipient's own refusal (a full mailbox): only what waited
+            # for the server itself.
+            pulled += await (
+                OutboxMessage.filter(
+                    channel=channel,
+                    status=OutboxStatus.PENDING,
+                    next_attempt_at__gt=now,
+                    attempts__gt=0,
+                )
+                .exclude(last_error__startswith="recipient refused")
+                .update(next_attempt_at=now)
+            )
+        return pulled
+
+    async def expire_stale(self, now: datetime) -> int:
+        """Mark `expired` what waits past its content's life (a code, a link): never sent late."""
+        # Those already due are expired as they are claimed; these wait out a
+        # backoff (next_attempt_at is indexed, so this reads only the waiting).
+        rows = await OutboxMessage.filter(
+            next_attempt_at__gt=now, status=OutboxStatus.PENDING, expires_at__lte=now
+        ).limit(BATCH)
+        for row in rows:
+            await self._expired(row, only_if=OutboxStatus.PENDING)
+        return len(rows)
+
+    async def _expired(
+        self, row: OutboxMessage, only_if: OutboxStatus = OutboxStatus.SENDING
+    ) -> None:
+        forget = FORGET_AFTER_SENDING.get(row.channel, ())
+        payload = {key: value for key, value in row.payload.items() if key not in forget}
+        changed = await OutboxMessage.filter(id=row.id, status=only_if).update(
+            payload=payload,
+            status=OutboxStatus.EXPIRED,
+            locked_until=None,
+            last_error="expired before it could be delivered",
+        )
+        if changed:
+            log.warning("outbox message %s (%s): expired before delivery", row.id, row.channel)
+            metrics.outbox_result(row.channel, "expired")
+
     async def _deliver(self, row: OutboxMessage) -> None:
+        try:
+            await self._deliver_one(row)
+        finally:
+            self.heartbeat = time.monotonic()
+
+    async def _deliver_one(self, row: OutboxMessage) -> None:
         handler = HANDLERS.get(row.channel)
         try:
             if handler is None:
@@ -155,6 +263,8 @@ class OutboxSender:
             results = [DeliveryError(repr(error), temporary=True)] * len(rows)
         delivered = [row.id for row, result in zip(rows, results, strict=True) if result is None]
         if delivered:
+            self.went_out.add(channel)
+            metrics.outbox_result(channel, "sent", len(delivered))
             await OutboxMessage.filter(id__in=delivered).update(
                 status=OutboxStatus.SENT,
                 attempts=F("attempts") + 1,
@@ -169,6 +279,8 @@ class OutboxSender:
     async def _sent(self, row: OutboxMessage) -> None:
         forget = FORGET_AFTER_SENDING.get(row.channel, ())
         payload = {key: value for key, value in row.payload.items() if key not in forget}
+        self.went_out.add(row.channel)
+        metrics.outbox_result(row.channel, "sent")
         await OutboxMessage.filter(id=row.id).update(
             payload=payload,
             status=OutboxStatus.SENT,
@@ -192,6 +304,7 @@ class OutboxSender:
             )
             asked = getattr(error, "retry_after", None)  # e.g. a push service's 429
             delay = timedelta(seconds=asked) if asked else retry_delay(attempts)
+            metrics.outbox_result(row.channel, "retry")
             await OutboxMessage.filter(id=row.id).update(
                 status=OutboxStatus.PENDING,
                 attempts=attempts,
@@ -200,6 +313,7 @@ class OutboxSender:
                 last_error=error.reason,
             )
             return
+        metrics.outbox_result(row.channel, "failed")
         log.error(
             "outbox message %s (%s): given up after %s attempts: %s",
             row.id,
@@ -231,11 +345,26 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a database hiccup is logged and retried."""
         poll = max(self.settings.outbox_poll_seconds, 0.05)
+        self.running = True
+        try:
+            await self._loop(stop, poll)
+        finally:
+            self.running = False
+
+    async def _loop(self, stop: asyncio.Event, poll: float) -> None:
         while not stop.is_set():
             try:
-                await self.run_once()
+                # Each pass in a task of its own, so that each starts from a clean
+                # context: when Tortoise's begin() fails on a dead connection
+                # (the database restarted), the "inside a transaction" mark it
+                # set stays in the context of the task that tried, and every
+                # later pass in that task would take the savepoint path on the
+                # dead connection forever.
+                await asyncio.create_task(self.run_once(stop), name="outbox-pass")
             except Exception:
                 log.exception("outbox sender: pass failed; trying again")
+            else:
+                self.heartbeat = time.monotonic()
             self.wake_event.clear()
             waiters: Sequence[asyncio.Task[bool]] = [
                 asyncio.ensure_future(stop.wait()),
@@ -246,3 +375,7 @@ class OutboxSender:
             )
             for task in pending:
                 task.cancel()
+
+    def stale_for(self) -> float:
+        """Seconds since the last sign of progress (a finished pass or message)."""
+        return time.monotonic() - self.heartbeat

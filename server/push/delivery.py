@@ -19,6 +19,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server import metrics
 from server.config import Settings
 from server.push.models import PushDelivery, PushPreference, PushSubscription
 from server.push.outbox_bridge import DeliveryError, RetryAfter, enqueue_fallback_mail
@@ -95,6 +96,8 @@ async def _save(sent: list[tuple[Target, str, DeviceResult]], now: datetime) -> 
             with contextlib.suppress(IntegrityError):
                 await _write([(sub, key)], [], [], now)
         await _write([], gone, failing, now)
+    if gone:
+        metrics.PUSH_PRUNED.inc(len(gone))
 
 
 async def _write(

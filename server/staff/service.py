@@ -136,7 +136,14 @@ async def send_setup_link(staff: StaffUser, now: datetime, actor: Actor, setting
         )
         url = f"{settings.base_url.rstrip('/')}/staff/setup/{token}"
         await enqueue_mail(
-            staff.email, "staff_setup", settings, now, name=staff.name, url=url, hours=hours
+            staff.email,
+            "staff_setup",
+            settings,
+            now,
+            expires_at=now + timedelta(hours=hours),
+            name=staff.name,
+            url=url,
+            hours=hours,
         )
     await record(StaffEvent.SETUP_LINK_SEND, actor, now, target_staff_id=staff.id)
     return url
