@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
+from server.account.devices import forget_known_devices
 from server.account.signin import forget_all_browsers
 from server.audit.service import Actor, record
 from server.auth.models import Account
@@ -57,6 +58,7 @@ class LockdownResult:
     push_subscriptions: int
     email_changes: int
     browsers: int
+    devices: int = 0
     revoked: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -97,6 +99,8 @@ async def lock_down(
             push_subscriptions=await remove_all_for_account(account.id),
             email_changes=await EmailChange.filter(account_id=account.id, used_at=None).delete(),
             browsers=await forget_all_browsers(account.id),
+            # Known browsers go too: each is new again (a sign-in mails the owner).
+            devices=await forget_known_devices(account.id),
             revoked={
                 name: await revoke(account, now, actor) for name, revoke in REVOCATIONS.items()
             },
@@ -111,6 +115,7 @@ async def lock_down(
             push_subscriptions=result.push_subscriptions,
             email_changes=result.email_changes,
             browsers=result.browsers,
+            devices=result.devices,
             **result.revoked,
         )
     return result

@@ -110,6 +110,9 @@ HISTORY_LABELS = {
     "requests:email:changed": "メールアドレスの変更",
     "staff:member:sessions_end": "すべての端末のログアウト（生協による）",
     "staff:member:unblock": "ログインの一時停止の解除（生協による）",
+    "account:lockdown:lost_device": "端末をなくしたときの保護（全端末のログアウトなど）",
+    "account:lockdown:reregistration": "再登録による以前の端末・パスキーの解除",
+    "auth:session:access_ended": "ご利用終了によるログアウト",
 }
 # Sign-ins carry their method; a new device's event marks the sign-in it belongs to.
 SIGN_IN_LABELS = {"auth:login:success": "ログイン", "passkey:reauth:success": "本人確認"}

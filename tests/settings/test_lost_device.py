@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from quart import Quart
 from quart.typing import TestClientProtocol as Browser
 
-from server.account.models import RememberedBrowser
+from server.account.models import KnownDevice, RememberedBrowser
 from server.audit.models import AuditEvent
 from server.auth.models import Account, Session
 from server.passkeys.models import Passkey
@@ -115,6 +115,7 @@ async def test_the_switch_from_a_borrowed_pc_locks_the_lost_phone_out(app, clock
     assert not await Passkey.filter(account_id=account.id).exists()
     assert not await PushSubscription.filter(member_id=account.member_id).exists()  # type: ignore[attr-defined]
     assert not await RememberedBrowser.filter(account_id=account.id).exists()
+    assert not await KnownDevice.filter(account_id=account.id).exists()
     assert not await EmailChange.filter(account_id=account.id).exists()
     home.phone.cookie_jar.clear()  # type: ignore[attr-defined]
     clock.advance(minutes=1)
@@ -126,6 +127,7 @@ async def test_the_switch_from_a_borrowed_pc_locks_the_lost_phone_out(app, clock
     assert event.actor == "member" and event.member_id == account.member_id  # type: ignore[attr-defined]
     assert event.data["sessions"] == 2 and event.data["passkeys"] == 2
     assert event.data["push_subscriptions"] == 1 and event.data["browsers"] == 1
+    assert event.data["devices"] >= 1  # the phone and the borrowed PC were known browsers
 
     await deliver(app)
     mails = mails_to(EMAIL)[mailbox_before:]
