@@ -41,6 +41,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print("demo: refused in production", file=sys.stderr)
         return 2
     from server.demo import DEMO_EMAIL, DEMO_PASSWORD, create_demo
+    from server.help.demo import add_demo_forms
     from server.lib.clock import system_clock
     from server.staff.demo import DEMO_STAFF_EMAIL, demo_staff_link
 
@@ -52,6 +53,9 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             created = await create_demo(extra_members=args.members)
             print("demo: created" if created else "demo: already present")
         staff_link = await demo_staff_link(settings, system_clock())
+        forms = await add_demo_forms(settings, system_clock())
+        if forms:
+            print(f"demo: {forms} sample forms on /help/forms")
     finally:
         await db.close_db()
     print(f"demo sign-in: {DEMO_EMAIL} / {DEMO_PASSWORD}")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from server.app import create_app
 from server.help.browsers import is_unsupported
+from server.help.demo import add_demo_forms
 from server.help.documents import DocumentError, upload_document
 from server.lib.clock import FrozenClock
 from server.requests.models import DocumentKind
@@ -95,13 +99,15 @@ async def test_login_page_links_the_help(client) -> None:
 
 
 async def test_forms_page_before_and_after_staff_upload(app, client, settings, clock) -> None:
+    """B6: out of the box each form can be had by phone, FAX or post; never 準備中."""
     _, html = await page(client, "/help/forms")
-    assert "加入申込書：現在ダウンロードの準備中です" in html
-    assert "0120-03-5318" in html  # the FAX
+    assert "準備中" not in html
+    assert "加入申込書：フリーダイヤル" in html and "郵送でお届けします" in html
+    assert "FAX（フリーダイヤル）0120-03-5318 でお名前" in html
     document = await upload_document(DocumentKind.JOIN, PDF, settings, clock.now, staff_id=3)
     _, html = await page(client, "/help/forms")
     assert f'href="/help/forms/{document.id}.pdf"' in html
-    assert "脱退届：現在ダウンロードの準備中です" in html
+    assert "脱退届：フリーダイヤル" in html and "準備中" not in html
     response = await client.get(f"/help/forms/{document.id}.pdf")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/pdf"
@@ -111,6 +117,25 @@ async def test_forms_page_before_and_after_staff_upload(app, client, settings, c
     newer = await upload_document(DocumentKind.JOIN, PDF + b"%v2", settings, clock.now)
     assert (await client.get(f"/help/forms/{document.id}.pdf")).status_code == 404
     assert (await client.get(f"/help/forms/{newer.id}.pdf")).status_code == 200
+
+
+async def test_the_demo_brings_sample_forms_to_download(
+    app, client, settings, clock, tmp_path: Path
+) -> None:
+    """B6 on a default install: `mypage demo` uploads a sample of each form."""
+    assert await add_demo_forms(settings, clock.now) == 2
+    assert await add_demo_forms(settings, clock.now) == 0  # once
+    _, html = await page(client, "/help/forms")
+    links = re.findall(r'href="(/help/forms/\d+\.pdf)">([^<]+)</a>', html)
+    assert [title for _, title in links] == ["加入申込書（見本）（PDF）", "脱退届（見本）（PDF）"]
+    response = await client.get(links[1][0])
+    path = tmp_path / "leave.pdf"
+    path.write_bytes(await response.get_data())
+    done = await asyncio.to_thread(
+        subprocess.run, ["pdftotext", str(path), "-"], capture_output=True, text=True
+    )
+    text = done.stdout
+    assert "脱退届（見本）" in text and "0120-03-5318" in text
 
 
 async def test_only_pdf_files_can_be_uploaded(settings, clock) -> None:
