@@ -204,7 +204,7 @@ def parse_qr_text(text: str) -> Presented:
         or len(parts) != 3
         or not isinstance(parts[0], bytes)
         or type(parts[1]) is not int
-        or parts[1] < 0
+        or not 0 <= parts[1] < 1 << 63
         or not isinstance(parts[2], bytes)
     ):
         raise Malformed("not [certificate, step, signature]")

@@ -45,7 +45,9 @@ def fiscal_year(moment: datetime) -> FiscalYear:
     return FiscalYear(year, date(year, 4, 1), date(year + 1, 3, 31))
 
 
-@lru_cache(maxsize=256)
+# A member's QR never changes while their number does not; drawing it costs more
+# than the rest of the page, so the most recent members' codes are kept.
+@lru_cache(maxsize=2048)
 def qr_svg(member_no: str) -> str:
     """The member number as a QR code, inline SVG markup (no style attributes, CSP-safe)."""
     code = segno.make_qr(member_no, error="m")
@@ -62,6 +64,7 @@ def qr_svg(member_no: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def cache_key(secret_key: str, member_id: int) -> str:
     """Opaque per-member name for the service worker's page cache (never the member number)."""
     return hmac.new(secret_key.encode(), b"sw-cache:%d" % member_id, "sha256").hexdigest()[:32]

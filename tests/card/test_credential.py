@@ -117,7 +117,8 @@ async def test_an_expired_certificate_is_refused(app, client, clock) -> None:
 
 async def test_malformed_codes_and_bad_bodies(app, client) -> None:
     visitor = app.test_client()
-    for code in ("0001234", "CC1:abc", "CC1:" + b45encode(cbor2.dumps([b"x", 1, b"y"]))):
+    huge_step = "CC1:" + b45encode(cbor2.dumps([b"x", 1 << 70, b"y"]))
+    for code in ("0001234", "CC1:abc", "CC1:" + b45encode(cbor2.dumps([b"x", 1, b"y"])), huge_step):
         assert (await verify(visitor, code))["reason"] == "malformed"
     for body in ({"data": "x"}, {"code": 5}, {"code": ""}, [1, 2]):
         response = await visitor.post("/api/card/verify", json=body)
@@ -236,3 +237,29 @@ async def test_a_member_whose_access_ended_gets_no_card(app, client) -> None:
     body = await response.get_json()
     assert body["reason"] == "access_ended" and "脱退" in body["error"]
     assert await CardCertificate.all().count() == 0
+
+
+async def test_card_page_carries_what_the_script_needs(client) -> None:
+    await signed_in(client, member_no="00012345", name="山田 花子")
+    from tests.helpers import page
+
+    _, html = await page(client, "/card")
+    assert 'data-issue-url="/api/card/certificates"' in html
+    assert 'data-renew-url="/api/card/renew"' in html
+    assert 'data-member-no="00012345"' in html and 'data-name="山田 花子"' in html
+    assert 'data-valid-until="2027-03-31"' in html
+    assert "学校生協の指定店・提携店でご提示ください" in html
+    assert "お店の一覧" not in html  # no shops list set
+
+
+async def test_card_page_links_the_shops_list_when_set(db_url, tmp_path) -> None:
+    from server.app import create_app
+    from server.lib.clock import FrozenClock
+    from tests.conftest import START, make_settings
+    from tests.helpers import page
+
+    url = "https://coop.example.jp/shops"
+    app = create_app(make_settings(db_url, tmp_path, card_shops_url=url), clock=FrozenClock(START))
+    async with app.test_app():
+        _, html = await page(app.test_client(), "/card")
+    assert f'href="{url}"' in html and "ご利用いただけるお店の一覧" in html
