@@ -13,6 +13,8 @@ from server.auth.web import csrf_free, member_required, now, public, request_act
 from server.card import certificates
 from server.card.certificates import CardError
 from server.card.keys import load_keyring
+from server.card.revocation import revoked_ids
+from server.card.verification import verify_code
 from server.errors import DomainError
 
 bp = Blueprint("card_api", __name__)
@@ -48,9 +50,7 @@ async def keys() -> ResponseReturnValue:
 async def revocations() -> ResponseReturnValue:
     """Ids of certificates revoked and not yet expired, for verifiers to refresh when online."""
     at = now()
-    response = jsonify(
-        {"revoked": await certificates.revoked_ids(at), "updated_at": int(at.timestamp())}
-    )
+    response = jsonify({"revoked": await revoked_ids(at), "updated_at": int(at.timestamp())})
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -121,7 +121,7 @@ async def verify() -> ResponseReturnValue:
         raise DomainError(
             "JSONの「code」に、組合員証のQRコードの文字列を入れて送ってください。", status=400
         )
-    verdict = await certificates.verify_code(code, now(), load_keyring(settings()))
+    verdict = await verify_code(code, now(), load_keyring(settings()))
     response = jsonify(verdict.as_json())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,28 +1,21 @@
-"""Card certificates: issue, renew (signed by the device), verify, revoke (issue 16)."""
+"""Card certificates: issue, and renew with the device's signature (issue 16)."""
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from server.audit.service import Actor, record
 from server.card.cose import (
-    STEP_SECONDS,
     Malformed,
-    decode_sign1,
-    parse_qr_text,
     public_key_from_point,
     renew_message,
     sign1,
-    step_message,
     verify_raw,
 )
 from server.card.events import CardEvent
@@ -37,21 +30,9 @@ from server.push.vapid import b64url, b64url_decode
 
 CERTIFICATE_DAYS = 30
 RENEW_CLOCK_WINDOW = timedelta(minutes=10)
-MAX_STEP_DRIFT = 3  # steps of 30 s: a code is good for 90 s either side
-EARLY_TOLERANCE = timedelta(minutes=5)
-LAST_SECOND = time(23, 59, 59)
 
-MESSAGES = {
-    None: "有効な組合員証です。",
-    "malformed": "読み取れません。QRコードをもう一度読み取ってください。",
-    "unknown_key": "署名が正しくありません。生協が発行した組合員証ではありません。",
-    "bad_signature": "署名が正しくありません。内容が書き換えられているか、別の端末の写しです。",
-    "expired": "期限切れです。この組合員証の有効期限は過ぎています。",
-    "out_of_time": (
-        "時間外です。画面の写し（スクリーンショット）か、端末の時刻のずれが考えられます。"
-    ),
-    "revoked": "失効しています。この組合員証はご利用いただけません。",
-}
+
+LAST_SECOND = time(23, 59, 59)
 
 
 class CardError(DomainError):
@@ -257,131 +238,3 @@ async def _check_renewable(row: CardCertificate, member: Member, now: datetime) 
         newer = await CardCertificate.get_or_none(id=row.superseded_by)
         if newer is None or newer.superseded_by or newer.revoked_at is not None:
             raise revoked
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The answer for one presented QR code."""
-
-    reason: str | None
-    fields: dict[str, str] | None = None
-    expires_at: datetime | None = None
-
-    @property
-    def valid(self) -> bool:
-        """True when every check passed."""
-        return self.reason is None
-
-    def as_json(self) -> dict[str, Any]:
-        """The body of POST /api/card/verify (CARD-SPEC.md)."""
-        fields = self.fields or {}
-        return {
-            "valid": self.valid,
-            "reason": self.reason,
-            "member_no": fields.get("member_no"),
-            "name": fields.get("name"),
-            "name_kana": fields.get("name_kana"),
-            "category": fields.get("category"),
-            "valid_until": (
-                to_jst(self.expires_at).date().isoformat() if self.expires_at else None
-            ),
-            "message": MESSAGES[self.reason],
-        }
-
-
-def _payload_fields(payload: dict[str, Any]) -> dict[str, Any]:
-    """The signed payload's fields, checked for type (Malformed otherwise)."""
-    texts = {"id": "id", "no": "member_no", "n": "name", "k": "name_kana", "c": "category"}
-    if payload.get("v") != 1:
-        raise Malformed("version")
-    out: dict[str, Any] = {}
-    for key, name in texts.items():
-        if not isinstance(payload.get(key), str):
-            raise Malformed(key)
-        out[name] = payload[key]
-    for key in ("iat", "exp"):
-        if type(payload.get(key)) is not int:
-            raise Malformed(key)
-    if not isinstance(payload.get("pk"), bytes):
-        raise Malformed("pk")
-    return out
-
-
-async def verify_code(code: str, now: datetime, keys: KeyRing) -> Verdict:
-    """Every check of CARD-SPEC.md in its order; the first failure is the verdict."""
-    try:
-        presented = parse_qr_text(code)
-        message = decode_sign1(presented.certificate)
-        fields = _payload_fields(message.payload)
-        device_key = public_key_from_point(message.payload["pk"])
-    except Malformed:
-        return Verdict("malformed")
-    coop_key = keys.public_keys.get(message.kid)
-    if coop_key is None:
-        return Verdict("unknown_key")
-    if not message.verified_by(coop_key):
-        return Verdict("bad_signature")
-    cert_id = fields.pop("id")
-    expires_at = datetime.fromtimestamp(message.payload["exp"], UTC)
-    signed = Verdict(None, fields, expires_at)
-    step_signed = step_message(presented.certificate, presented.step)
-    if not verify_raw(device_key, presented.signature, step_signed):
-        return dataclasses.replace(signed, reason="bad_signature")
-    issued_at = datetime.fromtimestamp(message.payload["iat"], UTC)
-    if now > expires_at or now < issued_at - EARLY_TOLERANCE:
-        return dataclasses.replace(signed, reason="expired")
-    if abs(presented.step - current_step(now)) > MAX_STEP_DRIFT:
-        return dataclasses.replace(signed, reason="out_of_time")
-    if await _revoked(cert_id, now):
-        return dataclasses.replace(signed, reason="revoked")
-    return signed
-
-
-def current_step(now: datetime) -> int:
-    """The 30-second time step a device signs now."""
-    return int(now.timestamp()) // STEP_SECONDS
-
-
-def _ended_access(today: Any) -> Q:
-    """Certificates whose member's access has ended (B7), even before anyone revoked them."""
-    return Q(member__status=MemberStatus.WITHDRAWN) | Q(
-        member__status=MemberStatus.WITHDRAWING, member__capital_refund_on__lt=today
-    )
-
-
-async def _revoked(cert_id: str, now: datetime) -> bool:
-    today = to_jst(now).date()
-    return await CardCertificate.filter(
-        Q(id=cert_id), Q(revoked_at__isnull=False) | _ended_access(today)
-    ).exists()
-
-
-async def revoked_ids(now: datetime) -> list[str]:
-    """Ids of certificates revoked (or whose member's access ended) and not yet expired."""
-    today = to_jst(now).date()
-    rows = await CardCertificate.filter(
-        Q(expires_at__gt=now), Q(revoked_at__isnull=False) | _ended_access(today)
-    ).values_list("id", flat=True)
-    return sorted(str(row) for row in rows)
-
-
-async def revoke_certificates_of(
-    member_ids: Iterable[int],
-    now: datetime,
-    reason: str,
-    using_db: BaseDBAsyncClient | None = None,
-) -> int:
-    """Revoke every live certificate of these members; how many were revoked."""
-    ids = list(member_ids)
-    if not ids:
-        return 0
-    return await (
-        CardCertificate.filter(member_id__in=ids, revoked_at__isnull=True, expires_at__gt=now)
-        .using_db(using_db)
-        .update(revoked_at=now, revoked_reason=reason[:40])
-    )
-
-
-async def revoke_member_certificates(member_id: int, now: datetime, reason: str) -> int:
-    """Revoke one member's certificates (withdrawal, service stop, re-registration, staff)."""
-    return await revoke_certificates_of([member_id], now, reason)

@@ -11,9 +11,9 @@ from quart_rate_limiter import rate_limit
 
 from server.auth.web import now, public, settings
 from server.card import certificates
-from server.card.certificates import MESSAGES
 from server.card.keys import load_keyring
 from server.card.service import card_for
+from server.card.verification import MESSAGES, verify_code
 from server.lib.clock import to_jst
 from server.members.access import AccessEnded
 
@@ -72,7 +72,7 @@ async def verify_form() -> ResponseReturnValue:
             error="組合員証のQRコードの文字列（CC1: で始まるもの）を貼り付けてください。",
         )
         return body, 400
-    verdict = await certificates.verify_code(code, now(), load_keyring(settings()))
+    verdict = await verify_code(code, now(), load_keyring(settings()))
     body = await render_template(
         "card/verify.html",
         verdict=verdict.as_json(),

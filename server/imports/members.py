@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.card.certificates import revoke_certificates_of
+from server.card.revocation import revoke_certificates_of
 from server.imports.bulk import insert_rows
 from server.imports.reader import (
     MAX_PROBLEMS,

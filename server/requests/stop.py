@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
 from server.auth.sessions import end_all_sessions
-from server.card.certificates import revoke_member_certificates
+from server.card.revocation import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError
 from server.members.models import Member

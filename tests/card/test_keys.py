@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from server.card.certificates import verify_code
 from server.card.cose import key_id
 from server.card.keys import CardKeyError, load_keyring
+from server.card.verification import verify_code
 from server.config import Settings
 from tests.card.device import Device
 from tests.card.test_credential import signed_in

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.auth.models import Account
-from server.card.certificates import revoke_member_certificates, valid_until
+from server.card.certificates import valid_until
 from server.card.models import CardCertificate
+from server.card.revocation import revoke_member_certificates
 from server.imports.service import Kind, import_file
 from server.members.models import Member, MemberStatus
 from server.requests.stop import stop_service

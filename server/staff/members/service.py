@@ -20,7 +20,7 @@ from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
 from server.auth.service import unblock
 from server.auth.sessions import end_all_sessions
-from server.card.certificates import revoke_member_certificates
+from server.card.revocation import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.lib.clock import to_jst
