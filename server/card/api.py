@@ -86,8 +86,9 @@ async def issue() -> ResponseReturnValue:
 
 @bp.post("/api/card/renew")
 @public
-@rate_limit(20, timedelta(minutes=1))
-@rate_limit(200, timedelta(hours=1))
+# Per address: the teachers of one school share one; each device renews about once a day.
+@rate_limit(60, timedelta(minutes=1))
+@rate_limit(600, timedelta(hours=1))
 async def renew() -> ResponseReturnValue:
     """A new certificate for a device that signs the request with its key (no session needed)."""
     body = await _json_object()
