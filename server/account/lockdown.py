@@ -9,8 +9,7 @@ in with afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -21,6 +20,7 @@ from server.account.signin import forget_all_browsers
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.sessions import end_all_sessions
+from server.card.revocation import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
@@ -39,12 +39,6 @@ class LockdownEvent(StrEnum):
     REREGISTRATION = "account:lockdown:reregistration"
 
 
-# What else a device may hold that lets it show or prove membership, each a
-# coroutine (account, now, actor) -> how many were revoked, under the name the
-# result and the audit event report it by. Card certificates (server/card)
-# belong here: REVOCATIONS["card_certificates"] = <revoke_member_certificates>.
-Revocation = Callable[[Account, datetime, Actor], Awaitable[int]]
-REVOCATIONS: dict[str, Revocation] = {}
 # More ticked passkeys than anyone keeps is not a form a browser sent.
 MAX_CHOSEN = 100
 
@@ -59,7 +53,8 @@ class LockdownResult:
     email_changes: int
     browsers: int
     devices: int = 0
-    revoked: dict[str, int] = field(default_factory=dict)
+    # The device card's certificates: a shop's verifier answers 失効 from now on.
+    card_certificates: int = 0
 
     @property
     def removed_anything_but_sessions(self) -> bool:
@@ -69,7 +64,7 @@ class LockdownResult:
             or self.push_subscriptions
             or self.email_changes
             or self.browsers
-            or any(self.revoked.values())
+            or self.card_certificates
         )
 
 
@@ -91,7 +86,7 @@ async def lock_down(
     passkey_ids: list[int] | None = None,
 ) -> LockdownResult:
     """End every session, remove passkeys (chosen or all), push devices, pending address
-    changes, remembered browsers and whatever REVOCATIONS lists; audited, in one transaction."""
+    changes, remembered and known browsers and card certificates; audited, one transaction."""
     async with in_transaction():
         result = LockdownResult(
             sessions=await end_all_sessions(account.id),
@@ -101,9 +96,11 @@ async def lock_down(
             browsers=await forget_all_browsers(account.id),
             # Known browsers go too: each is new again (a sign-in mails the owner).
             devices=await forget_known_devices(account.id),
-            revoked={
-                name: await revoke(account, now, actor) for name, revoke in REVOCATIONS.items()
-            },
+            card_certificates=await revoke_member_certificates(
+                account.member_id,  # type: ignore[attr-defined]
+                now,
+                event.value.rsplit(":", 1)[1],
+            ),
         )
         await record(
             event,
@@ -116,7 +113,7 @@ async def lock_down(
             email_changes=result.email_changes,
             browsers=result.browsers,
             devices=result.devices,
-            **result.revoked,
+            card_certificates=result.card_certificates,
         )
     return result
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 import segno
 
 from server.lib.clock import to_jst
-from server.members.service import get_member
+from server.members.models import Member
 
 # The co-op's fiscal year runs from April to March (Japan time).
 FISCAL_YEAR_FIRST_MONTH = 4
@@ -45,7 +45,9 @@ def fiscal_year(moment: datetime) -> FiscalYear:
     return FiscalYear(year, date(year, 4, 1), date(year + 1, 3, 31))
 
 
-@lru_cache(maxsize=256)
+# A member's QR never changes while their number does not; drawing it costs more
+# than the rest of the page, so the most recent members' codes are kept.
+@lru_cache(maxsize=2048)
 def qr_svg(member_no: str) -> str:
     """The member number as a QR code, inline SVG markup (no style attributes, CSP-safe)."""
     code = segno.make_qr(member_no, error="m")
@@ -62,14 +64,14 @@ def qr_svg(member_no: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def cache_key(secret_key: str, member_id: int) -> str:
     """Opaque per-member name for the service worker's page cache (never the member number)."""
     return hmac.new(secret_key.encode(), b"sw-cache:%d" % member_id, "sha256").hexdigest()[:32]
 
 
-async def card_for(member_id: int, now: datetime) -> Card:
-    """The signed-in member's card, from their row as it is now (name changes show at once)."""
-    member = await get_member(member_id)
+def card_for(member: Member, now: datetime) -> Card:
+    """The signed-in member's card, from the row the session just loaded (no second read)."""
     return Card(
         member_no=member.member_no,
         name=member.name,

@@ -30,6 +30,8 @@ DONE = {
         "端末をなくしたときの手続きをしました。すべての端末でログアウトし、パスキーと通知の設定を"
         "削除しました。組合員には確認のメールを送りました。"
     ),
+    "card": "組合員証を失効させました。お店の確認では「失効」と表示されます。",
+    "card_none": "失効させる組合員証はありませんでした（有効な組合員証を持つ端末はありません）。",
 }
 
 
@@ -194,3 +196,12 @@ async def lost_device(member_id: int) -> ResponseReturnValue:
         return await _refused(member_id, failure.message, failure.status)
     wake_sender()
     return redirect(_member_path(member_id, "lost-device"), 303)
+
+
+@bp.post("/<int:member_id>/card/revoke")
+@staff_required
+@rate_limit(20, timedelta(minutes=1))
+async def revoke_card(member_id: int) -> ResponseReturnValue:
+    """「組合員証を失効させる」: the member's card certificates are revoked (a lost phone)."""
+    revoked = await service.revoke_member_cards(member_id, now(), staff_request_actor())
+    return redirect(_member_path(member_id, "card" if revoked else "card_none"), 303)
