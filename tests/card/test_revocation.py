@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from server.account.lockdown import LockdownEvent, lock_down, lost_device
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.auth.models import Account
@@ -187,3 +188,27 @@ async def test_valid_until_never_passes_the_fiscal_year_end(app, client, clock) 
     assert (await device.renew(app.test_client(), clock.now)).status_code == 201
     assert device.answer["valid_until"] == "2027-03-31"
     assert date.fromisoformat(device.answer["valid_until"]) <= date(2027, 3, 31)
+
+
+async def test_the_lost_phone_switch_and_re_registration_revoke_the_card(
+    app, client, clock, settings
+) -> None:
+    """A lock-down (lost phone, re-registration) revokes the card with everything else."""
+    member, device = await carded(app, client)
+    account = await Account.get(member_id=member.id)
+    result = await lost_device(account, clock.now, settings, Actor(kind="member"))
+    assert result.card_certificates == 1
+    row = await CardCertificate.get(id=device.id)
+    assert row.revoked_at == clock.now and row.revoked_reason == "lost_device"
+    assert (await verify(app.test_client(), device.code(clock.now)))["reason"] == "revoked"
+    assert (await device.renew(app.test_client(), clock.now)).status_code == 403
+    event = await AuditEvent.get(event="account:lockdown:lost_device")
+    assert event.data["card_certificates"] == 1
+
+    other_member, other_device = await carded(app, app.test_client())
+    other = await Account.get(member_id=other_member.id)
+    again = await lock_down(
+        other, clock.now, Actor(kind="member"), event=LockdownEvent.REREGISTRATION
+    )
+    assert again.card_certificates == 1
+    assert (await CardCertificate.get(id=other_device.id)).revoked_reason == "reregistration"
