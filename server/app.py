@@ -219,6 +219,7 @@ BLUEPRINTS = [
     "server.capital.routes:bp",
     "server.push.routes:bp",
     "server.card.routes:bp",
+    "server.card.api:bp",
     "server.staff.routes:bp",
     "server.staff.accounts.routes:bp",
     "server.staff.members.routes:bp",

@@ -101,6 +101,13 @@ class Settings:
     # application (shown as a link and a QR code); empty ones are not shown.
     coop_postal_address: str = ""
     coop_join_url: str = ""
+    # The card credential (issue 16): the co-op's ES256 card signing key (a PEM
+    # path; development and tests generate one under data_dir), retired keys
+    # whose public halves stay published so cards they signed keep verifying,
+    # and the list of shops the card page links to (empty = no link).
+    card_signing_key: str = field(default="", repr=False)
+    card_retired_keys: tuple[str, ...] = ()
+    card_shops_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -160,6 +167,8 @@ class Settings:
             raise ConfigError(f"MYPAGE_COOP_CLOSED_DAYS: {exc}") from exc
         if self.coop_join_url and not self.coop_join_url.startswith(("https://", "http://")):
             raise ConfigError("MYPAGE_COOP_JOIN_URL must be an http(s) URL")
+        if self.card_shops_url and not self.card_shops_url.startswith(("https://", "http://")):
+            raise ConfigError("MYPAGE_CARD_SHOPS_URL must be an http(s) URL")
         subject = self.vapid_subject.lower()
         # Push services (Apple's first) refuse a VAPID contact they cannot reach.
         if not subject.startswith(("mailto:", "https://")) or "localhost" in subject:

@@ -109,7 +109,9 @@ def apply_security_headers(response: Response, settings: Settings, member_page: 
     for key, name, value in wanted:
         if key not in present:
             headers.add(name, value)
-    if member_page:
+    # Only a view that declares its answer the same for everyone ("public", e.g.
+    # the card's public keys) may be cached; anything else might be personal.
+    if member_page and not headers.get("Cache-Control", "").startswith("public"):
         headers["Cache-Control"] = "no-store"
 
 

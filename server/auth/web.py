@@ -25,6 +25,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MEMBER_ATTR = "_mypage_requires_member"
 PUBLIC_ATTR = "_mypage_public"
 UPLOAD_ATTR = "_mypage_max_upload"
+CSRF_FREE_ATTR = "_mypage_csrf_free"
 # Forms are small; only views marked with `accepts_upload` take more (up to MAX_UPLOAD_BYTES).
 MAX_FORM_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
@@ -139,6 +140,16 @@ def public(view: F) -> F:
     return view
 
 
+def csrf_free(view: F) -> F:
+    """Mark a public JSON API that changes nothing and reads no cookie: no CSRF token asked.
+
+    Shops' own systems call it without a browser; tests/core/test_invariants.py
+    lists every such view with the reason it may be one.
+    """
+    setattr(view, CSRF_FREE_ATTR, True)
+    return view
+
+
 def member_required(view: F) -> F:
     """Pages for signed-in members; others go to /login (or get 401 under /api)."""
 
@@ -239,7 +250,7 @@ def install_csrf(app: Quart) -> None:
 
     @app.before_request
     async def check_csrf() -> None:
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS or view_mark(CSRF_FREE_ATTR, False):
             return
         presented = request.headers.get(CSRF_HEADER, "")
         if not presented and request.mimetype in (

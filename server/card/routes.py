@@ -1,26 +1,86 @@
-"""The membership card page and the offline page the service worker keeps."""
+"""The membership card page, the shops' verifier page and the offline page."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from quart import Blueprint, g, render_template
+from quart import Blueprint, g, render_template, request
 from quart.typing import ResponseReturnValue
+from quart_rate_limiter import rate_limit
 
-from server.auth.web import member_required, now, public
+from server.auth.web import now, public, settings
+from server.card import certificates
+from server.card.certificates import MESSAGES
+from server.card.keys import load_keyring
 from server.card.service import card_for
 from server.lib.clock import to_jst
+from server.members.access import AccessEnded
 
 bp = Blueprint("card", __name__)
 
+# The verdict in a word, as the shop's clerk reads it (CARD-SPEC.md).
+VERDICT_LABELS = {
+    None: "有効",
+    "malformed": "読み取れません",
+    "unknown_key": "署名が正しくない",
+    "bad_signature": "署名が正しくない",
+    "expired": "期限切れ",
+    "out_of_time": "時間外",
+    "revoked": "失効",
+}
+MAX_CODE_CHARS = 4000
+VERIFIER_PERMISSIONS = "camera=(self), microphone=(), geolocation=()"
+
 
 @bp.get("/card")
-@member_required
+@public
 async def card() -> ResponseReturnValue:
-    """The digital membership card, shown to shop staff across the counter."""
-    member_card = await card_for(g.member.id, now())
-    return await render_template("card/card.html", card=member_card)
+    """The digital membership card; without a session, the shell the device's certificate fills."""
+    shops_url = settings().card_shops_url
+    member = g.get("member")
+    if member is None:
+        return await render_template("card/card.html", card=None, shops_url=shops_url)
+    at = now()
+    ended = certificates.ended_reason(member, at)
+    if ended:
+        raise AccessEnded(ended)
+    return await render_template("card/card.html", card=card_for(member, at), shops_url=shops_url)
+
+
+@bp.get("/verify")
+@public
+async def verify_page() -> ResponseReturnValue:
+    """The verifier for shops: camera, photo or pasted code (the form works without script)."""
+    body = await render_template("card/verify.html", verdict=None, code="")
+    # The one page that may use the camera: it reads the QR codes members show.
+    return body, 200, {"Permissions-Policy": VERIFIER_PERMISSIONS}
+
+
+@bp.post("/verify")
+@public
+@rate_limit(60, timedelta(minutes=1))
+@rate_limit(1000, timedelta(hours=1))
+async def verify_form() -> ResponseReturnValue:
+    """A pasted code checked by the server, the verdict shown big and plain (no script needed)."""
+    code = ((await request.form).get("code") or "").strip()
+    if not code or len(code) > MAX_CODE_CHARS:
+        body = await render_template(
+            "card/verify.html",
+            verdict=None,
+            code="",
+            error="組合員証のQRコードの文字列（CC1: で始まるもの）を貼り付けてください。",
+        )
+        return body, 400
+    verdict = await certificates.verify_code(code, now(), load_keyring(settings()))
+    body = await render_template(
+        "card/verify.html",
+        verdict=verdict.as_json(),
+        label=VERDICT_LABELS[verdict.reason],
+        message=MESSAGES[verdict.reason],
+        code="",
+    )
+    return body, 200, {"Permissions-Policy": VERIFIER_PERMISSIONS}
 
 
 @bp.get("/offline")

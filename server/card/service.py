@@ -10,7 +10,7 @@ from functools import lru_cache
 import segno
 
 from server.lib.clock import to_jst
-from server.members.service import get_member
+from server.members.models import Member
 
 # The co-op's fiscal year runs from April to March (Japan time).
 FISCAL_YEAR_FIRST_MONTH = 4
@@ -67,9 +67,8 @@ def cache_key(secret_key: str, member_id: int) -> str:
     return hmac.new(secret_key.encode(), b"sw-cache:%d" % member_id, "sha256").hexdigest()[:32]
 
 
-async def card_for(member_id: int, now: datetime) -> Card:
-    """The signed-in member's card, from their row as it is now (name changes show at once)."""
-    member = await get_member(member_id)
+def card_for(member: Member, now: datetime) -> Card:
+    """The signed-in member's card, from the row the session just loaded (no second read)."""
     return Card(
         member_no=member.member_no,
         name=member.name,

@@ -130,20 +130,26 @@ async def test_cache_key_is_a_keyed_hash_of_the_member(client, settings) -> None
     assert "Cookie" in response.headers["Vary"]
 
 
-async def test_signed_out_visitor_goes_to_login(client) -> None:
+async def test_signed_out_visitor_gets_the_shell_with_a_sign_in_link(client) -> None:
+    # Issue 16: /card is public; without a session the page script fills the
+    # shell from the certificate kept on the device, else offers sign-in.
     response = await client.get("/card")
-    assert response.status_code == 303
-    assert response.headers["Location"] == "/login?next=/card"
+    assert response.status_code == 200
+    html = await response.get_data(as_text=True)
+    assert 'id="card-shell"' in html and "/login?next=/card" in html
+    assert "card-no" not in html and "card-qr" not in html
     assert KEY_HEADER not in response.headers
 
 
 async def test_after_sign_out_the_card_is_gone(client) -> None:
-    await signed_in_member(client)
+    member = await signed_in_member(client)
     assert (await client.get("/card")).status_code == 200
     response = await post_form(client, "/logout", {}, token_from="/card")
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     response = await client.get("/card")
-    assert response.status_code == 303
+    html = await response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="card-shell"' in html
+    assert member.member_no not in html and member.name not in html
 
 
 async def test_pages_carry_a_hidden_offline_banner_with_their_time(client) -> None:
