@@ -152,25 +152,25 @@
     if (!signedIn) document.getElementById("card-signin").hidden = false;
   }
 
-  function setText(id, text) { document.getElementById(id).textContent = text; }
+  function setText(selector, text) { card.querySelector(selector).textContent = text; }
 
   function show(record) {
     var f = record.fields;
     offsetMs = record.clockOffsetMs || 0;
-    setText("card-kana", f.name_kana);
-    setText("card-name", f.name);
-    setText("card-no", f.member_no);
-    setText("card-category", f.category);
+    setText(".card-kana", f.name_kana);
+    setText(".card-name-kanji", f.name);
+    setText(".card-no", f.member_no);
+    setText(".card-category dd", f.category);
     var until = record.expiresAt * 1000;
     var year = jst(until).getUTCFullYear();
     var fiscal = jst(until).getUTCMonth() >= 3 ? year : year - 1;
-    var valid = document.getElementById("card-valid");
+    var valid = card.querySelector(".card-valid dd");
     valid.textContent = fiscal + "年度";
     var range = document.createElement("span");
     range.className = "card-valid-range";
     range.textContent = jdate(until) + "まで有効";
     valid.appendChild(range);
-    setText("card-fetched", "証明書の発行 " + jdate(record.renewedAt));
+    setText("#card-fetched", "証明書の発行 " + jdate(record.renewedAt));
     card.hidden = false;
     drawLoop(record, C.fromBase64url(record.certificate));
   }
