@@ -142,6 +142,9 @@
       byId("verify-category").textContent = result.fields.category;
       byId("verify-until").textContent = result.fields.valid_until + "まで";
     }
+    var at = Date.now() / 1000;
+    byId("verify-when").textContent = "確認 " + jtime(at) + ":" + ("0" + new Date(at * 1000).getUTCSeconds()).slice(-2) +
+      (navigator.onLine ? "" : "（オフラインで確認しました）");
     box.hidden = false;
     var old = byId("verdict"); // the server's verdict from a form post, now out of date
     if (old) old.hidden = true;
