@@ -219,6 +219,7 @@
     box.setAttribute("role", "img");
     box.setAttribute("aria-label", "組合員証のQRコード（30秒ごとに変わります）");
     box.setAttribute("data-code", text);
+    box.setAttribute("data-qr-version", String((qr.getModuleCount() - 17) / 4));
     box.className = "card-qr card-qr-live";
     box.textContent = "";
     box.appendChild(canvas);
