@@ -215,6 +215,23 @@ async def cmd_vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("card-keys")
+async def cmd_card_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a new card signing key (PEM, secret) and its key id, for MYPAGE_CARD_SIGNING_KEY."""
+    from server.card.keys import new_key_pem
+
+    pem, kid = new_key_pem()
+    print(pem, end="")
+    print(f"# kid: {kid}", file=sys.stderr)
+    print(
+        "# Save the PEM above to a file readable only by the app, set MYPAGE_CARD_SIGNING_KEY "
+        "to its path, and list the old key's file in MYPAGE_CARD_RETIRED_KEYS until every "
+        "card it signed has expired (30 days).",
+        file=sys.stderr,
+    )
+    return 0
+
+
 async def _has_members() -> bool:
     from server.members.models import Member
 
@@ -257,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("cleanup", help="delete expired sessions, codes, links and old sent mail")
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
+    sub.add_parser("card-keys", help="print a new card signing key (PEM) and its key id")
     return parser
 
 

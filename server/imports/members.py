@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server.card.certificates import revoke_certificates_of
 from server.imports.bulk import insert_rows
 from server.imports.reader import (
     MAX_PROBLEMS,
@@ -22,7 +23,9 @@ from server.imports.reader import (
     parse_text,
 )
 from server.imports.service import Counts, Progress, chunks
+from server.lib.clock import to_jst
 from server.lib.text import nfkc, normalize_email
+from server.members.access import access_ended_reason
 from server.members.models import Category, Member, MemberStatus
 
 COLUMNS = (
@@ -199,6 +202,14 @@ class MembersPlan:
             await Member.bulk_update(
                 self.changed, fields=[*FIELDS, "updated_at"], batch_size=500, using_db=conn
             )
+            # Withdrawn, or withdrawing with the refund paid: their cards stop at once.
+            today = to_jst(now).date()
+            ended = [
+                member.id
+                for member in self.changed
+                if access_ended_reason(member.status, member.capital_refund_on, today)
+            ]
+            await revoke_certificates_of(ended, now, "withdrawn", using_db=conn)
 
 
 async def make_plan(table: Table, progress: Progress) -> MembersPlan:

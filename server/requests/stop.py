@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
 from server.auth.sessions import end_all_sessions
+from server.card.certificates import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError
 from server.members.models import Member
@@ -53,6 +54,7 @@ async def stop_service(
         ended = await end_all_sessions(account.id)
         for hook in STOP_HOOKS:
             await hook(account.id)
+        cards = await revoke_member_certificates(member.id, now, "service_stop")
         await notify.service_stopped(
             account.email,
             settings,
@@ -61,7 +63,7 @@ async def stop_service(
             fee=settings.paper_fee_yen,
             fee_with_tax=fee_with_tax(settings.paper_fee_yen),
         )
-        await record(RequestEvent.SERVICE_STOP, actor, now, sessions=ended)
+        await record(RequestEvent.SERVICE_STOP, actor, now, sessions=ended, cards=cards)
     account.state = AccountState.STOPPED
     return stop
 

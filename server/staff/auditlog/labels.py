@@ -82,6 +82,7 @@ EVENT_LABELS: dict[str, str] = {
     "staff:member:unblock": "ログイン停止の解除",
     "staff:member:sessions_end": "全端末のログアウト（職員）",
     "staff:member:withdrawal": "脱退・払い戻し日の記録",
+    "staff:member:card_revoke": "組合員証の失効（職員）",
     "staff:change_request:process": "変更届を処理中に",
     "staff:change_request:approve": "変更届の反映（職員）",
     "staff:change_request:return": "変更届の差し戻し",

@@ -16,3 +16,4 @@ class MemberEvent(StrEnum):
     UNBLOCK = "staff:member:unblock"
     SESSIONS_END = "staff:member:sessions_end"
     WITHDRAWAL = "staff:member:withdrawal"
+    CARD_REVOKE = "staff:member:card_revoke"

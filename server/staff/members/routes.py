@@ -24,6 +24,8 @@ DONE = {
     "sessions": "すべての端末からログアウトさせました。",
     "withdrawal": "脱退を記録しました。払い戻し日の翌日から、マイページは利用できなくなります。",
     "refund": "払い戻し日を変更しました。",
+    "card": "組合員証を失効させました。お店の確認では「失効」と表示されます。",
+    "card_none": "失効させる組合員証はありませんでした（有効な組合員証を持つ端末はありません）。",
 }
 
 
@@ -172,3 +174,12 @@ async def withdrawal(member_id: int) -> ResponseReturnValue:
     except service.MemberActionError as failure:
         return await _refused(member_id, failure.message, failure.status, refund_on)
     return redirect(_member_path(member_id, "refund" if corrected else "withdrawal"), 303)
+
+
+@bp.post("/<int:member_id>/card/revoke")
+@staff_required
+@rate_limit(20, timedelta(minutes=1))
+async def revoke_card(member_id: int) -> ResponseReturnValue:
+    """「組合員証を失効させる」: the member's card certificates are revoked (a lost phone)."""
+    revoked = await service.revoke_member_cards(member_id, now(), staff_request_actor())
+    return redirect(_member_path(member_id, "card" if revoked else "card_none"), 303)

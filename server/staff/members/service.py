@@ -20,6 +20,7 @@ from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
 from server.auth.service import unblock
 from server.auth.sessions import end_all_sessions
+from server.card.certificates import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.lib.clock import to_jst
@@ -305,6 +306,14 @@ async def end_member_sessions(member_id: int, now: datetime, actor: Actor) -> in
     ended = await end_all_sessions(account.id)
     await record(MemberEvent.SESSIONS_END, _about(actor, member, account), now, ended=ended)
     return ended
+
+
+async def revoke_member_cards(member_id: int, now: datetime, actor: Actor) -> int:
+    """「組合員証を失効させる」: every card certificate of the member stops; returns how many."""
+    member = await get_member(member_id)
+    revoked = await revoke_member_certificates(member.id, now, "staff")
+    await record(MemberEvent.CARD_REVOKE, _about(actor, member), now, revoked=revoked)
+    return revoked
 
 
 def parse_refund_date(text: str, today: date) -> date:
