@@ -99,6 +99,14 @@ def wait_until_cached(page: Page, path: str, timeout: float = 15) -> None:
     raise AssertionError(f"{path} was not cached within {timeout} s")
 
 
+def wait_until_kept(page: Page, path: str, timeout: float = 15) -> None:
+    """Until any cache of the origin (the worker's shell, say) holds `path`."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate("async (path) => !!(await caches.match(path))", path):
+        assert time.monotonic() < deadline, f"{path} was not kept within {timeout} s"
+        time.sleep(0.1)
+
+
 def cache_names(page: Page) -> list[str]:
     """Every Cache Storage name of the origin."""
     return list(page.evaluate("caches.keys()"))

@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_card_record,
     wait_for_worker,
+    wait_until_kept,
 )
 
 LIVE_QR = "#card-qr.card-qr-live canvas"
@@ -229,6 +230,9 @@ def test_sign_out_removes_the_key_and_the_certificate(page: Page, context: Brows
     expect(page.get_by_role("link", name="ログインして組合員証を表示する")).to_be_visible()
     assert card_record(page) is None
     assert_nothing_of(page, DEMO_NAME, DEMO_KANA, DEMO_NUMBER)
+    # Clear-Site-Data removed the worker too: wait for the new one and its shell.
+    wait_for_worker(page)
+    wait_until_kept(page, "/card")
     context.set_offline(True)
     page.reload()
     expect(page.get_by_role("link", name="ログインして組合員証を表示する")).to_be_visible()

@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_card_record,
     wait_for_worker,
+    wait_until_kept,
 )
 
 LIVE_QR = "#card-qr.card-qr-live canvas"
@@ -151,13 +152,8 @@ def test_the_verifier_works_offline_once_opened(page: Page, context: BrowserCont
     shop = context.new_page()
     shop.goto("/verify")
     wait_for_worker(shop)
-    deadline = time.monotonic() + 15
-    while not shop.evaluate(
-        """async () => !!(await caches.match("/.well-known/coop-card-keys.json"))
-             && !!(await caches.match("/static/js/verify.js"))"""
-    ):
-        assert time.monotonic() < deadline, "the verifier was not kept for offline use"
-        time.sleep(0.2)
+    wait_until_kept(shop, "/.well-known/coop-card-keys.json")
+    wait_until_kept(shop, "/static/js/verify.js")
     context.set_offline(True)
     shop.reload()
     expect(shop.get_by_role("heading", name="組合員証の確認")).to_be_visible()
