@@ -355,3 +355,14 @@ def test_the_card_says_what_it_is_for(page: Page) -> None:
     expect(page.locator(".card-purpose")).to_contain_text(
         "学校生協の指定店・提携店でご提示ください"
     )
+
+
+def test_a_phone_with_a_wrong_clock_still_shows_a_valid_code(
+    context: BrowserContext, page: Page
+) -> None:
+    # Ten minutes fast: the server's clock offset at issue corrects the step.
+    context.clock.install(time=time.time() + 10 * 60)
+    record = open_card(page)
+    assert abs(record["clockOffsetMs"] + 10 * 60 * 1000) < 30_000, record["clockOffsetMs"]
+    verdict = page.request.post("/api/card/verify", data={"code": live_code(page)}).json()
+    assert verdict["valid"] is True, verdict
