@@ -147,7 +147,7 @@ async function publicFirst(request, path, event) {
   // By URL: a navigation's own request cannot be re-sent with other credentials.
   const network = fetch(anonymous(path));
   event.waitUntil(network.then(async (response) => {
-    // /card for a signed-in member holds their data: only the anonymous shell is kept.
+    // Fetched without cookies, so never a member's page (the key header would say so).
     if (response.ok && response.type === "basic" && !response.headers.get(KEY_HEADER)) {
       await (await caches.open(SHELL)).put(path, response.clone());
     }
