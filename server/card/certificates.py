@@ -140,9 +140,8 @@ async def issue_certificate(
     actor: Actor,
     *,
     issued_by: IssuedBy = IssuedBy.SESSION,
-    using_db: BaseDBAsyncClient | None = None,
 ) -> Issued:
-    """Sign a card certificate for this member's device key and record it."""
+    """Sign a card certificate for this member's device key and record it (one commit)."""
     reason = ended_reason(member, now)
     if reason:
         raise CardRefused(reason, reason="access_ended")
@@ -164,19 +163,20 @@ async def issue_certificate(
             "exp": int(expires_at.timestamp()),
         },
     )
-    await CardCertificate.create(
-        id=cert_id,
-        member_id=member.id,
-        device_public_key=b64url(device_point),
-        issued_at=issued_at,
-        expires_at=expires_at,
-        issued_by=issued_by,
-        using_db=using_db,
-    )
     event = CardEvent.ISSUE if issued_by == IssuedBy.SESSION else CardEvent.RENEW
-    await record(
-        event, dataclasses.replace(actor, member_id=member.id), now, id=cert_id, kid=keys.kid
-    )
+    # The row and its audit event in one transaction: one commit (SQLite: one fsync).
+    async with in_transaction():
+        await CardCertificate.create(
+            id=cert_id,
+            member_id=member.id,
+            device_public_key=b64url(device_point),
+            issued_at=issued_at,
+            expires_at=expires_at,
+            issued_by=issued_by,
+        )
+        await record(
+            event, dataclasses.replace(actor, member_id=member.id), now, id=cert_id, kid=keys.kid
+        )
     return Issued(certificate, cert_id, expires_at, member)
 
 
@@ -224,7 +224,6 @@ async def renew_certificate(
             keys,
             actor,
             issued_by=IssuedBy.RENEWAL,
-            using_db=conn,
         )
         # Only one renewal of a certificate wins; a second one at the same moment is refused.
         newest = row.superseded_by or row.id

@@ -217,3 +217,22 @@ async def test_renewal_needs_the_visitors_csrf_token(app, client, clock) -> None
     await device.issue(client)
     response = await app.test_client().post("/api/card/renew", json=device.renew_body(clock.now))
     assert response.status_code == 403
+
+
+async def test_a_member_whose_access_ended_gets_no_card(app, client) -> None:
+    from server.members.models import Member, MemberStatus
+
+    member = await signed_in(client)
+    headers = await csrf_header(client)
+    await Member.filter(id=member.id).update(status=MemberStatus.WITHDRAWN)
+    response = await client.get("/card")
+    assert response.status_code == 403
+    html = await response.get_data(as_text=True)
+    assert "脱退のお手続きが完了しているため" in html and member.member_no not in html
+    response = await client.post(
+        "/api/card/certificates", json={"public_key": Device().public_key}, headers=headers
+    )
+    assert response.status_code == 403
+    body = await response.get_json()
+    assert body["reason"] == "access_ended" and "脱退" in body["error"]
+    assert await CardCertificate.all().count() == 0
