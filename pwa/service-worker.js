@@ -1,23 +1,37 @@
-/* Co-op My Page service worker: the app shell for offline use, and the last
-   copy of the member's card and statement pages, kept under a per-member
-   cache that is purged at sign-out, on session expiry and when another
-   member signs in. Everything else goes to the network. Push notices are
-   handled in sw-push.js. */
+/* Co-op My Page service worker: the app shell for offline use (with the card
+   shell and the shop verifier), and the last copy of the member's card and
+   statement pages, kept under a per-member cache. Member copies go only at an
+   explicit sign-out or when another member signs in on this device; an
+   expired session keeps them (the card must work at the counter). Everything
+   else goes to the network. Push notices are handled in sw-push.js. */
 importScripts("/static/js/sw-push.js");
 const PREFIX = "mypage-";
-const VERSION = "2026-11-28.3";
+const VERSION = "2026-12-04.1";
 const SHELL = PREFIX + "shell-" + VERSION;
 // One cache per member: PREFIX + "member-" + the opaque key the server sends.
 const MEMBER = PREFIX + "member-";
 const KEY_HEADER = "X-Mypage-Cache-Key";
 const KEY_FORMAT = /^[0-9a-f]{32,64}$/;
 const OFFLINE_PAGE = "/offline";
+// The device's card (card.js): its key and certificate, apart from the caches.
+const CARD_DB = "coop-card";
+// Public pages kept whole for offline use: the card shell (no member data; the
+// script fills it from the device's certificate) and the shop verifier.
+const SHELL_PAGES = ["/card", "/verify"];
+// Public data the verifier needs offline, refreshed whenever the network answers.
+const SHELL_DATA = ["/.well-known/coop-card-keys.json", "/api/card/revocations"];
 const SHELL_FILES = [
   OFFLINE_PAGE,
+  ...SHELL_PAGES,
   "/static/css/app.css",
   "/static/css/card.css",
+  "/static/css/verify.css",
   "/static/js/app.js",
   "/static/js/card.js",
+  "/static/js/cardcodec.js",
+  "/static/js/verify.js",
+  "/static/js/vendor/qrcode.js",
+  "/static/js/vendor/jsQR.js",
   "/static/icons/favicon-48.png",
 ];
 // Member pages kept for offline use: the card, the statement list and months.
@@ -30,11 +44,17 @@ const BANNER_SHOWN = "data-offline-banner";
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(SHELL)
-      // Anonymous and fresh: the shell never holds a member's data.
-      .then((cache) => cache.addAll(SHELL_FILES.map((url) => new Request(url, { credentials: "omit", cache: "reload" }))))
+      .then((cache) => cache.addAll(SHELL_FILES.map(anonymous))
+        // The verifier's data is refreshed on every use: a hiccup here must not stop the install.
+        .then(() => Promise.all(SHELL_DATA.map((url) => cache.add(anonymous(url)).catch(() => undefined)))))
       .then(() => self.skipWaiting())
   );
 });
+
+// Anonymous and fresh: the shell never holds a member's data.
+function anonymous(url) {
+  return new Request(url, { credentials: "omit", cache: "reload" });
+}
 
 self.addEventListener("activate", (event) => {
   // Old versions of this app's shell go; member copies stay; other caches are not ours.
@@ -75,6 +95,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   if (MEMBER_PAGE.test(url.pathname)) {
     event.respondWith(networkFirst(request, url.pathname, event));
+  } else if (SHELL_DATA.includes(url.pathname) || SHELL_PAGES.includes(url.pathname)) {
+    event.respondWith(publicFirst(request, url.pathname, event));
   } else if (request.mode === "navigate") {
     event.respondWith(navigate(request, url.pathname, event));
   } else if (SHELL_FILES.includes(url.pathname)) {
@@ -102,25 +124,40 @@ async function networkFirst(request, path, event) {
   // The copy is taken (cloned) before the page reads the body, and saved after.
   event.waitUntil(network.then((response) => store(response.clone(), path)).catch(() => undefined));
   const cached = await memberCopy(path);
-  if (!cached) return network.catch(() => fromShell(OFFLINE_PAGE));
-  let timer;
-  const slow = new Promise((resolve) => { timer = setTimeout(resolve, NETWORK_TIMEOUT_MS); });
-  const first = await Promise.race([network.catch(() => null), slow]);
-  clearTimeout(timer);
+  // No copy of a statement: wait for the network as long as it takes.
+  if (!cached && path !== "/card") return network.catch(() => fromShell(OFFLINE_PAGE));
+  const first = await soon(network);
   if (first) return first;
-  // Offline (or too slow): the copy we have, saying so. Re-read it, since the
-  // network may have purged it meanwhile (a redirect to /login, say).
-  const copy = await memberCopy(path);
-  return copy ? offlineCopy(copy) : fromShell(OFFLINE_PAGE);
+  // Offline (or too slow): the copy we have, saying so; else the card shell,
+  // which shows the card from the certificate on this device.
+  return cached ? offlineCopy(cached) : fromShell(path, OFFLINE_PAGE);
 }
 
-// Keep a member page under its member's key; a redirect or 401 means the
-// session is over, so every member copy goes.
+// The network's answer within NETWORK_TIMEOUT_MS, else null.
+async function soon(network) {
+  let timer;
+  const slow = new Promise((resolve) => { timer = setTimeout(resolve, NETWORK_TIMEOUT_MS, null); });
+  const first = await Promise.race([network.catch(() => null), slow]);
+  clearTimeout(timer);
+  return first;
+}
+
+// Public pages and data: the network's fresh copy (kept for next time), else ours.
+async function publicFirst(request, path, event) {
+  // By URL: a navigation's own request cannot be re-sent with other credentials.
+  const network = fetch(anonymous(path));
+  event.waitUntil(network.then(async (response) => {
+    // Fetched without cookies, so never a member's page (the key header would say so).
+    if (response.ok && response.type === "basic" && !response.headers.get(KEY_HEADER)) {
+      await (await caches.open(SHELL)).put(path, response.clone());
+    }
+  }).catch(() => undefined));
+  return (await soon(network)) || fromShell(path, request.mode === "navigate" ? OFFLINE_PAGE : null);
+}
+
+// Keep a member page under its member's key. A redirect (the session ended) no
+// longer purges: only sign-out does, so the card survives an idle timeout.
 async function store(response, path) {
-  if (response.type === "opaqueredirect" || response.redirected || response.status === 401) {
-    await purgeMembers();
-    return;
-  }
   const key = response.headers.get(KEY_HEADER);
   if (response.ok && key && KEY_FORMAT.test(key)) {
     await onlyMember(key);
@@ -132,27 +169,32 @@ async function store(response, path) {
 async function navigate(request, path, event) {
   try {
     const response = await fetch(request);
-    event.waitUntil(observe(response, path));
+    event.waitUntil(observe(response));
     return response;
   } catch (error) {
     return fromShell(OFFLINE_PAGE);
   }
 }
 
-// Any page tells who is signed in: another member's copies must go.
-async function observe(response, path) {
+// Any page tells who is signed in: another member's copies (and card) must go.
+async function observe(response) {
   const key = response.headers.get(KEY_HEADER);
-  if (key && KEY_FORMAT.test(key)) {
-    await onlyMember(key);
-  } else if (path === "/login" && response.ok) {
-    // The sign-in form is only shown to someone who is not signed in.
-    await purgeMembers();
-  }
+  if (key && KEY_FORMAT.test(key)) await onlyMember(key);
 }
 
 async function onlyMember(key) {
-  const keys = await caches.keys();
-  await Promise.all(keys.filter((name) => name.startsWith(MEMBER) && name !== MEMBER + key).map((name) => caches.delete(name)));
+  const others = (await caches.keys()).filter((name) => name.startsWith(MEMBER) && name !== MEMBER + key);
+  if (!others.length) return;
+  await Promise.all(others.map((name) => caches.delete(name)));
+  // The card on this device was made while that other member was signed in.
+  await forgetCard();
+}
+
+function forgetCard() {
+  return new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(CARD_DB);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
 }
 
 async function purgeMembers() {
@@ -179,7 +221,9 @@ async function offlineCopy(cached) {
   return new Response(html, { status: 200, headers });
 }
 
-async function fromShell(path) {
+async function fromShell(path, fallback) {
   const cached = await caches.match(path, { cacheName: SHELL });
-  return cached || new Response("オフラインです。", { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+  if (cached) return cached;
+  if (fallback) return fromShell(fallback, null);
+  return new Response("オフラインです。", { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 }

@@ -1,6 +1,6 @@
 /* Co-op My Page: registers the service worker, keeps the offline copies in
-   step with who is signed in, and offers installation. Every page works
-   without this script. */
+   step with who is signed in, removes the device's card at sign-out, and
+   offers installation. Every page works without this script. */
 (function () {
   "use strict";
   var sw = "serviceWorker" in navigator ? navigator.serviceWorker : null;
@@ -25,10 +25,8 @@
   function register() {
     var controlled = !!sw.controller;
     sw.register("/service-worker.js", { scope: "/" }).then(function () {
-      if (location.pathname === "/login") {
-        // Nobody is signed in here: no member's copy may stay on the device.
-        sw.ready.then(function () { tellWorker({ type: "purge" }); });
-      } else if (!controlled && KEPT.test(location.pathname)) {
+      // (An ended session purges nothing: only sign-out does, below.)
+      if (!controlled && KEPT.test(location.pathname)) {
         // This page arrived before the worker took over; ask it to keep a copy.
         sw.ready.then(function () { tellWorker({ type: "keep", path: location.pathname }); });
       }
@@ -59,13 +57,23 @@
     return Promise.race([work, limit]);
   }
 
-  // Sign-out: the worker drops the member's copies before the form goes.
+  // The card's key and certificate (card.js) go with an explicit sign-out, and only then.
+  function forgetCard() {
+    if (!window.indexedDB) return Promise.resolve();
+    var work = new Promise(function (resolve) {
+      var request = indexedDB.deleteDatabase("coop-card");
+      request.onsuccess = request.onerror = request.onblocked = function () { resolve(); };
+    });
+    return Promise.race([work, new Promise(function (resolve) { setTimeout(resolve, 1500); })]);
+  }
+
+  // Sign-out: the worker drops the member's copies and the card goes before the form does.
   Array.prototype.forEach.call(document.querySelectorAll('form[action="/logout"]'), function (form) {
     form.addEventListener("submit", function (event) {
       if (form.getAttribute("data-purged")) return;
       event.preventDefault();
       forgetPush(form).then(function () {
-        return tellWorker({ type: "purge" });
+        return Promise.all([tellWorker({ type: "purge" }), forgetCard()]);
       }).then(function () {
         form.setAttribute("data-purged", "1");
         form.submit();

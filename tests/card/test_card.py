@@ -137,7 +137,8 @@ async def test_signed_out_visitor_gets_the_shell_with_a_sign_in_link(client) -> 
     assert response.status_code == 200
     html = await response.get_data(as_text=True)
     assert 'id="card-shell"' in html and "/login?next=/card" in html
-    assert "card-no" not in html and "card-qr" not in html
+    # The card's frame is there for the script, empty: no member data, no QR.
+    assert '<dd class="card-no"></dd>' in html and "<svg" not in html
     assert KEY_HEADER not in response.headers
 
 

@@ -99,6 +99,14 @@ def wait_until_cached(page: Page, path: str, timeout: float = 15) -> None:
     raise AssertionError(f"{path} was not cached within {timeout} s")
 
 
+def wait_until_kept(page: Page, path: str, timeout: float = 15) -> None:
+    """Until any cache of the origin (the worker's shell, say) holds `path`."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate("async (path) => !!(await caches.match(path))", path):
+        assert time.monotonic() < deadline, f"{path} was not kept within {timeout} s"
+        time.sleep(0.1)
+
+
 def cache_names(page: Page) -> list[str]:
     """Every Cache Storage name of the origin."""
     return list(page.evaluate("caches.keys()"))
@@ -181,3 +189,71 @@ def create_member(
 def update_member(server: LiveServer, member_no: str, **changes: str) -> None:
     """Change a member's row the way the co-op's import would (e.g. a new surname)."""
     _run(server, {"member_no": member_no, "update": changes})
+
+
+# --- The card on the device (issue 16): its IndexedDB record and its QR.
+CARD_RECORD_JS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("coop-card", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("card");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const get = db.transaction("card").objectStore("card").get("current");
+    get.onsuccess = () => {
+      db.close();
+      const r = get.result;
+      resolve(r ? {id: r.id, certificate: r.certificate, fields: r.fields, renewedAt: r.renewedAt,
+        clockOffsetMs: r.clockOffsetMs, expiresAt: r.expiresAt,
+        keyType: r.privateKey.type, extractable: r.privateKey.extractable} : null);
+    };
+    get.onerror = () => { db.close(); reject(get.error); };
+  };
+})"""
+
+CARD_DATABASES_JS = "async () => (await indexedDB.databases()).map((d) => d.name)"
+
+
+def card_record(page: Page) -> dict[str, Any] | None:
+    """The certificate record card.js keeps in IndexedDB (without the key itself), or None."""
+    record = page.evaluate(CARD_RECORD_JS)
+    return dict(record) if record else None
+
+
+def wait_for_card_record(page: Page, timeout: float = 15) -> dict[str, Any]:
+    """Until the page has stored a certificate."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = card_record(page)
+        if record:
+            return record
+        time.sleep(0.1)
+    raise AssertionError(f"no card certificate stored within {timeout} s")
+
+
+def decode_qr_screenshot(page: Page) -> str:
+    """The text of the one QR code in a screenshot of the viewport, read by zxing-cpp."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(page.screenshot()))
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert len(found) == 1, f"{len(found)} QR codes in the screenshot"
+    return str(found[0].text)
+
+
+def import_member_status(
+    server: LiveServer, workdir: Path, member: dict[str, str], status: str
+) -> None:
+    """A members import from the core system that sets this member's status (e.g. withdrawn)."""
+    path = workdir / f"members-{member['member_no']}.csv"
+    path.write_text(
+        "member_no,name,name_kana,birth_date,email,phone,postal_code,address,workplace,"
+        "category,joined_on,status,capital_refund_on\n"
+        f"{member['member_no']},{member['name']},{member['name_kana']},1985-06-01,"
+        f"{member['email']},027-231-1111,371-0026,群馬県前橋市大手町1-1-1,,退職,2012-04-01,"
+        f"{status},\n",
+        encoding="utf-8",
+    )
+    server.mypage("import", "members", str(path))
