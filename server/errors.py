@@ -56,6 +56,8 @@ class DomainError(Exception):
     """A rule was broken; `message` is the Japanese sentence the member reads."""
 
     status = 400
+    # A short machine-readable word for scripts (JSON `reason`), e.g. access_ended.
+    reason: str | None = None
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -105,12 +107,14 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/staff/api/"))
 
 
-async def error_response(status: int, message: str | None = None) -> Response:
-    """A Japanese error page (or JSON under /api) for a status code."""
+async def error_response(
+    status: int, message: str | None = None, reason: str | None = None
+) -> Response:
+    """A Japanese error page (or JSON under /api, with `reason` when given) for a status code."""
     title, default = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
     text = message or default
     if _wants_json():
-        response = jsonify({"error": text})
+        response = jsonify({"error": text, "reason": reason} if reason else {"error": text})
     else:
         body = await render_template("errors/error.html", title=title, message=text, status=status)
         response = Response(body, content_type="text/html; charset=utf-8")
@@ -123,7 +127,7 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError) -> Response:
-        return await error_response(error.status, error.message)
+        return await error_response(error.status, error.message, error.reason)
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -23,6 +23,7 @@ class AccessEnded(DomainError):
     """The member left the co-op and may no longer use My Page; the message says why."""
 
     status = 403
+    reason = "access_ended"
 
 
 @dataclass(frozen=True)

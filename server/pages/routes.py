@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from quart import Blueprint, Response, current_app, g, render_template, send_from_directory
 
@@ -15,6 +16,7 @@ PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
 ROOT_FILES = {
     "service-worker.js": "text/javascript",
     "manifest.json": "application/manifest+json",
+    "verify-manifest.json": "application/manifest+json",
 }
 
 
@@ -29,12 +31,14 @@ async def home() -> str:
     )
 
 
-@bp.get("/<any('service-worker.js', 'manifest.json'):name>")
+@bp.get("/<any('service-worker.js', 'manifest.json', 'verify-manifest.json'):name>")
 @public
 async def root_file(name: str) -> Response:
-    """Serve the service worker and manifest from the root so their scope is the whole site."""
+    """Serve the service worker and manifests from the root so their scope is the whole site."""
     if name == "manifest.json":
         response = Response(manifest(), mimetype=ROOT_FILES[name])
+    elif name == "verify-manifest.json":
+        response = Response(verify_manifest(), mimetype=ROOT_FILES[name])
     else:
         response = await send_from_directory(PWA_DIR, name, mimetype=ROOT_FILES[name])
     response.headers["Cache-Control"] = "no-cache"
@@ -43,8 +47,27 @@ async def root_file(name: str) -> Response:
     return response
 
 
+def _manifest_data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PWA_DIR / "manifest.json").read_text(encoding="utf-8"))
+    data["name"] = f"{settings().coop_name} マイページ"
+    return data
+
+
 def manifest() -> str:
     """pwa/manifest.json with the co-op's name from settings (a fact, not a literal)."""
-    data = json.loads((PWA_DIR / "manifest.json").read_text(encoding="utf-8"))
-    data["name"] = f"{settings().coop_name} マイページ"
+    return json.dumps(_manifest_data(), ensure_ascii=False, separators=(",", ":"))
+
+
+def verify_manifest() -> str:
+    """The shops' verifier as an app of its own: installed from /verify, it opens /verify."""
+    data = _manifest_data()
+    data.update(
+        id="/verify",
+        name=f"{settings().coop_name} 組合員証の確認（お店用）",
+        short_name="組合員証の確認",
+        description="学校生協の指定店・提携店で、デジタル組合員証が本物かを確かめます。",
+        start_url="/verify",
+        scope="/verify",
+    )
+    data.pop("shortcuts", None)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

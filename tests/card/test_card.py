@@ -226,6 +226,20 @@ async def test_manifest_is_installable_and_names_the_coop(client, settings) -> N
         assert image.status_code == 200 and image.mimetype == "image/png"
 
 
+async def test_the_verifier_installs_as_an_app_of_its_own(client, settings) -> None:
+    """A shop installs /verify and gets /verify, not a member's card."""
+    _, html = await page(client, "/verify")
+    assert '<link rel="manifest" href="/verify-manifest.json">' in html
+    _, card = await page(client, "/card")
+    assert '<link rel="manifest" href="/manifest.json">' in card
+    response = await client.get("/verify-manifest.json")
+    assert response.status_code == 200 and response.mimetype == "application/manifest+json"
+    data = json.loads(await response.get_data(as_text=True))
+    assert data["id"] == data["start_url"] == data["scope"] == "/verify"
+    assert data["name"] == f"{settings.coop_name} 組合員証の確認（お店用）"
+    assert data["display"] == "standalone" and "shortcuts" not in data
+
+
 async def test_service_worker_is_served_from_the_root(client) -> None:
     response = await client.get("/service-worker.js")
     assert response.status_code == 200

@@ -8,6 +8,7 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.audit.models import AuditEvent
+from server.auth.models import Account
 from server.card.cose import b45encode, decode_sign1, key_id, sign1
 from server.card.models import CardCertificate
 from tests.card.device import Device, b64url, csrf_header, unb64url, verify
@@ -222,21 +223,28 @@ async def test_renewal_needs_the_visitors_csrf_token(app, client, clock) -> None
 
 async def test_a_member_whose_access_ended_gets_no_card(app, client) -> None:
     from server.members.models import Member, MemberStatus
+    from tests.helpers import login
 
     member = await signed_in(client)
     headers = await csrf_header(client)
+    phone = client.app.test_client()
+    account = await Account.get(member_id=member.id)
+    assert (await login(phone, account.email)).status_code == 303
     await Member.filter(id=member.id).update(status=MemberStatus.WITHDRAWN)
-    response = await client.get("/card")
-    assert response.status_code == 403
-    html = await response.get_data(as_text=True)
-    assert "脱退のお手続きが完了しているため" in html and member.member_no not in html
+    # The page script asks: the session load refuses it, with a reason it can act on.
     response = await client.post(
         "/api/card/certificates", json={"public_key": Device().public_key}, headers=headers
     )
     assert response.status_code == 403
     body = await response.get_json()
     assert body["reason"] == "access_ended" and "脱退" in body["error"]
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert await CardCertificate.all().count() == 0
+    # The member's other browser opens /card: the reason, and no card.
+    response = await phone.get("/card")
+    assert response.status_code == 403
+    html = await response.get_data(as_text=True)
+    assert "脱退のお手続きが完了しているため" in html and member.member_no not in html
 
 
 async def test_card_page_carries_what_the_script_needs(client) -> None:
