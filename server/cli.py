@@ -80,27 +80,38 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
     from server.lib.clock import system_clock
+    from server.mail.catcher import MailCatcher
     from server.mail.runtime import run_worker
 
+    catcher = None
     if settings.is_development and not settings.smtp_host:
-        print(
-            "worker: set MYPAGE_SMTP_HOST; in development `mypage serve` delivers mail "
-            "to its own catcher (read it at /dev/mail)",
-            file=sys.stderr,
-        )
-        return 2
+        # As `mypage serve` does: development mail goes to a catcher of our own;
+        # the worker has no /dev/mail page, so it prints each mail here.
+        catcher = MailCatcher(on_mail=_print_mail)
+        await asyncio.to_thread(catcher.start)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await db.init_db(settings.database_url)
     try:
-        print(f"worker: delivering mail through {settings.smtp_host}:{settings.smtp_port}")
-        await run_worker(settings, system_clock, stop)
+        if catcher is None:
+            print(f"worker: delivering mail through {settings.smtp_host}:{settings.smtp_port}")
+        else:
+            print("worker: development: mail is caught and printed here (no MYPAGE_SMTP_HOST)")
+        sys.stdout.flush()
+        await run_worker(settings, system_clock, stop, catcher)
     finally:
         await db.close_db()
+        if catcher is not None:
+            await asyncio.to_thread(catcher.stop)
     print("worker: stopped")
     return 0
+
+
+def _print_mail(mail: Any) -> None:
+    """Development's caught mail, on the worker's terminal."""
+    print(f"--- mail to {mail.to}: {mail.subject}\n{mail.body}", flush=True)
 
 
 @command("initial-passwords")

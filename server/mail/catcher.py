@@ -86,8 +86,10 @@ class MailCatcher:
         host: str = "127.0.0.1",
         login: tuple[str, str] | None = None,
         keep: int = KEEP,
+        on_mail: Callable[[CaughtMail], None] | None = None,
     ) -> None:
         self.host = host
+        self.on_mail = on_mail
         self.port = port or free_port(host)
         self.login = login
         self._mail: deque[CaughtMail] = deque(maxlen=keep)
@@ -98,6 +100,8 @@ class MailCatcher:
         """Keep a received message."""
         with self._lock:
             self._mail.append(mail)
+        if self.on_mail is not None:
+            self.on_mail(mail)
 
     @property
     def messages(self) -> list[CaughtMail]:

@@ -72,8 +72,9 @@ def wake_sender() -> None:
         sender.wake()
 
 
-async def run_worker(settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
+async def run_worker(
+    settings: Settings, clock: Clock, stop: asyncio.Event, catcher: MailCatcher | None = None
+) -> None:
     """`mypage worker`: the sender (and the hourly cleanup), until `stop` is set."""
-    await asyncio.gather(
-        OutboxSender(settings, clock).run(stop), run_cleanup(settings, clock, stop)
-    )
+    sender = OutboxSender(settings, clock, smtp=smtp_target(settings, catcher))
+    await asyncio.gather(sender.run(stop), run_cleanup(settings, clock, stop))

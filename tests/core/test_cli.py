@@ -85,3 +85,36 @@ def test_an_absolute_sqlite_path_may_be_written_with_four_slashes(tmp_path: Path
     done = _mypage(env, "migrate")
     assert done.returncode == 0, done.stderr
     assert target.is_file()
+
+
+def test_the_worker_runs_in_development_without_an_smtp_host(tmp_path: Path) -> None:
+    """`mypage worker` catches development mail itself and prints it, as `serve` catches it."""
+    env = {**_env(tmp_path), "MYPAGE_ENV": "development"}
+    env.pop("MYPAGE_SMTP_HOST", None)
+    assert _mypage(env, "migrate").returncode == 0
+    assert _mypage(env, "demo").returncode == 0  # queues the demo clerk's set-up mail
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "server", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert worker.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = worker.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("--- mail to") and "staff-admin@example.jp" in line:
+                break
+        assert any("mail is caught and printed here" in line for line in lines), lines
+        assert any(line.startswith("--- mail to") for line in lines), lines
+    finally:
+        worker.terminate()
+        rest, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0 and "worker: stopped" in rest
