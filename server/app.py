@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     # First registered, last run: compresses what every other hook produced.
     compression.install(app)
     register_error_handlers(app)
+    staff_web.install_hosts(app, settings)
     auth_web.install_visitor(app)
     staff_web.install(app)
     # After the member and staff are loaded: signed-in requests are limited per person.

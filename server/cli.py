@@ -58,7 +58,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if staff_link:
         print(f"demo staff console ({DEMO_STAFF_EMAIL}, admin): register a passkey at {staff_link}")
     else:
-        print(f"demo staff console: sign in at {settings.base_url}/staff/login with the passkey")
+        print(f"demo staff console: sign in at {settings.staff_url}/staff/login with the passkey")
     return 0
 
 

@@ -64,8 +64,8 @@ class SetupLinkInvalid(StaffError):
 
 
 def relying_party(settings: Settings) -> wa.RelyingParty:
-    """The relying party of the staff console: the same host as My Page."""
-    return wa.RelyingParty.from_base_url(settings.base_url, f"{settings.coop_name} 職員用画面")
+    """The staff console's relying party: its own host with MYPAGE_STAFF_BASE_URL (ASVS 3.5.4)."""
+    return wa.RelyingParty.from_base_url(settings.staff_url, f"{settings.coop_name} 職員用画面")
 
 
 def staff_actor(staff: StaffUser, actor: Actor) -> Actor:
@@ -134,7 +134,7 @@ async def send_setup_link(staff: StaffUser, now: datetime, actor: Actor, setting
             created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
-        url = f"{settings.base_url.rstrip('/')}/staff/setup/{token}"
+        url = f"{settings.staff_url}/staff/setup/{token}"
         await enqueue_mail(
             staff.email,
             "staff_setup",

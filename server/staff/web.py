@@ -13,6 +13,7 @@ from werkzeug.sansio.response import Response as BaseResponse
 
 from server.audit.service import Actor
 from server.auth.web import allow_slow_upload, now, request_actor, settings
+from server.config import Settings, authority
 from server.errors import DomainError
 from server.staff.models import StaffRole, StaffUser
 from server.staff.service import staff_actor
@@ -119,6 +120,31 @@ def clear_staff_cookie(response: BaseResponse) -> None:
         httponly=True,
         samesite="Strict",
     )
+
+
+def install_hosts(app: Quart, settings: Settings) -> None:
+    """With MYPAGE_STAFF_BASE_URL, keep the staff console and My Page on their own hosts.
+
+    The staff console answers only on the staff host and nothing of My Page
+    answers there (ASVS 3.5.4): a member page, script or service worker can
+    never run in the staff console's origin, nor the other way round. Both
+    hosts serve /static/ (the staff pages' CSS, scripts and icons); the
+    root-scoped service worker and manifest are My Page's only, so no member
+    PWA can be installed on the staff host. Registered before any other
+    hook: a request on the wrong host loads no session at all.
+    """
+    staff_host = settings.staff_host
+    if not staff_host:
+        return
+
+    @app.before_request
+    async def separate_hosts() -> None:
+        path = request.path
+        if path.startswith("/static/"):
+            return
+        on_staff_host = authority(request.host, request.scheme) == staff_host
+        if under_staff(path) != on_staff_host:
+            raise NotFound()
 
 
 def install(app: Quart) -> None:
