@@ -11,6 +11,7 @@ from quart import Quart, g, redirect, request
 from werkzeug.exceptions import NotFound
 from werkzeug.sansio.response import Response as BaseResponse
 
+from server.audit.refusals import RefusalEvent, refuse
 from server.audit.service import Actor
 from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.config import Settings, authority
@@ -71,6 +72,7 @@ def _guard(view: F, *, admin: bool) -> F:
                 return await error_response(401)
             return redirect(f"{PREFIX}/login?next={request.full_path.rstrip('?')}", 303)
         if admin and staff.role != StaffRole.ADMIN:
+            refuse(RefusalEvent.AUTHZ)  # recorded, a few a minute (ASVS 16.3.2)
             raise AdminOnly()
         return await view(*args, **kwargs)
 
@@ -161,6 +163,7 @@ def install(app: Quart) -> None:
         if live is None:
             # Staff pages never appear to members: a member session gets 404 everywhere here.
             if g.get("member") is not None:
+                refuse(RefusalEvent.AUTHZ)
                 raise NotFound()
             return
         g.staff_session, g.staff = live
