@@ -157,9 +157,27 @@ class Settings:
         return "__Host-mypage_csrf" if self.cookie_secure else "mypage_csrf"
 
     @property
+    def staff_cookie_secure(self) -> bool:
+        """The staff cookie is Secure unless the staff console's origin is plain http."""
+        if self.staff_base_url:
+            return self.is_production or self.staff_base_url.startswith("https://")
+        return self.cookie_secure
+
+    @property
+    def staff_cookie_path(self) -> str:
+        """/staff on a shared origin; / on the staff host, where nothing else answers."""
+        return "/" if self.staff_base_url else "/staff"
+
+    @property
     def staff_cookie_name(self) -> str:
-        """Staff cookie, scoped to /staff (so `__Secure-`, not `__Host-`, when secure)."""
-        return "__Secure-mypage_staff" if self.cookie_secure else "mypage_staff"
+        """`__Host-` on the staff host; on a shared origin it is scoped to /staff, so `__Secure-`.
+
+        `__Host-` also forbids a Domain attribute, so a cookie tossed from
+        a parent or sibling domain cannot stand in for it.
+        """
+        if not self.staff_cookie_secure:
+            return "mypage_staff"
+        return "__Host-mypage_staff" if self.staff_base_url else "__Secure-mypage_staff"
 
     @property
     def staff_url(self) -> str:

@@ -24,7 +24,6 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 STAFF_ATTR = "_mypage_requires_staff"
 ADMIN_ATTR = "_mypage_requires_admin"
 PREFIX = "/staff"
-COOKIE_PATH = "/staff"
 
 
 class AdminOnly(DomainError):
@@ -99,16 +98,16 @@ def staff_public(view: F) -> F:
 
 
 def set_staff_cookie(response: BaseResponse, token: str) -> None:
-    """The staff cookie: its own name, path /staff, HttpOnly, SameSite=Strict."""
+    """The staff cookie: its own name, host-only, path /staff, HttpOnly, SameSite=Strict."""
     s = settings()
     response.set_cookie(
         s.staff_cookie_name,
         token,
         max_age=s.staff_absolute_hours * 3600,
         httponly=True,
-        secure=s.cookie_secure,
+        secure=s.staff_cookie_secure,
         samesite="Strict",
-        path=COOKIE_PATH,
+        path=s.staff_cookie_path,
     )
 
 
@@ -117,8 +116,8 @@ def clear_staff_cookie(response: BaseResponse) -> None:
     s = settings()
     response.delete_cookie(
         s.staff_cookie_name,
-        path=COOKIE_PATH,
-        secure=s.cookie_secure,
+        path=s.staff_cookie_path,
+        secure=s.staff_cookie_secure,
         httponly=True,
         samesite="Strict",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,17 @@ MEMBER_HOST = "mypage.example.jp"
 class OnHost:
     """A test client whose every request names `host` (as a browser on that origin does)."""
 
-    def __init__(self, client: Any, host: str) -> None:
+    def __init__(self, client: Any, host: str, scheme: str = "http") -> None:
         self.client = client
         self.host = host
+        self.scheme = scheme
         self.app = client.app
         self.cookie_jar = client.cookie_jar
 
     async def open(self, path: str, *, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         """The request, with this client's Host header."""
-        return await self.client.open(path, headers={**(headers or {}), "Host": self.host}, **kw)
+        headers = {**(headers or {}), "Host": self.host}
+        return await self.client.open(path, headers=headers, scheme=self.scheme, **kw)
 
     async def get(self, path: str, **kw: Any) -> Any:
         """GET on this host."""
@@ -53,13 +56,21 @@ async def split_app(
     db_url: str, tmp_path: Path, mailbox: MailCatcher, clock: FrozenClock
 ) -> AsyncIterator[Quart]:
     """The app with the member site and the staff console on two hosts."""
+    async with _split(db_url, tmp_path, mailbox, clock, MEMBER_URL, STAFF_URL) as application:
+        yield application
+
+
+@asynccontextmanager
+async def _split(
+    db_url: str, tmp_path: Path, mailbox: MailCatcher, clock: FrozenClock, member: str, staff: str
+) -> AsyncIterator[Quart]:
     settings = make_settings(
         db_url,
         tmp_path,
         smtp_host=mailbox.host,
         smtp_port=mailbox.port,
-        base_url=MEMBER_URL,
-        staff_base_url=STAFF_URL,
+        base_url=member,
+        staff_base_url=staff,
     )
     application = create_app(settings, clock=clock)
     async with application.test_app():
@@ -149,7 +160,7 @@ async def test_staff_passkey_uses_the_staff_rp_id_and_signs_in_on_the_staff_host
     assert options_status == 200 and options["publicKey"]["rpId"] == STAFF_HOST
     response = await _verify(fresh_again, soft.get(options["publicKey"]))
     set_cookie = response.headers.get("Set-Cookie", "")
-    assert set_cookie.startswith("mypage_staff=") and "Path=/staff" in set_cookie
+    assert set_cookie.startswith("mypage_staff=") and "; Path=/;" in set_cookie + ";"
     assert "domain=" not in set_cookie.lower()
 
 
@@ -180,6 +191,31 @@ async def _verify(client: OnHost, assertion: dict[str, Any]) -> Any:
     )
 
 
+async def test_staff_cookie_on_an_https_staff_host_is_host_prefixed(
+    db_url: str, tmp_path: Path, mailbox: MailCatcher, clock: FrozenClock
+) -> None:
+    """ASVS 3.5.4: over https the staff cookie is `__Host-`: Secure, Path=/, no Domain."""
+    member_url, staff_url = "https://mypage.example.jp", "https://staff.mypage.example.jp"
+    async with _split(db_url, tmp_path, mailbox, clock, member_url, staff_url) as app:
+        _, token = await new_staff(app)
+        staff_side = OnHost(app.test_client(), STAFF_HOST, scheme="https")
+        soft = SoftAuthenticator(origin=staff_url)
+        status, _ = await set_up_passkey(staff_side, token, soft)  # type: ignore[arg-type]
+        assert status == 200
+        fresh = OnHost(app.test_client(), STAFF_HOST, scheme="https")
+        status, options = await _login_options(fresh)
+        assert status == 200
+        response = await _verify(fresh, soft.get(options["publicKey"]))
+        assert response.status_code == 200
+        set_cookie = response.headers["Set-Cookie"]
+        assert set_cookie.startswith("__Host-mypage_staff=")
+        assert "; Secure" in set_cookie and "; Path=/;" in set_cookie + ";"
+        assert "domain=" not in set_cookie.lower()
+        # The prefixed cookie signs the clerk in on the staff host.
+        status, html = await page(fresh, "/staff/")  # type: ignore[arg-type]
+        assert status == 200 and "職員用画面" in html
+
+
 async def test_default_keeps_one_origin(app: Quart) -> None:
     """ASVS 3.5.4: unset, the staff console and My Page share the origin as before (`make run`)."""
     settings = app.config["MYPAGE_SETTINGS"]
@@ -205,6 +241,11 @@ def test_staff_base_url_is_checked() -> None:
     settings = Settings.from_env({**good, "MYPAGE_STAFF_BASE_URL": "https://staff.example.jp/"})
     assert settings.staff_url == "https://staff.example.jp"
     assert settings.staff_host == "staff.example.jp"
+    assert settings.staff_cookie_name == "__Host-mypage_staff"
+    assert settings.staff_cookie_path == "/"
+    shared = Settings.from_env(good)
+    assert shared.staff_cookie_name == "__Secure-mypage_staff"
+    assert shared.staff_cookie_path == "/staff"
     for bad in (
         "http://staff.example.jp",
         "https://mypage.example.jp:8443",
