@@ -383,3 +383,23 @@ async def remove_passkey(staff: StaffUser, passkey_id: int, now: datetime, actor
         raise StaffError("最後のパスキーは削除できません。先に別のパスキーを追加してください。")
     await passkey.delete()
     await record(StaffEvent.PASSKEY_REMOVE, actor, now, passkey_id=passkey_id)
+
+
+async def setup_link_for(
+    email: str, now: datetime, actor: Actor, settings: Settings
+) -> tuple[StaffUser, str]:
+    """A new set-up link for an existing, active staff account (`mypage staff link`).
+
+    For the day MYPAGE_STAFF_BASE_URL is turned on: passkeys are bound to
+    the old host, so every clerk registers a new one, admins included.
+    """
+    try:
+        address = valid_email(email)
+    except AddressInvalid as error:
+        raise StaffError(error.message) from None
+    staff = await StaffUser.filter(email=address).first()
+    if staff is None:
+        raise StaffError("このメールアドレスの職員アカウントはありません。")
+    if not staff.active:
+        raise StaffError("利用停止中の職員にはリンクを送れません。先に利用を再開してください。")
+    return staff, await send_setup_link(staff, now, actor, settings)

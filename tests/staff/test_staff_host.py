@@ -257,3 +257,21 @@ def test_staff_base_url_is_checked() -> None:
     dev = Settings.from_env({"MYPAGE_STAFF_BASE_URL": "http://staff.localhost:8001"})
     assert dev.staff_host == "staff.localhost:8001"
     assert Settings.from_env({}).staff_host == ""
+
+
+def test_staff_link_gives_existing_staff_a_link_to_the_new_staff_host(tmp_path: Path) -> None:
+    """ASVS 3.5.4: turning the staff host on, `mypage staff link` renews a clerk's set-up link."""
+    from tests.core.test_cli import _env, _mypage
+
+    env = _env(tmp_path)
+    assert _mypage(env, "migrate").returncode == 0
+    created = _mypage(env, "staff", "create", "kanri@coop.example.jp", "--name", "管理 花子")
+    assert created.returncode == 0, created.stderr
+    env["MYPAGE_STAFF_BASE_URL"] = "http://staff.localhost:8001"
+    done = _mypage(env, "staff", "link", "KANRI@coop.example.jp", "--print-link")
+    assert done.returncode == 0, done.stderr
+    assert "kanri@coop.example.jp (operator) has a new set-up link" in done.stdout
+    assert "http://staff.localhost:8001/staff/setup/" in done.stdout
+    unknown = _mypage(env, "staff", "link", "nobody@coop.example.jp")
+    assert unknown.returncode == 1
+    assert "このメールアドレスの職員アカウントはありません" in unknown.stderr
