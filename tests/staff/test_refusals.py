@@ -12,9 +12,10 @@ from server.audit.models import AuditEvent
 from server.audit.refusals import PER_ADDRESS, RefusalCap, RefusalEvent
 from server.config import Settings
 from server.lib.clock import FrozenClock
+from server.requests.models import Inquiry
 from server.staff.auditlog.labels import event_label
 from tests.factories import make_account, make_member
-from tests.helpers import login, page
+from tests.helpers import login, page, post_form
 from tests.passkeys.helpers import api
 from tests.staff.helpers import new_staff, signed_in_staff
 from tests.statements.factories import make_statement
@@ -140,6 +141,24 @@ async def test_another_members_record_is_recorded(app: Quart, path: str) -> None
     # A visitor's 404 on a page that does not exist is not a refusal.
     assert (await app.test_client().get("/no-such-page")).status_code == 404
     assert len(await events(RefusalEvent.RECORD)) == 1
+
+
+async def test_another_members_inquiry_is_recorded(app: Quart) -> None:
+    """ASVS 16.3.2: a member's 404 on another member's inquiry is on the log."""
+    await make_account(email="hanako@example.jp")
+    owner = app.test_client()
+    await login(owner, "hanako@example.jp")
+    form = {"category": "other", "message": "私の問い合わせ", "action": "send"}
+    await post_form(owner, "/inquiries/send", form, token_from="/inquiries/new")
+    inquiry = await Inquiry.get()
+    other_account = await make_account(email="taro@example.jp")
+    other = app.test_client()
+    await login(other, "taro@example.jp")
+    status, _ = await page(other, f"/inquiries/{inquiry.id}")
+    assert status == 404
+    [event] = await events(RefusalEvent.RECORD)
+    assert event.member_id == other_account.member_id
+    assert event.data["path"] == f"/inquiries/{inquiry.id}"
 
 
 async def test_429_is_recorded(app: Quart) -> None:
