@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from quart import Quart, g, redirect, request
+from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 from werkzeug.sansio.response import Response as BaseResponse
 
@@ -98,7 +99,7 @@ def staff_public(view: F) -> F:
 
 
 def set_staff_cookie(response: BaseResponse, token: str) -> None:
-    """The staff cookie: its own name, host-only, path /staff, HttpOnly, SameSite=Strict."""
+    """The staff cookie: own name, host-only, path /staff (/ on a staff host), HttpOnly, Strict."""
     s = settings()
     response.set_cookie(
         s.staff_cookie_name,
@@ -139,13 +140,16 @@ def install_hosts(app: Quart, settings: Settings) -> None:
         return
 
     @app.before_request
-    async def separate_hosts() -> None:
+    async def separate_hosts() -> ResponseReturnValue | None:
         path = request.path
         if path.startswith("/static/"):
-            return
+            return None
         on_staff_host = authority(request.host, request.scheme) == staff_host
+        if on_staff_host and path == "/":
+            return redirect(PREFIX + "/", 302)  # the staff host's address as typed
         if under_staff(path) != on_staff_host:
             raise NotFound()
+        return None
 
 
 def install(app: Quart) -> None:

@@ -100,7 +100,9 @@ async def test_staff_console_answers_only_on_the_staff_host(split_app: Quart) ->
 async def test_member_pages_and_api_are_404_on_the_staff_host(split_app: Quart) -> None:
     """ASVS 3.5.4: My Page, its /api and root-scoped PWA files are not on the staff host."""
     staff_side = on(split_app, STAFF_HOST)
-    for path in ("/login", "/", "/register", "/service-worker.js", "/manifest.json"):
+    response = await staff_side.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/"
+    for path in ("/login", "/register", "/profile", "/service-worker.js", "/manifest.json"):
         status, html = await page(staff_side, path)
         assert status == 404, path
         assert "ページが見つかりません" in html
@@ -125,7 +127,7 @@ async def test_signed_in_member_cannot_reach_member_pages_on_the_staff_host(
     assert status == 200
     # The same cookies sent to the staff host (a test client sends every cookie).
     same_browser = OnHost(member_side.client, STAFF_HOST)
-    status, _ = await page(same_browser, "/")
+    status, _ = await page(same_browser, "/statements")
     assert status == 404
 
 
