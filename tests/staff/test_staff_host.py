@@ -86,8 +86,13 @@ async def test_staff_console_answers_only_on_the_staff_host(split_app: Quart) ->
     """ASVS 3.5.4: /staff is 404 on the member host, and a page answers on the staff host."""
     status, _ = await page(on(split_app, MEMBER_HOST), "/staff/login")
     assert status == 404
-    status, html = await page(on(split_app, STAFF_HOST), "/staff/login")
-    assert status == 200 and "パスキーでログイン" in html
+    response = await on(split_app, STAFF_HOST).get("/staff/login")
+    html = await response.get_data(as_text=True)
+    assert response.status_code == 200 and "パスキーでログイン" in html
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "form-action 'self'" in csp
+    assert "frame-ancestors 'none'" in csp and response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
     # Its styles and scripts come from its own origin (CSP 'self').
     response = await on(split_app, STAFF_HOST).get("/static/js/staff.js")
     assert response.status_code == 200
