@@ -16,6 +16,7 @@ from quart_rate_limiter import RateLimiter
 
 from server import compression, db, health, metrics
 from server.accesslog import EscapeControls
+from server.audit import refusals
 from server.auth import failures as auth_failures
 from server.auth import sqlite_reader
 from server.auth import web as auth_web
@@ -148,6 +149,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     # First registered, last run: compresses what every other hook produced.
     compression.install(app)
     register_error_handlers(app)
+    # Refused requests (CSRF, admin-only, another's record, 429) into the access log.
+    refusals.install(app)
+    staff_web.install_hosts(app, settings)
     auth_web.install_visitor(app)
     staff_web.install(app)
     # After the member and staff are loaded: signed-in requests are limited per person.

@@ -62,7 +62,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if staff_link:
         print(f"demo staff console ({DEMO_STAFF_EMAIL}, admin): register a passkey at {staff_link}")
     else:
-        print(f"demo staff console: sign in at {settings.base_url}/staff/login with the passkey")
+        print(f"demo staff console: sign in at {settings.staff_url}/staff/login with the passkey")
     return 0
 
 
@@ -175,26 +175,33 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("staff")
 async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
-    """Create a staff account and mail its one-time passkey set-up link (E7)."""
+    """Create a staff account, or renew an existing one's, one-time passkey set-up link (E7)."""
     from server.audit.service import Actor
     from server.errors import DomainError
     from server.lib.clock import system_clock
-    from server.staff.service import create_staff
+    from server.staff.service import create_staff, setup_link_for
 
+    name = f"staff {args.staff_command}"
     await db.init_db(settings.database_url)
     try:
         try:
-            staff, url = await create_staff(
-                args.email, args.name, args.role, system_clock(), Actor(kind="system"), settings
-            )
+            if args.staff_command == "link":
+                staff, url = await setup_link_for(
+                    args.email, system_clock(), Actor(kind="system"), settings
+                )
+            else:
+                staff, url = await create_staff(
+                    args.email, args.name, args.role, system_clock(), Actor(kind="system"), settings
+                )
         except DomainError as error:
-            print(f"staff create: {error.message}", file=sys.stderr)
+            print(f"{name}: {error.message}", file=sys.stderr)
             return 1
     finally:
         await db.close_db()
     hours = settings.staff_setup_link_hours
+    done = "created" if args.staff_command == "create" else "has a new set-up link"
     print(
-        f"staff create: {staff.email} ({staff.role}) created; the passkey set-up link "
+        f"{name}: {staff.email} ({staff.role}) {done}; the passkey set-up link "
         f"(valid {hours} h, once) is queued as mail and goes out with `mypage serve` "
         "or `mypage worker`"
     )
@@ -299,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", choices=["admin", "operator"], default="operator")
     create.add_argument(
+        "--print-link", action="store_true", help="also print the set-up link (when mail is off)"
+    )
+    link = staff_sub.add_parser(
+        "link", help="mail a new set-up link to an existing staff account (a new staff host)"
+    )
+    link.add_argument("email")
+    link.add_argument(
         "--print-link", action="store_true", help="also print the set-up link (when mail is off)"
     )
     sub.add_parser("cleanup", help="delete expired sessions, codes, links and old sent mail")

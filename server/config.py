@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105
 # Push services of the browsers members use: Chrome, Edge on Android, Samsung
@@ -28,6 +29,13 @@ class ConfigError(RuntimeError):
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def authority(netloc: str, scheme: str) -> str:
+    """host[:port] in lower case, without the scheme's default port (as a Host header has it)."""
+    host = netloc.rpartition("@")[2].lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme, "")
+    return host.removesuffix(default) if default else host
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -85,6 +93,10 @@ class Settings:
     staff_idle_minutes: int = 15
     staff_absolute_hours: int = 10
     staff_setup_link_hours: int = 24
+    # The staff console's own origin (ASVS 3.5.4), e.g. https://staff.mypage.example.jp:
+    # set, /staff answers only there, member pages not at all there, and staff
+    # passkeys, set-up links and cookies belong to its host. Empty: one origin (`make run`).
+    staff_base_url: str = ""
     # Rate limits (per person when signed in, else per address); only browser
     # tests that sign in many times turn them off.
     rate_limits: bool = True
@@ -152,9 +164,40 @@ class Settings:
         return "__Host-mypage_csrf" if self.cookie_secure else "mypage_csrf"
 
     @property
+    def staff_cookie_secure(self) -> bool:
+        """The staff cookie is Secure unless the staff console's origin is plain http."""
+        if self.staff_base_url:
+            return self.is_production or self.staff_base_url.startswith("https://")
+        return self.cookie_secure
+
+    @property
+    def staff_cookie_path(self) -> str:
+        """/staff on a shared origin; / on the staff host, where nothing else answers."""
+        return "/" if self.staff_base_url else "/staff"
+
+    @property
     def staff_cookie_name(self) -> str:
-        """Staff cookie, scoped to /staff (so `__Secure-`, not `__Host-`, when secure)."""
-        return "__Secure-mypage_staff" if self.cookie_secure else "mypage_staff"
+        """`__Host-` on the staff host; on a shared origin it is scoped to /staff, so `__Secure-`.
+
+        `__Host-` also forbids a Domain attribute, so a cookie tossed from
+        a parent or sibling domain cannot stand in for it.
+        """
+        if not self.staff_cookie_secure:
+            return "mypage_staff"
+        return "__Host-mypage_staff" if self.staff_base_url else "__Secure-mypage_staff"
+
+    @property
+    def staff_url(self) -> str:
+        """The staff console's origin: MYPAGE_STAFF_BASE_URL, else the member site's."""
+        return (self.staff_base_url or self.base_url).rstrip("/")
+
+    @property
+    def staff_host(self) -> str:
+        """The host (and non-default port) the staff console answers on; empty: any host."""
+        if not self.staff_base_url:
+            return ""
+        parts = urlsplit(self.staff_base_url)
+        return authority(parts.netloc, parts.scheme)
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some values changed (used by tests and the CLI)."""
@@ -174,6 +217,8 @@ class Settings:
                 raise ConfigError("MYPAGE_RATE_LIMITS cannot be turned off in production")
             if not self.base_url.startswith("https://"):
                 raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
+        if self.staff_base_url:
+            self._check_staff_base_url()
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("MYPAGE_TRUSTED_PROXIES must be between 0 and 5")
         from server.lib.business_days import BusinessCalendar
@@ -193,6 +238,19 @@ class Settings:
                 "MYPAGE_VAPID_SUBJECT must be a real mailto: or https: contact (not localhost)"
             )
         return self
+
+    def _check_staff_base_url(self) -> None:
+        parts = urlsplit(self.staff_base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError("MYPAGE_STAFF_BASE_URL must be an absolute http(s) origin")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ConfigError("MYPAGE_STAFF_BASE_URL must be an origin only (no path)")
+        if self.is_production and parts.scheme != "https":
+            raise ConfigError("MYPAGE_STAFF_BASE_URL must be https:// in production")
+        # The same host name would share the passkeys' RP ID and the cookies (which
+        # ignore ports): no separation at all.
+        if parts.hostname == urlsplit(self.base_url).hostname:
+            raise ConfigError("MYPAGE_STAFF_BASE_URL must be on another host than MYPAGE_BASE_URL")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

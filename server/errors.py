@@ -6,11 +6,12 @@ import logging
 import sqlite3
 
 import asyncpg
-from quart import Quart, Response, jsonify, render_template, request
+from quart import Quart, Response, g, jsonify, render_template, request
 from tortoise.exceptions import DBConnectionError
 from werkzeug.exceptions import HTTPException
 
 from server.accesslog import redact
+from server.audit.refusals import RefusalEvent, refuse
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,10 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError) -> Response:
+        if isinstance(error, NotFound) and g.get("member") is not None:
+            # Every member lookup is scoped to the member, so this is "not there or
+            # not theirs": recorded, as another member's record asked for (ASVS 16.3.2).
+            refuse(RefusalEvent.RECORD)
         return await error_response(error.status, error.message, error.reason)
 
     @app.errorhandler(HTTPException)

@@ -13,6 +13,7 @@ from quart import Quart, Response, current_app, g, redirect, request, url_for
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from werkzeug.sansio.response import Response as BaseResponse
 
+from server.audit.refusals import RefusalEvent, refuse
 from server.audit.service import Actor
 from server.auth.models import Account
 from server.auth.sessions import SessionPolicy, load_session
@@ -282,6 +283,7 @@ def install_csrf(app: Quart) -> None:
             form = await request.form
             presented = form.get(CSRF_FIELD, "")
         if not csrf_valid(settings().secret_key, g.csrf_binding, presented):
+            refuse(RefusalEvent.CSRF)  # recorded, a few a minute (ASVS 16.3.3)
             raise Forbidden()
 
     @app.after_request

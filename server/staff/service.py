@@ -64,8 +64,8 @@ class SetupLinkInvalid(StaffError):
 
 
 def relying_party(settings: Settings) -> wa.RelyingParty:
-    """The relying party of the staff console: the same host as My Page."""
-    return wa.RelyingParty.from_base_url(settings.base_url, f"{settings.coop_name} 職員用画面")
+    """The staff console's relying party: its own host with MYPAGE_STAFF_BASE_URL (ASVS 3.5.4)."""
+    return wa.RelyingParty.from_base_url(settings.staff_url, f"{settings.coop_name} 職員用画面")
 
 
 def staff_actor(staff: StaffUser, actor: Actor) -> Actor:
@@ -134,7 +134,7 @@ async def send_setup_link(staff: StaffUser, now: datetime, actor: Actor, setting
             created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
-        url = f"{settings.base_url.rstrip('/')}/staff/setup/{token}"
+        url = f"{settings.staff_url}/staff/setup/{token}"
         await enqueue_mail(
             staff.email,
             "staff_setup",
@@ -383,3 +383,23 @@ async def remove_passkey(staff: StaffUser, passkey_id: int, now: datetime, actor
         raise StaffError("最後のパスキーは削除できません。先に別のパスキーを追加してください。")
     await passkey.delete()
     await record(StaffEvent.PASSKEY_REMOVE, actor, now, passkey_id=passkey_id)
+
+
+async def setup_link_for(
+    email: str, now: datetime, actor: Actor, settings: Settings
+) -> tuple[StaffUser, str]:
+    """A new set-up link for an existing, active staff account (`mypage staff link`).
+
+    For the day MYPAGE_STAFF_BASE_URL is turned on: passkeys are bound to
+    the old host, so every clerk registers a new one, admins included.
+    """
+    try:
+        address = valid_email(email)
+    except AddressInvalid as error:
+        raise StaffError(error.message) from None
+    staff = await StaffUser.filter(email=address).first()
+    if staff is None:
+        raise StaffError("このメールアドレスの職員アカウントはありません。")
+    if not staff.active:
+        raise StaffError("利用停止中の職員にはリンクを送れません。先に利用を再開してください。")
+    return staff, await send_setup_link(staff, now, actor, settings)

@@ -8,11 +8,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from quart import Quart, g, redirect, request
+from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 from werkzeug.sansio.response import Response as BaseResponse
 
+from server.audit.refusals import RefusalEvent, refuse
 from server.audit.service import Actor
 from server.auth.web import allow_slow_upload, now, request_actor, settings
+from server.config import Settings, authority
 from server.errors import DomainError
 from server.staff.models import StaffRole, StaffUser
 from server.staff.service import staff_actor
@@ -22,7 +25,6 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 STAFF_ATTR = "_mypage_requires_staff"
 ADMIN_ATTR = "_mypage_requires_admin"
 PREFIX = "/staff"
-COOKIE_PATH = "/staff"
 
 
 class AdminOnly(DomainError):
@@ -70,6 +72,7 @@ def _guard(view: F, *, admin: bool) -> F:
                 return await error_response(401)
             return redirect(f"{PREFIX}/login?next={request.full_path.rstrip('?')}", 303)
         if admin and staff.role != StaffRole.ADMIN:
+            refuse(RefusalEvent.AUTHZ)  # recorded, a few a minute (ASVS 16.3.2)
             raise AdminOnly()
         return await view(*args, **kwargs)
 
@@ -96,16 +99,16 @@ def staff_public(view: F) -> F:
 
 
 def set_staff_cookie(response: BaseResponse, token: str) -> None:
-    """The staff cookie: its own name, path /staff, HttpOnly, SameSite=Strict."""
+    """The staff cookie: own name, host-only, path /staff (/ on a staff host), HttpOnly, Strict."""
     s = settings()
     response.set_cookie(
         s.staff_cookie_name,
         token,
         max_age=s.staff_absolute_hours * 3600,
         httponly=True,
-        secure=s.cookie_secure,
+        secure=s.staff_cookie_secure,
         samesite="Strict",
-        path=COOKIE_PATH,
+        path=s.staff_cookie_path,
     )
 
 
@@ -114,11 +117,39 @@ def clear_staff_cookie(response: BaseResponse) -> None:
     s = settings()
     response.delete_cookie(
         s.staff_cookie_name,
-        path=COOKIE_PATH,
-        secure=s.cookie_secure,
+        path=s.staff_cookie_path,
+        secure=s.staff_cookie_secure,
         httponly=True,
         samesite="Strict",
     )
+
+
+def install_hosts(app: Quart, settings: Settings) -> None:
+    """With MYPAGE_STAFF_BASE_URL, keep the staff console and My Page on their own hosts.
+
+    The staff console answers only on the staff host and nothing of My Page
+    answers there (ASVS 3.5.4): a member page, script or service worker can
+    never run in the staff console's origin, nor the other way round. Both
+    hosts serve /static/ (the staff pages' CSS, scripts and icons); the
+    root-scoped service worker and manifest are My Page's only, so no member
+    PWA can be installed on the staff host. Registered before any other
+    hook: a request on the wrong host loads no session at all.
+    """
+    staff_host = settings.staff_host
+    if not staff_host:
+        return
+
+    @app.before_request
+    async def separate_hosts() -> ResponseReturnValue | None:
+        path = request.path
+        if path.startswith("/static/"):
+            return None
+        on_staff_host = authority(request.host, request.scheme) == staff_host
+        if on_staff_host and path == "/":
+            return redirect(PREFIX + "/", 302)  # the staff host's address as typed
+        if under_staff(path) != on_staff_host:
+            raise NotFound()
+        return None
 
 
 def install(app: Quart) -> None:
@@ -135,6 +166,7 @@ def install(app: Quart) -> None:
         if live is None:
             # Staff pages never appear to members: a member session gets 404 everywhere here.
             if g.get("member") is not None:
+                refuse(RefusalEvent.AUTHZ)
                 raise NotFound()
             return
         g.staff_session, g.staff = live

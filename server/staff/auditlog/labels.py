@@ -106,6 +106,10 @@ EVENT_LABELS: dict[str, str] = {
     "staff:paper:export": "紙の明細一覧のCSV出力",
     "staff:document:upload_refused": "書類のアップロードの拒否",
     "auth:session:end_others": "ほかの端末のログインの終了",
+    "security:csrf:refused": "拒否：不正な送信（CSRF）",
+    "security:authz:refused": "拒否：権限のない操作",
+    "security:record:not_found": "拒否：見つからない・本人以外の記録",
+    "security:rate:limited": "拒否：回数制限（短時間の操作集中）",
 }
 AREA_LABELS: dict[str, str] = {
     "auth": "組合員のログイン",
@@ -119,6 +123,7 @@ AREA_LABELS: dict[str, str] = {
     "imports": "データ取り込み",
     "mail": "メール",
     "staff": "職員の操作",
+    "security": "拒否されたアクセス",
 }
 
 
