@@ -30,6 +30,7 @@ APPS: dict[str, list[str]] = {
     "staff": ["server.staff.models"],
     "notices": ["server.notices.models"],
     "staff_imports": ["server.staff.imports.models"],
+    "imports": ["server.imports.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
