@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 
 from server.imports.models import MemberFieldOverride, OverrideSource, Settlement
 from server.lib.formatting import jdate, jdatetime
+from server.lib.text import nfkc
 
 # The members file's columns in the office's words.
 FIELD_LABELS = {
@@ -54,6 +55,22 @@ def as_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(getattr(value, "value", value))
+
+
+def same(field: str, file_text: str, portal_text: str) -> bool:
+    """Whether the file says what the portal recorded, written either way.
+
+    The console and the core system may space a name (山田　花子 / 山田 花子)
+    or hyphenate a phone number differently; that is agreement, not a conflict.
+    """
+    if file_text == portal_text:
+        return True
+
+    def plain(text: str) -> str:
+        text = " ".join(nfkc(text).split())
+        return text.replace("-", "") if field in ("phone", "postal_code") else text
+
+    return plain(file_text) == plain(portal_text)
 
 
 def shown(field: str, text: str) -> str:
@@ -237,15 +254,16 @@ class Weighing:
 
 def _verdict(override: MemberFieldOverride, values: Mapping[str, Any]) -> KeptKind | None:
     """None when the file agrees (settles it), else why the portal's value stays."""
-    file_text = as_text(values[override.field])
+    name = override.field
+    file_text = as_text(values[name])
     if override.source == OverrideSource.WITHDRAWAL:
         # `withdrawn` is newer than our `withdrawing`: the core system finished it.
         if as_text(values["status"]) == "withdrawn" or file_text == override.value:
             return None
         return KeptKind.CONFLICT
-    if file_text == override.value:
+    if same(name, file_text, override.value):
         return None
-    if file_text == override.previous:
+    if same(name, file_text, override.previous):
         return KeptKind.WAITING
     return KeptKind.CONFLICT
 

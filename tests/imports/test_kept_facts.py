@@ -233,3 +233,16 @@ async def test_a_newer_console_fact_replaces_an_open_older_one(
         ("status", "withdrawing"),
     ]
     assert await MemberFieldOverride.filter(settled_how=Settlement.SUPERSEDED).count() == 2
+
+
+async def test_the_same_value_written_differently_settles_the_change(
+    app: Quart, clock: FrozenClock
+) -> None:
+    request = await approved_address_change(app, clock)
+    # The core system writes the digits full-width.
+    data = members_file({"postal_code": "３７００８２９", "address": "群馬県高崎市高松町３５-１"})
+    result = await run(clock, data)
+    assert result.kept == [] and result.confirmed == 2
+    assert (await change_request_sync([request.id]))[request.id].label == "反映済"
+    # The file is the system of record once it agrees: its spelling is stored.
+    assert (await Member.get(member_no="10000001")).address == "群馬県高崎市高松町３５-１"

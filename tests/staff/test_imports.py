@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from server.audit.models import AuditEvent
 from server.capital.models import CapitalRecord
 from server.lib.clock import FrozenClock
 from server.members.models import Member, MemberStatus
+from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from server.staff.imports.models import ImportUpload, UploadState
 from server.staff.imports.service import KEEP_DAYS, MAX_UPLOAD_BYTES
 from server.statements.models import StatementLine
@@ -360,3 +362,31 @@ async def test_a_withdrawal_recorded_by_a_clerk_is_a_conflict_the_operator_decid
     assert await AuditEvent.filter(event="imports:override:overwritten").count() == 2
     applied = await AuditEvent.filter(event="staff:import:apply").order_by("-id").first()
     assert applied is not None and applied.data["overwrite"] == ["10000001:status"]
+
+
+async def test_an_approved_change_the_file_lacks_is_shown_as_waiting_not_as_an_error(
+    app: Quart,
+) -> None:
+    client, _, _ = await signed_in_staff(app, name="窓口 一郎")
+    location, _ = await upload_example(client, "members", "members.csv")
+    assert (await apply(client, location)).status_code == 303
+    member = await Member.get(member_no="10000001")
+    request = await ChangeRequest.create(
+        member_id=member.id,
+        group=ChangeGroup.PHONE,
+        state=ChangeState.RECEIVED,
+        current_values={"phone": member.phone},
+        new_values={"phone": "090-1234-5678"},
+        submitted_at=app.config["MYPAGE_CLOCK"](),
+        expected_on=date(2026, 12, 2),
+        updated_at=app.config["MYPAGE_CLOCK"](),
+    )
+    path = f"/staff/changes/{request.id}"
+    assert (await post_form(client, f"{path}/approve", {}, token_from=path)).status_code == 303
+
+    location, html = await upload_example(client, "members", "members.csv")
+    assert "基幹システム反映待ち（1件）" in html and "食い違う項目" not in html
+    assert "<td>10000001</td><td>電話番号</td><td>027-231-1111</td><td>090-1234-5678</td>" in html
+    assert "窓口 一郎" in html and ">取り込む</button>" in html
+    assert (await apply(client, location)).status_code == 303
+    assert (await Member.get(id=member.id)).phone == "090-1234-5678"
