@@ -168,7 +168,13 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     await db.init_db(settings.database_url)
     try:
-        return await run_import(args.kind, args.file, dry_run=args.dry_run)
+        return await run_import(
+            args.kind,
+            args.file,
+            dry_run=args.dry_run,
+            overwrite=args.overwrite,
+            overwrite_all=args.overwrite_all,
+        )
     finally:
         await db.close_db()
 
@@ -299,6 +305,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=["members", "statements", "capital"])
     imp.add_argument("file", help="CSV file (UTF-8 or CP932)")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    imp.add_argument(
+        "--overwrite",
+        action="append",
+        default=[],
+        metavar="MEMBER_NO:FIELD",
+        help="take the file's value for this conflict with a fact recorded in the console",
+    )
+    imp.add_argument(
+        "--overwrite-all",
+        action="store_true",
+        help="take the file's value for every conflict listed by --dry-run",
+    )
     staff = sub.add_parser("staff", help="staff accounts of the staff console")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     create = staff_sub.add_parser("create", help="create a staff account (mails a set-up link)")

@@ -31,6 +31,7 @@ APPS: dict[str, list[str]] = {
     "notices": ["server.notices.models"],
     "staff_imports": ["server.staff.imports.models"],
     "card": ["server.card.models"],
+    "imports": ["server.imports.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.capital.models import CapitalRecord
+from server.imports.overrides import Kept
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -19,7 +20,7 @@ from server.imports.reader import (
     parse_int,
     parse_member_no,
 )
-from server.imports.service import Counts, Progress, chunks, member_ids
+from server.imports.service import Context, Counts, Progress, chunks, member_ids
 
 COLUMNS = ("member_no", "fiscal_year", "published_on", "units", "balance_yen")
 REQUIRED = COLUMNS
@@ -71,6 +72,9 @@ class CapitalPlan:
     """Capital records to add and those whose figures changed."""
 
     counts: Counts
+    # These files carry no field the console records: nothing is kept against them.
+    kept: list[Kept] = field(default_factory=list)
+    confirmed: int = 0
     new: list[CapitalRecord] = field(default_factory=list)
     changed: list[CapitalRecord] = field(default_factory=list)
 
@@ -84,7 +88,7 @@ class CapitalPlan:
             )
 
 
-async def make_plan(table: Table, progress: Progress) -> CapitalPlan:
+async def make_plan(table: Table, progress: Progress, context: Context) -> CapitalPlan:
     """Validate, resolve member numbers, and compare with the database."""
     records = parse(table)
     ids = await member_ids([no for no, _ in records])

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TextIO
 
 from server.audit.service import Actor
-from server.imports.reader import ImportRejected, check_size
-from server.imports.service import Kind, import_file
+from server.imports.overrides import FIELD_LABELS, Overwrite
+from server.imports.reader import ImportRejected, check_size, parse_member_no
+from server.imports.service import ImportResult, Kind, import_file
 from server.lib.clock import system_clock
 
 SHOWN_PROBLEMS = 200
@@ -42,9 +43,51 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
-async def run_import(kind: str, file: str, *, dry_run: bool) -> int:
-    """Exit status: 0 imported (or checked), 1 rejected (nothing written), 2 unreadable file."""
+def parse_overwrite(keys: list[str], everything: bool) -> Overwrite:
+    """`--overwrite 10000001:address` (repeated) and `--overwrite-all`; raises ValueError."""
+    chosen = set()
+    for key in keys:
+        number, _, field = key.partition(":")
+        if field not in FIELD_LABELS:
+            names = "、".join(FIELD_LABELS)
+            raise ValueError(
+                f"--overwrite は「組合員番号:項目」で指定してください（例: 10000001:address）。"
+                f"項目は {names} のいずれかです: {key}"
+            )
+        try:
+            chosen.add(f"{parse_member_no(number)}:{field}")
+        except ValueError:
+            raise ValueError(f"--overwrite の組合員番号が正しくありません: {key}") from None
+    return Overwrite(keys=frozenset(chosen), everything=everything)
+
+
+def print_kept(result: ImportResult, out: TextIO) -> None:
+    """Each fact recorded in the console that the file contradicts or does not carry yet."""
+    for kept in result.kept:
+        print(f"  {kept.line()}", file=out)
+    if result.conflicts and not all(k.overwritten for k in result.conflicts):
+        print(
+            "  競合した項目はポータルの値を残しました。ファイルの値にするには "
+            "--overwrite 組合員番号:項目（または --overwrite-all）を付けて取り込んでください。",
+            file=out,
+        )
+
+
+async def run_import(
+    kind: str,
+    file: str,
+    *,
+    dry_run: bool,
+    overwrite: list[str] | None = None,
+    overwrite_all: bool = False,
+) -> int:
+    """Exit status: 0 imported (or checked), 1 rejected (nothing written), 2 bad file or option."""
     path = Path(file)
+    try:
+        choice = parse_overwrite(overwrite or [], overwrite_all)
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
     try:
         data = await asyncio.to_thread(_read, path)
     except ImportRejected as rejected:
@@ -66,9 +109,11 @@ async def run_import(kind: str, file: str, *, dry_run: bool) -> int:
             now=system_clock(),
             dry_run=dry_run,
             progress=progress,
+            overwrite=choice,
         )
     except ImportRejected as rejected:
         print_report(rejected, file, sys.stderr)
         return 1
     print(result.summary())
+    print_kept(result, sys.stdout)
     return 0

@@ -9,8 +9,11 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server.audit.service import record
 from server.card.revocation import revoke_certificates_of
 from server.imports.bulk import insert_rows
+from server.imports.models import Settlement
+from server.imports.overrides import Kept, Weighing, open_overrides, settle, weigh
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -22,11 +25,12 @@ from server.imports.reader import (
     parse_optional_date,
     parse_text,
 )
-from server.imports.service import Counts, Progress, chunks
+from server.imports.service import Context, Counts, ImportEvent, Progress, chunks
 from server.lib.clock import to_jst
 from server.lib.text import AddressInvalid, nfkc, valid_email
 from server.members.access import access_ended_reason
 from server.members.models import Category, Member, MemberStatus
+from server.staff.models import StaffUser
 
 COLUMNS = (
     "member_no",
@@ -178,11 +182,23 @@ def parse(table: Table) -> dict[str, dict[str, Any]]:
 
 @dataclass
 class MembersPlan:
-    """Members to add and members whose fields changed."""
+    """Members to add and members whose fields changed, and the portal facts weighed."""
 
     counts: Counts
+    context: Context
     new: list[dict[str, Any]] = field(default_factory=list)
     changed: list[Member] = field(default_factory=list)
+    facts: Weighing = field(default_factory=lambda: Weighing({}, [], [], []))
+
+    @property
+    def kept(self) -> list[Kept]:
+        """Conflicts and changes waiting for the core system (and those overwritten)."""
+        return self.facts.kept
+
+    @property
+    def confirmed(self) -> int:
+        """Portal-recorded fields this file now carries."""
+        return len(self.facts.confirmed)
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
@@ -209,24 +225,61 @@ class MembersPlan:
                 if access_ended_reason(member.status, member.capital_refund_on, today)
             ]
             await revoke_certificates_of(ended, now, "withdrawn", using_db=conn)
+        await self._settle(now)
+
+    async def _settle(self, now: datetime) -> None:
+        """Close the overrides this file confirmed or the operator overwrote, audited."""
+        source, sha256 = self.context.source, self.context.sha256
+        await settle(self.facts.confirmed, Settlement.CONFIRMED, now, source, sha256)
+        overwritten = [override.id for override, _ in self.facts.overwritten]
+        await settle(overwritten, Settlement.OVERWRITTEN, now, source, sha256)
+        for override, member_no in self.facts.overwritten:
+            await record(
+                ImportEvent.OVERWRITTEN,
+                self.context.actor,
+                now,
+                member_no=member_no,
+                field=override.field,
+                portal_value=override.value,
+                recorded_by=override.recorded_by,
+                override=override.id,
+                source=source[:200],
+                sha256=sha256,
+            )
 
 
-async def make_plan(table: Table, progress: Progress) -> MembersPlan:
-    """Validate, then compare each member with the database."""
+async def _weigh_overrides(plan: MembersPlan, existing: dict[str, Member], members: dict) -> None:
+    """Judge the open portal-recorded facts of the file's members (one query for all)."""
+    overrides = await open_overrides(member.id for member in existing.values())
+    if not overrides:
+        return
+    staff_ids = {o.recorded_by for found in overrides.values() for o in found if o.recorded_by}
+    names = dict(await StaffUser.filter(id__in=list(staff_ids)).values_list("id", "name"))
+    for no, member in existing.items():
+        found = overrides.get(member.id)
+        if found:
+            weigh(no, found, members[no], plan.context.overwrite, names, plan.facts)
+
+
+async def make_plan(table: Table, progress: Progress, context: Context) -> MembersPlan:
+    """Validate, then compare each member with the database, keeping newer portal facts."""
     members = parse(table)
-    plan = MembersPlan(counts=Counts())
+    plan = MembersPlan(counts=Counts(), context=context)
     existing: dict[str, Member] = {}
     # One light read of the numbers already stored; whole rows only for those.
     stored = set(await Member.all().values_list("member_no", flat=True))
     for part in chunks(sorted(stored.intersection(members))):
         for found in await Member.filter(member_no__in=part):
             existing[found.member_no] = found
+    await _weigh_overrides(plan, existing, members)
     for no, values in members.items():
         member = existing.get(no)
         if member is None:
             plan.new.append(values)
             plan.counts.created += 1
             continue
+        for name in plan.facts.keep.get(no, ()):
+            values[name] = getattr(member, name)  # the portal's newer value stays
         differs = [name for name in FIELDS if getattr(member, name) != values[name]]
         if not differs:
             plan.counts.unchanged += 1

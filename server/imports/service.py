@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from server import metrics
 from server.audit.service import Actor, record
+from server.imports.overrides import KEEP_ALL, Kept, KeptKind, Overwrite
 from server.imports.reader import ImportRejected, Table, read_table
 
 Progress = Callable[[str], None]
@@ -32,6 +33,8 @@ class ImportEvent(StrEnum):
     APPLIED = "imports:file:applied"
     CHECKED = "imports:file:checked"
     REJECTED = "imports:file:rejected"
+    # The operator chose the file's value over one recorded in the console.
+    OVERWRITTEN = "imports:override:overwritten"
 
 
 class Kind(StrEnum):
@@ -68,10 +71,22 @@ class Counts:
         }
 
 
+@dataclass(frozen=True)
+class Context:
+    """The file being imported, who imports it, and their choice on conflicts."""
+
+    source: str
+    sha256: str
+    actor: Actor
+    overwrite: Overwrite = KEEP_ALL
+
+
 class Plan(Protocol):
     """What a kind-specific module works out before anything is written."""
 
     counts: Counts
+    kept: list[Kept]
+    confirmed: int
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Write the changes (called inside the import's transaction)."""
@@ -83,7 +98,7 @@ class Importer(Protocol):
     COLUMNS: tuple[str, ...]
     REQUIRED: tuple[str, ...]
 
-    async def make_plan(self, table: Table, progress: Progress) -> Plan:
+    async def make_plan(self, table: Table, progress: Progress, context: Context) -> Plan:
         """Validate every row (raising ImportRejected) and compare with the database."""
 
 
@@ -98,6 +113,18 @@ class ImportResult:
     rows: int
     dry_run: bool
     counts: Counts = field(default_factory=Counts)
+    kept: list[Kept] = field(default_factory=list)
+    confirmed: int = 0
+
+    @property
+    def conflicts(self) -> list[Kept]:
+        """Fields where the file contradicts a fact recorded in the console."""
+        return [k for k in self.kept if k.kind == KeptKind.CONFLICT]
+
+    @property
+    def waiting(self) -> list[Kept]:
+        """Approved changes the file does not carry yet (the core system has not caught up)."""
+        return [k for k in self.kept if k.kind == KeptKind.WAITING]
 
     def summary(self) -> str:
         """One Japanese sentence for the operator."""
@@ -106,12 +133,30 @@ class ImportResult:
             verb = "確認しました（--dry-run: 書き込みはしていません）"
         else:
             verb = "取り込みました"
-        return (
+        text = (
             f"{KIND_LABELS[self.kind]}ファイル {self.source}"
             f"（{self.encoding}、{self.rows}行）を{verb}。"
             f"追加 {c.created}件、更新 {c.updated}件、"
             f"削除 {c.deleted}件、変更なし {c.unchanged}件。"
         )
+        if self.kept or self.confirmed:
+            overwritten = sum(1 for k in self.kept if k.overwritten)
+            text += (
+                f"窓口で記録した内容: 競合 {len(self.conflicts)}件、"
+                f"基幹システム反映待ち {len(self.waiting)}件、"
+                f"ファイルの値で上書き {overwritten}件、"
+                f"基幹システムへの反映を確認 {self.confirmed}件。"
+            )
+        return text
+
+    def audit(self) -> dict[str, int]:
+        """The portal-recorded facts' counts, for the audit log."""
+        return {
+            "conflicts": len(self.conflicts),
+            "waiting": len(self.waiting),
+            "overwritten": sum(1 for k in self.kept if k.overwritten),
+            "confirmed": self.confirmed,
+        }
 
 
 def importer_for(kind: Kind) -> Importer:
@@ -140,13 +185,25 @@ async def import_file(
     now: datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    overwrite: Overwrite = KEEP_ALL,
 ) -> ImportResult:
-    """Import one file all-or-nothing; raises ImportRejected (nothing written) on any bad row."""
+    """Import one file all-or-nothing; raises ImportRejected (nothing written) on any bad row.
+
+    Fields recorded in the console since the last file are kept where the file
+    contradicts them, unless `overwrite` names them (MEMBER_NO:FIELD).
+    """
     started, outcome = time.perf_counter(), "rejected"
     try:
         with gc_paused():
             result = await _import_file(
-                kind, data, source=source, actor=actor, now=now, dry_run=dry_run, progress=progress
+                kind,
+                data,
+                source=source,
+                actor=actor,
+                now=now,
+                dry_run=dry_run,
+                progress=progress,
+                overwrite=overwrite,
             )
         outcome = "checked" if dry_run else "applied"
         return result
@@ -164,6 +221,7 @@ async def _import_file(
     now: datetime,
     dry_run: bool,
     progress: Progress | None,
+    overwrite: Overwrite,
 ) -> ImportResult:
     progress = progress or _quiet
     digest = hashlib.sha256(data).hexdigest()
@@ -172,7 +230,8 @@ async def _import_file(
     try:
         table = read_table(data, importer.COLUMNS, importer.REQUIRED)
         progress(f"{len(table.rows)}行を読み込みました（{table.encoding}）。検証しています…")
-        plan = await importer.make_plan(table, progress)
+        context = Context(source=source, sha256=digest, actor=actor, overwrite=overwrite)
+        plan = await importer.make_plan(table, progress, context)
     except ImportRejected as rejected:
         await record(
             ImportEvent.REJECTED,
@@ -192,8 +251,12 @@ async def _import_file(
         rows=len(table.rows),
         dry_run=dry_run,
         counts=plan.counts,
+        kept=plan.kept,
+        confirmed=plan.confirmed,
     )
     audit.update(rows=result.rows, **plan.counts.as_dict())
+    if result.kept or result.confirmed:
+        audit.update(result.audit())
     if dry_run:
         await record(ImportEvent.CHECKED, actor, now, **audit)
         return result

@@ -14,6 +14,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.imports.bulk import insert_rows, params, read_dates, stored_date
+from server.imports.overrides import Kept
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -26,7 +27,7 @@ from server.imports.reader import (
     parse_month,
     parse_text,
 )
-from server.imports.service import Counts, Progress, chunks, member_ids
+from server.imports.service import Context, Counts, Progress, chunks, member_ids
 from server.push.service import queue_statement_notices
 from server.statements.models import StatementLine
 
@@ -298,6 +299,9 @@ class StatementsPlan:
     """The (member, month) pairs to replace and the lines to write."""
 
     counts: Counts
+    # These files carry no field the console records: nothing is kept against them.
+    kept: list[Kept] = field(default_factory=list)
+    confirmed: int = 0
     replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     changed: list[tuple[int, str]] = field(default_factory=list)  # (member id, month)
@@ -361,7 +365,7 @@ async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
     return found
 
 
-async def make_plan(table: Table, progress: Progress) -> StatementsPlan:
+async def make_plan(table: Table, progress: Progress, context: Context) -> StatementsPlan:
     """Validate, resolve member numbers, and find which pairs differ from the database."""
     pairs = parse(table, progress)
     ids = await member_ids([no for no, _ in pairs])

@@ -12,6 +12,8 @@ from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError, NotFound
+from server.imports.models import OverrideSource
+from server.imports.overrides import record_overrides
 from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
 from server.lib.formatting import jdate
@@ -290,9 +292,20 @@ async def set_change_state(
             )
         member = await Member.get(id=request.member_id)  # type: ignore[attr-defined]
         if state == ChangeState.APPLIED:
+            before = {field: getattr(member, field) for field in request.new_values}
             for field, value in request.new_values.items():
                 setattr(member, field, value)
             await member.save(update_fields=[*request.new_values.keys(), "updated_at"])
+            # Kept against members files until one carries the new values (反映済).
+            await record_overrides(
+                member.id,
+                request.new_values,
+                before,
+                source=OverrideSource.CHANGE_REQUEST,
+                staff_id=staff_id,
+                now=now,
+                change_request_id=request.id,
+            )
             await record(
                 RequestEvent.CHANGE_APPLY,
                 replace(by, member_id=member.id),

@@ -12,6 +12,7 @@ from server.push.outbox_bridge import queued
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from tests.factories import make_account, make_member
 from tests.helpers import login, page, post_form
+from tests.imports.test_kept_facts import members_file, run
 from tests.requests.test_changes import FORM  # the change form as the member fills it
 from tests.smtp import deliver, mails_to
 from tests.staff.helpers import signed_in_staff
@@ -251,3 +252,44 @@ async def test_unknown_request_is_404_for_staff(app: Quart) -> None:
     assert status == 404 and "変更届が見つかりません" in html
     response = await post_form(staff, "/staff/changes/999/approve", {}, token_from="/staff/changes")
     assert response.status_code == 404
+
+
+async def test_an_approved_change_waits_for_the_core_system_until_a_file_carries_it(
+    app: Quart, clock
+) -> None:
+    staff, _, _ = await signed_in_staff(app)
+    member, client = await _member(app, member_no="10000001")
+    await _send(client, address="群馬県高崎市高松町35-1", postal_code="370-0829")
+    request = await ChangeRequest.get(member_id=member.id)
+    path = f"/staff/changes/{request.id}"
+    assert (await post_form(staff, f"{path}/approve", {}, token_from=path)).status_code == 303
+    _, html = await page(staff, path)
+    assert '<dd class="change-state">基幹システム反映待ち</dd>' in html
+    assert "古い内容のファイルを取り込んでも、承認した内容は残ります" in html
+
+    row = {
+        "member_no": "10000001",
+        "name": "山田 花子",
+        "name_kana": "ヤマダ ハナコ",
+        "birth_date": "1980-05-05",
+        "phone": "027-000-0000",
+        "workplace": "前橋市立テスト小学校",
+        "joined_on": "2015-04-01",
+    }
+    clock.advance(days=1)
+    old = await run(clock, members_file(row))  # the core system has not caught up
+    assert [k.kind for k in old.kept] == ["waiting", "waiting"]
+    assert (await Member.get(id=member.id)).address == "群馬県高崎市高松町35-1"
+    staff, _, _ = await signed_in_staff(app)  # the first session timed out meanwhile
+    _, html = await page(staff, "/staff/changes?state=applied")
+    assert "<td>基幹システム反映待ち</td>" in html
+
+    clock.advance(days=1)
+    new = members_file({**row, "postal_code": "370-0829", "address": "群馬県高崎市高松町35-1"})
+    await run(clock, new, name="members-1130.csv")
+    staff, _, _ = await signed_in_staff(app)
+    _, html = await page(staff, path)
+    assert '<dd class="change-state">反映済</dd>' in html
+    assert "2026年11月30日 14:00に取り込んだ組合員ファイル「members-1130.csv」" in html
+    _, html = await page(staff, "/staff/changes?state=applied")
+    assert "<td>反映済</td>" in html and "基幹システム反映待ち" not in html

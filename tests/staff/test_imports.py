@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from quart import Quart
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from server.audit.models import AuditEvent
 from server.capital.models import CapitalRecord
 from server.lib.clock import FrozenClock
-from server.members.models import Member
+from server.members.models import Member, MemberStatus
+from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from server.staff.imports.models import ImportUpload, UploadState
 from server.staff.imports.service import KEEP_DAYS, MAX_UPLOAD_BYTES
 from server.statements.models import StatementLine
@@ -305,3 +307,86 @@ async def test_operators_may_import_and_unknown_uploads_are_404(app: Quart) -> N
     assert 'href="/staff/imports" aria-current="page"' in html
     status, _ = await page(client, "/staff/imports/999")
     assert status == 404
+
+
+async def apply_choosing(client: Any, location: str, *keys: str) -> Any:
+    """Apply with the conflicts' checkboxes ticked (「ファイルの値で上書きする」)."""
+    _, html = await page(client, location)
+    form = MultiDict([("csrf_token", csrf_of(html)), *(("overwrite", key) for key in keys)])
+    return await client.post(f"{location}/apply", form=form)
+
+
+async def test_a_withdrawal_recorded_by_a_clerk_is_a_conflict_the_operator_decides(
+    app: Quart,
+) -> None:
+    client, _, _ = await signed_in_staff(app, name="窓口 一郎")
+    location, _ = await upload_example(client, "members", "members.csv")
+    assert (await apply(client, location)).status_code == 303
+    member = await Member.get(member_no="10000001")
+    path = f"/staff/members/{member.id}"
+    response = await post_form(
+        client, f"{path}/withdrawal", {"refund_on": "2027-07-31", "confirm": "1"}, token_from=path
+    )
+    assert response.status_code == 303
+
+    # The same file again still says `active`: listed, with who recorded what.
+    location, html = await upload_example(client, "members", "members.csv")
+    assert "窓口で記録した内容と食い違う項目（1件）" in html
+    assert "<td>10000001</td><td>状態</td><td>在籍（active）</td>" in html
+    assert "脱退手続き中（withdrawing）・払い戻し日 2027年7月31日" in html
+    assert "窓口 一郎 2026年11月28日 14:00（脱退の記録）" in html
+    assert 'name="overwrite" value="10000001:status"' in html
+    assert "ファイルの値で上書きする" in html
+
+    # A key that was not listed is refused and changes nothing.
+    response = await apply_choosing(client, location, "10000002:status")
+    assert response.status_code == 409
+    assert "選んだ項目が確認結果にありません" in await response.get_data(as_text=True)
+    assert (await ImportUpload.get(id=int(location.rsplit("/", 1)[1]))).state == "checked"
+
+    # Applied without ticking: the clerk's withdrawal stays.
+    response = await apply_choosing(client, location)
+    assert response.status_code == 303
+    _, html = await page(client, response.headers["Location"])
+    assert "ポータルの値を残しました" in html
+    assert (await Member.get(id=member.id)).status == MemberStatus.WITHDRAWING
+
+    # The operator decides the file is right this time: overwritten, audited.
+    location, _ = await upload_example(client, "members", "members.csv")
+    response = await apply_choosing(client, location, "10000001:status")
+    assert response.status_code == 303
+    _, html = await page(client, response.headers["Location"])
+    assert "ファイルの値で上書きしました" in html
+    changed = await Member.get(id=member.id)
+    assert changed.status == MemberStatus.ACTIVE and changed.capital_refund_on is None
+    assert await AuditEvent.filter(event="imports:override:overwritten").count() == 2
+    applied = await AuditEvent.filter(event="staff:import:apply").order_by("-id").first()
+    assert applied is not None and applied.data["overwrite"] == ["10000001:status"]
+
+
+async def test_an_approved_change_the_file_lacks_is_shown_as_waiting_not_as_an_error(
+    app: Quart,
+) -> None:
+    client, _, _ = await signed_in_staff(app, name="窓口 一郎")
+    location, _ = await upload_example(client, "members", "members.csv")
+    assert (await apply(client, location)).status_code == 303
+    member = await Member.get(member_no="10000001")
+    request = await ChangeRequest.create(
+        member_id=member.id,
+        group=ChangeGroup.PHONE,
+        state=ChangeState.RECEIVED,
+        current_values={"phone": member.phone},
+        new_values={"phone": "090-1234-5678"},
+        submitted_at=app.config["MYPAGE_CLOCK"](),
+        expected_on=date(2026, 12, 2),
+        updated_at=app.config["MYPAGE_CLOCK"](),
+    )
+    path = f"/staff/changes/{request.id}"
+    assert (await post_form(client, f"{path}/approve", {}, token_from=path)).status_code == 303
+
+    location, html = await upload_example(client, "members", "members.csv")
+    assert "基幹システム反映待ち（1件）" in html and "食い違う項目" not in html
+    assert "<td>10000001</td><td>電話番号</td><td>027-231-1111</td><td>090-1234-5678</td>" in html
+    assert "窓口 一郎" in html and ">取り込む</button>" in html
+    assert (await apply(client, location)).status_code == 303
+    assert (await Member.get(id=member.id)).phone == "090-1234-5678"

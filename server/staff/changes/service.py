@@ -13,6 +13,7 @@ from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import NotFound
+from server.imports.overrides import CoreSync, change_request_sync
 from server.lib.clock import to_jst
 from server.members.models import Member
 from server.requests.changes import (
@@ -67,6 +68,13 @@ class QueueRow:
     overdue: bool
 
 
+def staff_state_label(state: ChangeState, core: CoreSync | None) -> str:
+    """The state in the office's words; an approved change waits for the core system."""
+    if state == ChangeState.APPLIED and core is not None:
+        return core.label
+    return STATE_LABELS[state]
+
+
 def state_filter(code: str | None) -> str:
     """A known filter code, or the default (open requests)."""
     return code if code in STATE_FILTERS else DEFAULT_FILTER
@@ -92,6 +100,7 @@ async def change_queue(code: str, number: int, now: datetime) -> Page[QueueRow]:
         query = query.order_by("-updated_at", "-id")
     page = await paginate(query, number)
     today = to_jst(now).date()
+    synced = await change_request_sync(r.id for r in page.items)
     rows = [
         QueueRow(
             id=r.id,
@@ -99,7 +108,7 @@ async def change_queue(code: str, number: int, now: datetime) -> Page[QueueRow]:
             member_name=r.member.name,
             group_label=GROUP_LABELS[ChangeGroup(r.group)],
             state=ChangeState(r.state),
-            state_label=STATE_LABELS[ChangeState(r.state)],
+            state_label=staff_state_label(ChangeState(r.state), synced.get(r.id)),
             submitted_at=r.submitted_at,
             expected_on=r.expected_on,
             updated_at=r.updated_at,
@@ -136,6 +145,12 @@ class ChangeDetail:
     rows: list[ValueRow]
     notice_to: str | None
     handled_by: str
+    core: CoreSync | None = None
+
+    @property
+    def state_label(self) -> str:
+        """受付済 … 反映済, or 基幹システム反映待ち while the core system has not caught up."""
+        return staff_state_label(self.change.state, self.core)
 
     @property
     def is_open(self) -> bool:
@@ -186,6 +201,7 @@ async def change_detail(request_id: int) -> ChangeDetail:
         rows=rows,
         notice_to=account.email if account is not None else None,
         handled_by=await _staff_name(request.staff_id),
+        core=(await change_request_sync([request.id])).get(request.id),
     )
 
 

@@ -46,6 +46,9 @@ class ImportUpload(models.Model):
     )
     applied_by_id: int | None
     applied_counts: dict | None = fields.JSONField(null=True)
+    # Portal-recorded facts the file would revert: conflicts and changes still
+    # waiting for the core system (dry run; after apply, what was kept or overwritten).
+    kept: list | None = fields.JSONField(null=True)
 
     class Meta:
         table = "staff_import_upload"

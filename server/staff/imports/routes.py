@@ -76,6 +76,8 @@ async def result(upload_id: int) -> ResponseReturnValue:
         state_label=service.state_label(upload, kept),
         can_apply=upload.state == UploadState.CHECKED and kept,
         problems=service.problems_of(upload),
+        conflicts=service.conflicts_of(upload),
+        waiting=service.waiting_of(upload),
         counts_text=service.counts_text,
         uploaded_by=await service.staff_name(upload.uploaded_by_id),
         applied_by=await service.staff_name(upload.applied_by_id),
@@ -89,7 +91,14 @@ async def result(upload_id: int) -> ResponseReturnValue:
 @staff_required
 @rate_limit(5, timedelta(minutes=1))
 async def apply(upload_id: int) -> ResponseReturnValue:
-    """Import a checked upload for real (all or nothing), once."""
-    upload = await service.apply_upload(upload_id, current_staff().id, staff_request_actor(), now())
+    """Import a checked upload for real (all or nothing), once; ticked conflicts take the file."""
+    form = await request.form
+    upload = await service.apply_upload(
+        upload_id,
+        current_staff().id,
+        staff_request_actor(),
+        now(),
+        overwrite=form.getlist("overwrite")[:10_000],
+    )
     done = "applied" if upload.state == UploadState.APPLIED else "failed"
     return redirect(f"{PREFIX}/imports/{upload_id}?done={done}", 303)

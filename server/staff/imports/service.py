@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 
 from server.audit.service import Actor, record
 from server.errors import DomainError, NotFound
+from server.imports.overrides import Overwrite
 from server.imports.reader import MAX_FILE_BYTES, ImportRejected, Problem
 from server.imports.service import KIND_LABELS, Kind, import_file
 from server.staff.imports.models import ImportUpload, UploadState
@@ -68,6 +69,7 @@ SUMMARY_FIELDS = (
     "applied_at",
     "applied_by_id",
     "applied_counts",
+    "kept",
 )
 
 
@@ -243,6 +245,7 @@ async def upload_and_check(
         encoding=result.encoding,
         rows=result.rows,
         counts=result.counts.as_dict(),
+        kept=[kept.as_dict() for kept in result.kept],
     )
     await record(
         ImportStaffEvent.DRY_RUN,
@@ -252,8 +255,20 @@ async def upload_and_check(
         upload=upload.id,
         rows=result.rows,
         **result.counts.as_dict(),
+        conflicts=len(result.conflicts),
+        waiting=len(result.waiting),
     )
     return upload
+
+
+def conflicts_of(upload: ImportUpload) -> list[dict[str, Any]]:
+    """The stored conflicts with facts recorded in the console (labels in Japanese)."""
+    return [k for k in upload.kept or [] if k.get("kind") == "conflict"]
+
+
+def waiting_of(upload: ImportUpload) -> list[dict[str, Any]]:
+    """Approved changes the file does not carry yet (基幹システム反映待ち)."""
+    return [k for k in upload.kept or [] if k.get("kind") == "waiting"]
 
 
 async def get_upload(upload_id: int) -> ImportUpload:
@@ -305,10 +320,25 @@ async def _claim(upload_id: int, staff_id: int, now: datetime) -> bool:
     return claimed == 1
 
 
-async def apply_upload(upload_id: int, staff_id: int, actor: Actor, now: datetime) -> ImportUpload:
-    """Import a checked upload for real, once; a file that no longer passes gets its errors."""
+async def apply_upload(
+    upload_id: int,
+    staff_id: int,
+    actor: Actor,
+    now: datetime,
+    overwrite: Sequence[str] = (),
+) -> ImportUpload:
+    """Import a checked upload for real, once; `overwrite` names the conflicts the file wins."""
     await drop_expired(now)
     upload = await get_upload(upload_id)
+    listed = {k.get("key") for k in upload.kept or []}
+    chosen = frozenset(overwrite)
+    if not chosen <= listed:
+        await _refuse(
+            upload,
+            "選んだ項目が確認結果にありません。ページを読み込み直して、もう一度選んでください。",
+            actor,
+            now,
+        )
     if upload.state == UploadState.APPLIED:
         await _refuse(
             upload, "このファイルはすでに取り込み済みです。二度は取り込めません。", actor, now
@@ -333,19 +363,26 @@ async def apply_upload(upload_id: int, staff_id: int, actor: Actor, now: datetim
         )
     # Shielded: a browser that gives up (or a proxy timeout) must not cut a
     # long import short; it finishes and the history shows the outcome.
-    task = asyncio.ensure_future(_run_apply(upload, actor, now))
+    task = asyncio.ensure_future(_run_apply(upload, actor, now, Overwrite(keys=chosen)))
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     return await asyncio.shield(task)
 
 
-async def _run_apply(upload: ImportUpload, actor: Actor, now: datetime) -> ImportUpload:
+async def _run_apply(
+    upload: ImportUpload, actor: Actor, now: datetime, overwrite: Overwrite
+) -> ImportUpload:
     upload_id = upload.id
     data = await ImportUpload.filter(id=upload_id).first().values_list("data", flat=True)
     kind = Kind(upload.kind)
     try:
         result = await import_file(
-            kind, bytes(data or b""), source=upload.filename, actor=actor, now=now
+            kind,
+            bytes(data or b""),
+            source=upload.filename,
+            actor=actor,
+            now=now,
+            overwrite=overwrite,
         )
     except ImportRejected as rejected:
         # The database changed since the dry run; the service wrote nothing.
@@ -368,9 +405,22 @@ async def _run_apply(upload: ImportUpload, actor: Actor, now: datetime) -> Impor
         raise
     counts = result.counts.as_dict()
     await ImportUpload.filter(id=upload_id).update(
-        state=UploadState.APPLIED, applied_at=now, applied_counts=counts, data=None
+        state=UploadState.APPLIED,
+        applied_at=now,
+        applied_counts=counts,
+        data=None,
+        kept=[kept.as_dict() for kept in result.kept],
     )
-    await record(ImportStaffEvent.APPLY, actor, now, upload=upload_id, kind=str(kind), **counts)
+    await record(
+        ImportStaffEvent.APPLY,
+        actor,
+        now,
+        upload=upload_id,
+        kind=str(kind),
+        **counts,
+        **result.audit(),
+        overwrite=sorted(overwrite.keys),
+    )
     return await get_upload(upload_id)
 
 

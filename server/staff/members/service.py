@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from server.account.initial import (
     IssuedPassword,
     issue_initial_passwords,
@@ -22,6 +24,8 @@ from server.auth.sessions import end_all_sessions
 from server.card.revocation import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError, NotFound
+from server.imports.models import OverrideSource
+from server.imports.overrides import record_overrides
 from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
 from server.members.access import access_ended_reason
@@ -372,9 +376,20 @@ async def record_withdrawal(
             "脱退届を受け付けたことを確認して、チェックを入れてから記録してください。"
         )
     previous = member.capital_refund_on
+    previous_status = member.status
     member.status = MemberStatus.WITHDRAWING
     member.capital_refund_on = refund_on
-    await member.save(update_fields=["status", "capital_refund_on", "updated_at"])
+    async with in_transaction():
+        await member.save(update_fields=["status", "capital_refund_on", "updated_at"])
+        # Kept against members files until one agrees (or says withdrawn).
+        await record_overrides(
+            member.id,
+            {"status": member.status, "capital_refund_on": refund_on},
+            {"status": previous_status, "capital_refund_on": previous},
+            source=OverrideSource.WITHDRAWAL,
+            staff_id=actor.staff_id,
+            now=now,
+        )
     await record(
         MemberEvent.WITHDRAWAL,
         about_member(actor, member),
