@@ -152,3 +152,13 @@ async def end_all_sessions(account_id: int) -> int:
 async def end_other_sessions(account_id: int, keep_session_id: int) -> int:
     """Sign a member out on every other device; returns how many sessions ended."""
     return await Session.filter(account_id=account_id).exclude(id=keep_session_id).delete()
+
+
+async def renew_session_token(session_id: int) -> str:
+    """A new cookie token for a live session (after re-authentication); the old one dies.
+
+    The row stays, so its sign-in time and re-authentications carry over.
+    """
+    token = new_token()
+    await Session.filter(id=session_id).update(token_hash=token_hash(token))
+    return token

@@ -11,6 +11,7 @@ from quart_rate_limiter import rate_limit
 
 from server.account.web import begin_session, note_device
 from server.auth.failures import SIGN_IN_FAILURES, limit_failures
+from server.auth.sessions import renew_session_token
 from server.auth.web import (
     member_required,
     now,
@@ -23,6 +24,7 @@ from server.auth.web import (
 from server.errors import DomainError
 from server.passkeys import manage, service
 from server.passkeys.webauthn import RelyingParty
+from server.security import csrf_token
 from server.settings.sections import SettingsSection
 
 bp = Blueprint("passkeys", __name__)
@@ -46,6 +48,15 @@ async def _json_body() -> dict[str, Any]:
 
 def _reauth(error: service.ReauthRequired) -> ResponseReturnValue:
     return jsonify({"error": error.message, "reauth": True}), error.status
+
+
+async def _confirmed() -> ResponseReturnValue:
+    # Identity proved again: a new session token (ASVS 7.2.4). The CSRF token
+    # is bound to it, so the script gets the new one for its next posts.
+    token = await renew_session_token(g.session.id)
+    response = jsonify({"ok": True, "csrfToken": csrf_token(settings().secret_key, token)})
+    set_session_cookie(response, token)
+    return response
 
 
 # Adding a passkey (signed in) ----------------------------------------------
@@ -102,7 +113,7 @@ async def reauth() -> ResponseReturnValue:
         now(),
         request_actor("member"),
     )
-    return jsonify({"ok": True})
+    return await _confirmed()
 
 
 @bp.post("/api/passkeys/reauth/options")
@@ -131,7 +142,7 @@ async def reauth_verify() -> ResponseReturnValue:
         now(),
         request_actor("member"),
     )
-    return jsonify({"ok": True})
+    return await _confirmed()
 
 
 # Signing in with a passkey -------------------------------------------------

@@ -8,6 +8,7 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.auth.sessions import renew_session_token
 from server.auth.web import (
     clear_session_cookie,
     member_required,
@@ -15,6 +16,7 @@ from server.auth.web import (
     public,
     request_actor,
     safe_next,
+    set_session_cookie,
     settings,
 )
 from server.requests.changes import (
@@ -136,7 +138,10 @@ async def reauth_post() -> ResponseReturnValue:
             minutes=int(REAUTH_WINDOW.total_seconds() // 60),
         )
         return body, error.status
-    return redirect(target, 303)
+    # A new session token once identity is proved again (ASVS 7.2.4).
+    response = redirect(target, 303)
+    set_session_cookie(response, await renew_session_token(g.session.id))
+    return response
 
 
 @bp.get("/profile/change/email")
