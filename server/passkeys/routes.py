@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
@@ -209,7 +210,14 @@ async def delete(passkey_id: int) -> ResponseReturnValue:
     from server.settings.routes import render_settings
 
     try:
-        await manage.remove_passkey(g.account, passkey_id, now(), request_actor("member"))
+        await manage.remove_passkey(
+            g.account, g.session, passkey_id, now(), request_actor("member")
+        )
+    except service.ReauthRequired:
+        # Confirm it is still the member (/reauth, or a new sign-in without a
+        # password), then back to the list to press 削除 again.
+        back = "/settings?done=reconfirmed#passkeys"
+        return redirect("/reauth?" + urlencode({"next": back}), 303)
     except service.PasskeyRuleError as error:
         return await render_settings(error=error.message, status=error.status)
     return redirect("/settings?done=passkey-removed#passkeys", 303)
