@@ -47,6 +47,17 @@
     return W.post(path, body).catch(function () { throw new Problem(MSG.network); });
   }
 
+  /* After re-confirmation the session has a new token, and the CSRF token bound to it:
+     the page's meta tag and forms get it, so later posts from this page still work. */
+  function renewCsrf(data) {
+    if (!data || !data.csrfToken) return;
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) meta.content = data.csrfToken;
+    document.querySelectorAll('input[name="csrf_token"]').forEach(function (input) {
+      input.value = data.csrfToken;
+    });
+  }
+
   function explain(error) {
     if (error instanceof Problem) return error.message;
     if (error && error.name === "InvalidStateError") return MSG.exists;
@@ -177,6 +188,7 @@
       confirm.disabled = true;
       post("/api/passkeys/reauth", { password: password.value }).then(function (res) {
         if (!res.ok) throw new Problem(res.data.error || MSG.failed);
+        renewCsrf(res.data);
         password.value = "";
         reauthBox.hidden = true;
         return addPasskey(status, showReauth);
@@ -198,6 +210,7 @@
           return post("/api/passkeys/reauth/verify", { credential: credentialJSON(credential) });
         }).then(function (res) {
           if (!res.ok) throw new Problem(res.data.error || MSG.failed);
+          renewCsrf(res.data);
           reauthBox.hidden = true;
           return addPasskey(status, showReauth);
         }).catch(function (error) {

@@ -1,4 +1,9 @@
-"""Rules for a password a member chooses (registration and reset)."""
+"""A member's password: the rules for choosing one, and the one check of it.
+
+Every place that verifies a member's password (sign-in, /reauth, the passkey
+re-entry, the password change) calls `password_matches`, so a password that
+signs in is accepted everywhere else too (ASVS 6.2.8).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 
 from server.errors import DomainError
+from server.security import verify_password
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -18,6 +24,17 @@ class PasswordRejected(DomainError):
 def normalize_password(password: str) -> str:
     """NFKC, so ａｂｃ１２３ and abc123 are the same password (spaces kept)."""
     return unicodedata.normalize("NFKC", password)
+
+
+async def password_matches(password_hash: str | None, password: str) -> bool:
+    """The one check of a member's password: NFKC as chosen, hashed off the loop.
+
+    With no hash (unknown account, passkey-only member) the same time is spent
+    and the answer is False; an overlong or empty entry is False unhashed.
+    """
+    if not password or len(password) > MAX_LENGTH:
+        return False
+    return await verify_password(password_hash, normalize_password(password))
 
 
 @lru_cache(maxsize=1)

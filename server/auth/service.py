@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -10,6 +9,7 @@ from functools import lru_cache
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from server.account.passwords import password_matches
 from server.audit.service import Actor, Event, record
 from server.auth import rows
 from server.auth.models import Account, AccountState
@@ -21,7 +21,6 @@ from server.lib.text import normalize_email
 from server.mail.outbox import enqueue_mail
 from server.members.access import AccessEnded
 from server.members.models import Member
-from server.security import verify_password
 
 MAX_EMAIL = 254
 MAX_PASSWORD = 128
@@ -109,7 +108,7 @@ async def authenticate(
     # The hash is always computed, also for unknown or blocked accounts, so
     # response time tells nothing about which addresses are members.
     # Passwords are chosen and checked NFKC-normalised (ａｂｃ１２３ is abc123).
-    ok = await verify_password(password_hash, unicodedata.normalize("NFKC", password))
+    ok = await password_matches(password_hash, password)
     if account is None:
         await record(Event.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
         raise LoginFailed()

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from tortoise.models import Model
 
+from server.account.models import RememberedBrowser
 from server.audit.service import Actor, Event, record
 from server.auth import rows
 from server.auth.models import Account, Session
@@ -152,3 +153,41 @@ async def end_all_sessions(account_id: int) -> int:
 async def end_other_sessions(account_id: int, keep_session_id: int) -> int:
     """Sign a member out on every other device; returns how many sessions ended."""
     return await Session.filter(account_id=account_id).exclude(id=keep_session_id).delete()
+
+
+async def renew_session_token(session_id: int) -> str:
+    """A new cookie token for a live session (after re-authentication); the old one dies.
+
+    The row stays, so its sign-in time and re-authentications carry over.
+    """
+    token = new_token()
+    await Session.filter(id=session_id).update(token_hash=token_hash(token))
+    return token
+
+
+@dataclass(frozen=True)
+class EndedSignIns:
+    """How many sessions ended and how many remembered browsers were forgotten."""
+
+    sessions: int
+    browsers: int
+
+
+@dataclass(frozen=True)
+class SignInKept:
+    """This browser's session and remembered-browser token, kept when others end."""
+
+    session_id: int | None
+    browser_token: str | None
+
+
+async def end_other_sign_ins(account_id: int, keep: SignInKept) -> EndedSignIns:
+    """Other sessions end, other remembered browsers need the code again; this one's kept."""
+    # After a password or address change (ASVS 7.4.3); None keeps none.
+    sessions = Session.filter(account_id=account_id)
+    if keep.session_id is not None:
+        sessions = sessions.exclude(id=keep.session_id)
+    browsers = RememberedBrowser.filter(account_id=account_id)
+    if keep.browser_token and len(keep.browser_token) <= 100:
+        browsers = browsers.exclude(token_hash=token_hash(keep.browser_token))
+    return EndedSignIns(await sessions.delete(), await browsers.delete())

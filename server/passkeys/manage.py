@@ -8,12 +8,17 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from server.audit.service import Actor, record
-from server.auth.models import Account
+from server.auth.models import Account, Session
 from server.errors import NotFound
 from server.lib.text import nfkc
 from server.passkeys.models import Passkey, WebAuthnChallenge
 from server.passkeys.providers import provider_name
-from server.passkeys.service import PasskeyEvent, PasskeyRuleError, member_actor
+from server.passkeys.service import (
+    PasskeyEvent,
+    PasskeyRuleError,
+    member_actor,
+    require_recent_auth,
+)
 
 MAX_NAME = 40
 
@@ -86,9 +91,14 @@ async def rename_passkey(
     return passkey
 
 
-async def remove_passkey(account: Account, passkey_id: int, now: datetime, actor: Actor) -> str:
-    """Remove a passkey, unless it is the last way to sign in; returns its name."""
+async def remove_passkey(
+    account: Account, session: Session, passkey_id: int, now: datetime, actor: Actor
+) -> str:
+    """Remove a passkey (recently confirmed), unless it is the last way in; returns its name."""
     passkey = await own_passkey(account.id, passkey_id)
+    # As for adding one (ASVS 7.5.1): someone at an unlocked, signed-in phone
+    # must not strip the owner's passkeys. ReauthRequired when it is too long.
+    await require_recent_auth(session, now)
     if account.password_hash is None:
         if await Passkey.filter(account_id=account.id).count() <= 1:
             raise PasskeyRuleError(

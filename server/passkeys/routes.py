@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
@@ -11,6 +12,7 @@ from quart_rate_limiter import rate_limit
 
 from server.account.web import begin_session, note_device
 from server.auth.failures import SIGN_IN_FAILURES, limit_failures
+from server.auth.sessions import renew_session_token
 from server.auth.web import (
     member_required,
     now,
@@ -23,6 +25,7 @@ from server.auth.web import (
 from server.errors import DomainError
 from server.passkeys import manage, service
 from server.passkeys.webauthn import RelyingParty
+from server.security import csrf_token
 from server.settings.sections import SettingsSection
 
 bp = Blueprint("passkeys", __name__)
@@ -46,6 +49,15 @@ async def _json_body() -> dict[str, Any]:
 
 def _reauth(error: service.ReauthRequired) -> ResponseReturnValue:
     return jsonify({"error": error.message, "reauth": True}), error.status
+
+
+async def _confirmed() -> ResponseReturnValue:
+    # Identity proved again: a new session token (ASVS 7.2.4). The CSRF token
+    # is bound to it, so the script gets the new one for its next posts.
+    token = await renew_session_token(g.session.id)
+    response = jsonify({"ok": True, "csrfToken": csrf_token(settings().secret_key, token)})
+    set_session_cookie(response, token)
+    return response
 
 
 # Adding a passkey (signed in) ----------------------------------------------
@@ -102,7 +114,7 @@ async def reauth() -> ResponseReturnValue:
         now(),
         request_actor("member"),
     )
-    return jsonify({"ok": True})
+    return await _confirmed()
 
 
 @bp.post("/api/passkeys/reauth/options")
@@ -131,7 +143,7 @@ async def reauth_verify() -> ResponseReturnValue:
         now(),
         request_actor("member"),
     )
-    return jsonify({"ok": True})
+    return await _confirmed()
 
 
 # Signing in with a passkey -------------------------------------------------
@@ -198,7 +210,14 @@ async def delete(passkey_id: int) -> ResponseReturnValue:
     from server.settings.routes import render_settings
 
     try:
-        await manage.remove_passkey(g.account, passkey_id, now(), request_actor("member"))
+        await manage.remove_passkey(
+            g.account, g.session, passkey_id, now(), request_actor("member")
+        )
+    except service.ReauthRequired:
+        # Confirm it is still the member (/reauth, or a new sign-in without a
+        # password), then back to the list to press 削除 again.
+        back = "/settings?done=reconfirmed#passkeys"
+        return redirect("/reauth?" + urlencode({"next": back}), 303)
     except service.PasskeyRuleError as error:
         return await render_settings(error=error.message, status=error.status)
     return redirect("/settings?done=passkey-removed#passkeys", 303)

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.account.passwords import password_matches
 from server.audit.service import Actor, Event, record
 from server.auth.models import Account, AccountState, Session
 from server.config import Settings
@@ -30,11 +31,9 @@ from server.passkeys.challenges import (
 from server.passkeys.models import Passkey, PasskeyUser
 from server.passkeys.providers import provider_name
 from server.requests.reauth import last_reauthenticated, mark_reauthenticated
-from server.security import verify_password
 
 REAUTH_WINDOW = timedelta(minutes=5)
 MAX_PASSKEYS = 20
-MAX_PASSWORD = 128
 USER_HANDLE_BYTES = 32
 
 REGISTRATION = "registration"
@@ -141,9 +140,7 @@ async def reauthenticate(
     account: Account, session: Session, password: str, now: datetime, actor: Actor
 ) -> None:
     """Check the password again (argon2, off the loop) and remember when, for this session."""
-    if len(password) > MAX_PASSWORD:
-        password = ""
-    ok = bool(password) and await verify_password(account.password_hash, password)
+    ok = await password_matches(account.password_hash, password)
     who = member_actor(account, actor)
     if not ok:
         await record(PasskeyEvent.REAUTH_FAILURE, who, now)

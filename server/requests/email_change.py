@@ -18,6 +18,7 @@ from server.account.codes import (
 )
 from server.audit.service import Actor, record
 from server.auth.models import Account
+from server.auth.sessions import SignInKept, end_other_sign_ins
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.text import AddressInvalid, digits_only, valid_email
@@ -90,9 +91,15 @@ async def pending_email_change(account_id: int, now: datetime) -> EmailChange | 
 
 
 async def confirm_email_change(
-    account: Account, entered: str, settings: Settings, now: datetime, actor: Actor
+    account: Account,
+    entered: str,
+    settings: Settings,
+    now: datetime,
+    actor: Actor,
+    *,
+    keep: SignInKept,
 ) -> str:
-    """Check the code; replace the address and tell the old one. Returns the new address."""
+    """Check the code; replace the address, tell the old one, end other sign-ins."""
     change = await pending_email_change(account.id, now)
     digits = digits_only(entered)
     if change is not None and len(digits) != CODE_DIGITS:
@@ -119,7 +126,7 @@ async def confirm_email_change(
         )
     old = account.email
     try:
-        await _replace_address(account, change, old, settings, now, actor)
+        await _replace_address(account, change, old, settings, now, actor, keep)
     except IntegrityError as exc:  # the same address was taken at the same moment
         raise EmailChangeError(
             "このメールアドレスは使えません。別のメールアドレスを入力してください。"
@@ -135,6 +142,7 @@ async def _replace_address(
     settings: Settings,
     now: datetime,
     actor: Actor,
+    keep: SignInKept,
 ) -> None:
     async with in_transaction():
         if not await EmailChange.filter(id=change.id, used_at=None).update(used_at=now):
@@ -145,4 +153,12 @@ async def _replace_address(
             )
         await Account.filter(id=account.id).update(email=change.new_email)
         await notify.email_changed_notice(old, settings, now, new_email=change.new_email)
-        await record(RequestEvent.EMAIL_CHANGED, actor, now)
+        # The sign-in name changed: other devices sign in again (ASVS 7.4.3).
+        ended = await end_other_sign_ins(account.id, keep)
+        await record(
+            RequestEvent.EMAIL_CHANGED,
+            actor,
+            now,
+            sessions_ended=ended.sessions,
+            browsers_forgotten=ended.browsers,
+        )

@@ -15,15 +15,14 @@ from urllib.parse import urlencode
 
 from quart import g, redirect, request
 
+from server.account.passwords import password_matches
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.errors import DomainError
 from server.requests.events import RequestEvent
 from server.requests.models import Reauthentication
-from server.security import verify_password
 
 REAUTH_WINDOW = timedelta(minutes=5)
-MAX_PASSWORD = 128
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -51,9 +50,9 @@ async def reauthenticate_with_password(
     account: Account, session_id: int, password: str, now: datetime, actor: Actor
 ) -> None:
     """Check the member's password and open the five-minute window."""
-    if not password or len(password) > MAX_PASSWORD:
+    if not password:
         raise ReauthFailed("パスワードを入力してください。")
-    if not await verify_password(account.password_hash, password):
+    if not await password_matches(account.password_hash, password):
         await record(RequestEvent.REAUTH_FAILURE, actor, now)
         raise ReauthFailed("パスワードが正しくありません。もう一度入力してください。")
     await mark_reauthenticated(session_id, "password", now)

@@ -8,6 +8,8 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.account.web import BROWSER_COOKIE, read_cookie
+from server.auth.sessions import SignInKept, renew_session_token
 from server.auth.web import (
     clear_session_cookie,
     member_required,
@@ -15,6 +17,7 @@ from server.auth.web import (
     public,
     request_actor,
     safe_next,
+    set_session_cookie,
     settings,
 )
 from server.requests.changes import (
@@ -39,6 +42,11 @@ from server.requests.reauth import (
 from server.requests.stop import StopError, fee_with_tax, stop_service
 
 bp = Blueprint("requests", __name__)
+
+
+def this_browser() -> SignInKept:
+    """This browser's session and remembered-browser cookie, kept when others end."""
+    return SignInKept(g.session.id, read_cookie(BROWSER_COOKIE))
 
 
 def _form_values(source: dict[str, str]) -> dict[str, str]:
@@ -113,6 +121,7 @@ async def reauth() -> str:
         next=safe_next(request.args.get("next")),
         error=None,
         minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+        has_password=g.account.password_hash is not None,
     )
 
 
@@ -134,9 +143,13 @@ async def reauth_post() -> ResponseReturnValue:
             next=target,
             error=error.message,
             minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+            has_password=g.account.password_hash is not None,
         )
         return body, error.status
-    return redirect(target, 303)
+    # A new session token once identity is proved again (ASVS 7.2.4).
+    response = redirect(target, 303)
+    set_session_cookie(response, await renew_session_token(g.session.id))
+    return response
 
 
 @bp.get("/profile/change/email")
@@ -180,7 +193,9 @@ async def email_verify_post() -> ResponseReturnValue:
     """Check the code and replace the address."""
     code = (await request.form).get("code", "")
     try:
-        await confirm_email_change(g.account, code, settings(), now(), request_actor("member"))
+        await confirm_email_change(
+            g.account, code, settings(), now(), request_actor("member"), keep=this_browser()
+        )
     except EmailChangeError as error:
         change = await pending_email_change(g.account.id, now())
         body = await render_template(

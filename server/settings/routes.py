@@ -12,16 +12,29 @@ from quart_rate_limiter import rate_limit
 
 from server.account import signin
 from server.account.events import AccountEvent
+from server.account.passwords import PasswordRejected
+from server.account.web import BROWSER_COOKIE, read_cookie
 from server.audit.service import Event, record
 from server.auth import sessions
-from server.auth.web import member_required, now, request_actor
+from server.auth.failures import limit_failures
+from server.auth.web import (
+    clear_session_cookie,
+    member_required,
+    now,
+    request_actor,
+    set_session_cookie,
+    settings,
+)
 from server.errors import NotFound
+from server.lib.ratelimit_store import FailureLimit
+from server.settings.password import PAGE, PasswordChangeError, change_password
 from server.settings.sections import SettingsSection
 
 bp = Blueprint("settings", __name__)
 
 # Each feature's section of /settings, as "module:async function"; one line per feature.
 SECTIONS = [
+    "server.settings.password:settings_section",
     "server.passkeys.routes:settings_section",
     "server.push.routes:settings_section",
     "server.settings.sections:sessions_section",
@@ -39,6 +52,11 @@ DONE_MESSAGES = {
     "passkey-added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
     "passkey-renamed": "パスキーの名前を変更しました。",
     "passkey-removed": "パスキーを削除しました。",
+    "password-changed": (
+        "パスワードを変更しました。ほかの端末のログインは終了しました。"
+        "変更のお知らせをメールでお送りしました。"
+    ),
+    "reconfirmed": ("本人確認ができました。5分以内に、もう一度「削除」などの操作をしてください。"),
 }
 
 
@@ -104,3 +122,64 @@ async def end_other_sessions() -> ResponseReturnValue:
     count = await sessions.end_other_sessions(g.account.id, g.session.id)
     await record(Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
     return _back("others-ended")
+
+
+# A signed-in member guessing the current password spends this budget (per member).
+PASSWORD_FAILURES = (FailureLimit(5, timedelta(minutes=1)), FailureLimit(20, timedelta(hours=1)))
+
+
+async def _password_page(
+    end_here: bool = False, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    body = await render_template(
+        "settings/password.html",
+        end_here=end_here,
+        error=error,
+        has_password=g.account.password_hash is not None,
+    )
+    return body, status
+
+
+@bp.get(PAGE)
+@member_required
+async def password() -> ResponseReturnValue:
+    """「パスワードを変更」: the current password, the new one twice, this device's choice."""
+    return await _password_page()
+
+
+@bp.post(PAGE)
+@member_required
+@rate_limit(10, timedelta(minutes=1))
+@rate_limit(50, timedelta(hours=1))
+@limit_failures(*PASSWORD_FAILURES)
+async def password_post() -> ResponseReturnValue:
+    """Change the password; other devices sign out, and this one too if the member chose."""
+    form = await request.form
+    end_here = form.get("end_here") == "1"
+    keep = sessions.SignInKept(None, None)
+    if not end_here:
+        keep = sessions.SignInKept(g.session.id, read_cookie(BROWSER_COOKIE))
+    try:
+        await change_password(
+            g.account,
+            g.member,
+            form.get("current_password", ""),
+            form.get("password", ""),
+            form.get("password_confirm", ""),
+            keep,
+            settings(),
+            now(),
+            request_actor("member"),
+        )
+    except (PasswordChangeError, PasswordRejected) as error:
+        return await _password_page(end_here, error.message, error.status)
+    if end_here:
+        # Like a sign-out: the cookie goes and the browser's copies are wiped.
+        response = redirect("/password/reset/done", 303)
+        clear_session_cookie(response)
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return response
+    response = redirect("/settings?done=password-changed#password", 303)
+    # The password changed under this session: a new token for it (ASVS 7.2.4).
+    set_session_cookie(response, await sessions.renew_session_token(g.session.id))
+    return response

@@ -91,6 +91,8 @@ HISTORY_LABELS = {
     "account:device:new": "新しい端末からのログイン",
     "account:password_reset:request": "パスワード再設定の申請",
     "account:password_reset:complete": "パスワードの再設定",
+    "account:password:change": "パスワードの変更",
+    "account:password:change_failure": "パスワードの変更の失敗（現在のパスワードの誤り）",
     "account:browser:remember": "端末の記憶",
     "account:browser:forget": "端末の記憶の解除",
     "auth:session:end_others": "ほかの端末のログインの終了",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import Blueprint, g, jsonify, redirect, render_template, request
 from quart.typing import ResponseReturnValue
@@ -46,6 +47,11 @@ async def _json_body() -> dict[str, Any]:
 
 
 async def _signed_in(staff: service.StaffUser, next_path: str) -> ResponseReturnValue:
+    # The session this browser had (whoever's it was) ends with the new one
+    # (ASVS 7.2.4): a copy of the old cookie must not outlive the sign-in.
+    replaced = request.cookies.get(settings().staff_cookie_name, "")
+    if replaced:
+        await end_staff_session(replaced)
     token = await start_staff_session(staff, staff_policy(), now(), request_actor("staff"))
     response = jsonify({"redirect": safe_staff_next(next_path)})
     set_staff_cookie(response, token)
@@ -58,13 +64,15 @@ async def _signed_in(staff: service.StaffUser, next_path: str) -> ResponseReturn
 @bp.get("/login")
 @staff_public
 async def login() -> ResponseReturnValue:
-    """The staff sign-in page: one button, パスキーでログイン."""
-    if g.get("staff") is not None:
+    """The staff sign-in page: one button, パスキーでログイン (also to confirm it is still you)."""
+    reauth = request.args.get("reauth") == "1"
+    if g.get("staff") is not None and not reauth:
         return redirect(safe_staff_next(request.args.get("next")), 303)
     return await render_template(
         "staff/login.html",
         next=safe_staff_next(request.args.get("next")),
         done=request.args.get("done", ""),
+        reauth=reauth,
     )
 
 
@@ -201,6 +209,13 @@ async def add_passkey_verify() -> ResponseReturnValue:
 @staff_required
 @rate_limit(10, timedelta(minutes=1))
 async def remove_passkey(passkey_id: int) -> ResponseReturnValue:
-    """Remove one of the staff member's own passkeys (never the last)."""
-    await service.remove_passkey(current_staff(), passkey_id, now(), staff_request_actor())
+    """Remove one of the staff member's own passkeys (never the last; soon after signing in)."""
+    try:
+        await service.remove_passkey(
+            current_staff(), g.staff_session, passkey_id, now(), staff_request_actor()
+        )
+    except service.RecentSignInRequired:
+        # Sign in again (a new session), then back to the list to remove it.
+        query = urlencode({"next": PREFIX + "/account", "reauth": "1"})
+        return redirect(f"{PREFIX}/login?{query}", 303)
     return redirect(PREFIX + "/account?done=removed", 303)

@@ -51,6 +51,16 @@ class StaffSignInFailed(StaffError):
         super().__init__(SIGN_IN_FAILED)
 
 
+class RecentSignInRequired(StaffError):
+    """Adding or removing a passkey more than five minutes after signing in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "安全のため、パスキーの追加や削除はログインしてから5分以内に行ってください。"
+            "もう一度パスキーでログインしてからお試しください。"
+        )
+
+
 class SetupLinkInvalid(StaffError):
     """The set-up link is unknown, used or expired."""
 
@@ -338,10 +348,7 @@ async def sign_in(
 
 def _require_recent_sign_in(session: StaffSession, now: datetime) -> None:
     if now - session.created_at > RECENT_SIGN_IN:
-        raise StaffError(
-            "安全のため、パスキーの追加はログインしてから5分以内に行ってください。"
-            "いったんログアウトし、もう一度ログインしてからお試しください。"
-        )
+        raise RecentSignInRequired()
 
 
 async def add_options(
@@ -374,11 +381,15 @@ async def own_passkeys(staff_id: int) -> list[StaffPasskey]:
     return await StaffPasskey.filter(staff_id=staff_id).order_by("created_at", "id")
 
 
-async def remove_passkey(staff: StaffUser, passkey_id: int, now: datetime, actor: Actor) -> None:
-    """Remove one of the staff member's own passkeys, never the last one."""
+async def remove_passkey(
+    staff: StaffUser, session: StaffSession, passkey_id: int, now: datetime, actor: Actor
+) -> None:
+    """Remove one of the staff member's own passkeys (soon after signing in), never the last."""
     passkey = await StaffPasskey.filter(id=passkey_id, staff_id=staff.id).first()
     if passkey is None:
         raise NotFound("パスキーが見つかりません。")
+    # As for adding (ASVS 7.5.1): a stolen, unlocked console must not strip the owner's keys.
+    _require_recent_sign_in(session, now)
     if await StaffPasskey.filter(staff_id=staff.id).count() <= 1:
         raise StaffError("最後のパスキーは削除できません。先に別のパスキーを追加してください。")
     await passkey.delete()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -314,3 +315,25 @@ def test_adding_later_asks_for_the_password_or_a_passkey(
     expect(history).to_contain_text("本人確認（パスキー）")
     page.locator("li.passkey").last.get_by_role("button", name="削除").click()
     expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
+
+
+def test_removing_later_goes_through_reauth_and_back(
+    page: Page, authenticator: tuple[CDPSession, str], live_server: Any
+) -> None:
+    """ASVS 7.5.1: 削除 long after signing in asks for the password, then works."""
+    page.add_init_script(NO_CONDITIONAL_UI)
+    sign_in(page)
+    add_passkey_in_settings(page)
+    count = page.locator("li.passkey").count()
+    age_sign_ins(live_server, 10)
+    page.reload()
+    page.locator("li.passkey").last.get_by_role("button", name="削除").click()
+    expect(page).to_have_url(re.compile(r"/reauth\?next="))
+    # Typed full width: accepted as at sign-in.
+    page.get_by_label("パスワード").fill("ｇｕｎｍａ－ｄｅｍｏ－２０２６")
+    page.get_by_role("button", name="確認する").click()
+    expect(page.get_by_text("本人確認ができました。")).to_be_visible()
+    expect(page.locator("li.passkey")).to_have_count(count)
+    page.locator("li.passkey").last.get_by_role("button", name="削除").click()
+    expect(page.get_by_text("パスキーを削除しました。")).to_be_visible()
+    expect(page.locator("li.passkey")).to_have_count(count - 1)

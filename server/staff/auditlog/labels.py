@@ -21,6 +21,8 @@ EVENT_LABELS: dict[str, str] = {
     "account:code:failure": "確認コードの誤り",
     "account:password_reset:request": "パスワード再設定の申請",
     "account:password_reset:complete": "パスワード再設定の完了",
+    "account:password:change": "パスワードの変更（設定画面から）",
+    "account:password:change_failure": "パスワード変更の失敗（現在のパスワードの誤り）",
     "account:login_code:sent": "ログイン用コードの送信",
     "account:login_code:success": "ログイン用コードの確認",
     "account:browser:remember": "ブラウザの記憶",
