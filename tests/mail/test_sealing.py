@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 
 from quart import Quart
 from tortoise.connection import get_connection
@@ -12,7 +14,7 @@ from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.mail.catcher import MailCatcher, free_port
 from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.outbox import enqueue_mail
+from server.mail.outbox import enqueue, enqueue_mail
 from server.mail.sender import OutboxSender
 from tests.factories import PASSWORD, make_account
 from tests.helpers import page, post_form
@@ -183,3 +185,24 @@ async def test_delivered_and_expired_rows_hold_no_body(
     for row in rows:
         assert set(row.payload) == {"template", "to", "subject", "message_id", "date"}
     assert "246810" not in await raw_rows()
+
+
+async def test_the_migration_purges_bodies_that_finished_mail_kept(
+    app: Quart, clock: FrozenClock
+) -> None:
+    """ASVS 14.2.4: rows from before sealing lose their plain bodies once finished, not before."""
+    migration = importlib.import_module("server.migrations.mail.0003_purge_finished_bodies")
+    plain = {"template": "login_code", "to": ADDRESS, "subject": "s", "body": "認証コード：135790"}
+    for status in (OutboxStatus.FAILED, OutboxStatus.SENT, OutboxStatus.EXPIRED):
+        row = await enqueue("mail", plain, clock())
+        await OutboxMessage.filter(id=row.id).update(status=status)
+    waiting = await enqueue("mail", plain, clock())
+    push = await enqueue("push", {"member_id": 1, "body": "お知らせ"}, clock())
+    await OutboxMessage.filter(id=push.id).update(status=OutboxStatus.SENT)
+    await migration.purge(None, SimpleNamespace(client=get_connection("default")))
+    rows = {row.id: row for row in await OutboxMessage.all()}
+    finished = [row for row in rows.values() if row.id not in (waiting.id, push.id)]
+    assert len(finished) == 3
+    assert all(row.payload == {k: v for k, v in plain.items() if k != "body"} for row in finished)
+    assert rows[waiting.id].payload == plain  # still to be sent: it needs its body
+    assert rows[push.id].payload["body"] == "お知らせ"  # only mail is purged
