@@ -26,6 +26,7 @@ from tortoise import Tortoise
 
 from server import db, metrics
 from server.config import Settings
+from server.security import PRODUCTION_HEADERS, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,15 @@ async def _safely(name: str, check: Callable[[], Awaitable[bool | None]]) -> boo
         return False
 
 
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    async def secured(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message["headers"], *extra]}
+        await send(message)
+
+    return secured
+
+
 async def _respond(
     send: Any, status: int, body: bytes, content_type: str, *, head: bool = False
 ) -> None:
@@ -132,12 +142,16 @@ def install(app: Quart, settings: Settings) -> None:
     """Answer /healthz, /readyz and /metrics before the app sees the request."""
     readiness = Readiness(app, settings)
     inner: ASGIApp = app.asgi_app  # type: ignore[assignment]
+    # The app's security headers (ASVS 3.4): these answers never pass its hooks.
+    wanted = PRODUCTION_HEADERS if settings.is_production else SECURITY_HEADERS
+    secure = [(name.encode(), value.encode()) for _, name, value in wanted]
 
     async def probes(scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path not in ("/healthz", "/readyz", "/metrics"):
             await inner(scope, receive, send)
             return
+        send = _with_headers(send, secure)
         head = scope["method"] == "HEAD"
         if scope["method"] not in ("GET", "HEAD"):
             await _respond(send, 405, b"", "text/plain")

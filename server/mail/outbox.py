@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from server.config import Settings
 from server.db import speaks_postgres
 from server.mail.models import OutboxMessage, OutboxStatus
+from server.mail.sealing import SEALED, seal_body
 
 MAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
 MAIL = "mail"
@@ -154,16 +155,18 @@ async def enqueue_mail(
     ref: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
-    """Render a mail template and queue it for `to` (see `enqueue` for expiry and ref)."""
+    """Render a mail template and queue it for `to`, body sealed (`enqueue`: expiry and ref)."""
     subject, body = render_mail(template, settings, **context)
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
-    payload = {
+    payload: dict[str, Any] = {
         "template": template,
         "to": to,
         "subject": subject,
-        "body": body,
         # Fixed now, so that a retry after an unclear failure is the same message.
         "message_id": make_msgid(domain=domain),
         "date": format_datetime(now),
     }
+    # The body holds codes and links (ASVS 14.2.4): only its AES-GCM seal is
+    # stored, opened by the sender at send time. Subjects never carry secrets.
+    payload[SEALED] = seal_body(payload, body, settings.secret_key)
     return await enqueue(MAIL, payload, now, dedupe_key=dedupe_key, expires_at=expires_at, ref=ref)

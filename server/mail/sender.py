@@ -28,6 +28,7 @@ from server.db import is_postgres
 from server.lib.clock import Clock
 from server.mail.events import MailEvent
 from server.mail.models import OutboxMessage, OutboxStatus
+from server.mail.sealing import SEALED
 from server.mail.senders import (
     BATCH_HANDLERS,
     HANDLERS,
@@ -46,9 +47,10 @@ CHANNEL_BATCH = 100  # messages a batch handler gets in one call
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
-# Payload keys dropped once delivered: a mail body may hold a code or a link,
-# which the outbox has no reason to keep.
-FORGET_AFTER_SENDING: dict[str, tuple[str, ...]] = {"mail": ("body",)}
+# Payload keys dropped once the message is done with (sent, failed for good or
+# expired): a mail body may hold a code or a link, even sealed the outbox has
+# no reason to keep it (ASVS 14.2.4). "body" is a row queued before sealing.
+FORGET_AFTER_SENDING: dict[str, tuple[str, ...]] = {"mail": ("body", SEALED)}
 # Channels with one destination (the SMTP server): once a message goes through,
 # the others waiting out their backoff are due at once, not in up to an hour.
 PULL_FORWARD_CHANNELS = frozenset({"mail"})
@@ -57,6 +59,12 @@ PULL_FORWARD_CHANNELS = frozenset({"mail"})
 def retry_delay(attempts: int) -> timedelta:
     """Wait before attempt `attempts + 1`: 30 s, doubling, at most an hour."""
     return min(FIRST_RETRY * (2 ** min(attempts - 1, 20)), LONGEST_RETRY)
+
+
+def forget_content(row: OutboxMessage) -> dict:
+    """The row's payload without what a finished message must not keep (its body)."""
+    forget = FORGET_AFTER_SENDING.get(row.channel, ())
+    return {key: value for key, value in row.payload.items() if key not in forget}
 
 
 def _load_channels() -> None:
@@ -222,8 +230,7 @@ class OutboxSender:
     async def _expired(
         self, row: OutboxMessage, only_if: OutboxStatus = OutboxStatus.SENDING
     ) -> None:
-        forget = FORGET_AFTER_SENDING.get(row.channel, ())
-        payload = {key: value for key, value in row.payload.items() if key not in forget}
+        payload = forget_content(row)
         changed = await OutboxMessage.filter(id=row.id, status=only_if).update(
             payload=payload,
             status=OutboxStatus.EXPIRED,
@@ -277,8 +284,7 @@ class OutboxSender:
                 await self._failed(row, result)
 
     async def _sent(self, row: OutboxMessage) -> None:
-        forget = FORGET_AFTER_SENDING.get(row.channel, ())
-        payload = {key: value for key, value in row.payload.items() if key not in forget}
+        payload = forget_content(row)
         self.went_out.add(row.channel)
         metrics.outbox_result(row.channel, "sent")
         await OutboxMessage.filter(id=row.id).update(
@@ -322,6 +328,7 @@ class OutboxSender:
             error.reason,
         )
         await OutboxMessage.filter(id=row.id).update(
+            payload=forget_content(row),
             status=OutboxStatus.FAILED,
             attempts=attempts,
             locked_until=None,

@@ -18,6 +18,7 @@ import aiosmtplib
 
 from server.config import Settings
 from server.lib.text import email_problem
+from server.mail.sealing import SealError, open_body
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ def register_batch_channel(channel: str, handler: BatchHandler) -> None:
 
 
 def build_email(payload: dict[str, Any], settings: Settings) -> EmailMessage:
-    """The MIME message: UTF-8 plain text first, with Date and Message-ID fixed at enqueue."""
+    """The MIME message: UTF-8 plain text first, with Date and Message-ID fixed at enqueue.
+
+    The body is opened from its seal here, at send time (see `server.mail.sealing`).
+    """
     message = EmailMessage()
     message["From"] = formataddr((settings.coop_name, settings.mail_from))
     message["To"] = payload["to"]
@@ -94,7 +98,7 @@ def build_email(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     message["Date"] = payload["date"]
     message["Message-ID"] = payload["message_id"]
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(payload["body"], charset="utf-8")
+    message.set_content(open_body(payload, settings.secret_key), charset="utf-8")
     return message
 
 
@@ -122,7 +126,11 @@ async def deliver_mail(payload: dict[str, Any], context: DeliveryContext) -> Non
     # To header would make of a list, so no field can turn co-op mail into a relay.
     if email_problem(recipient) is not None:
         raise DeliveryError("recipient is not exactly one address", temporary=False)
-    message = build_email(payload, context.settings)
+    try:
+        message = build_email(payload, context.settings)
+    except SealError as error:
+        # Another secret key (or an altered row): no later attempt can open it.
+        raise DeliveryError(f"body not readable: {error}", temporary=False) from error
     try:
         await aiosmtplib.send(
             message,

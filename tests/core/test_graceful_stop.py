@@ -116,7 +116,8 @@ async def test_sigterm_finishes_the_request_and_the_mail_in_flight_and_leases_no
     smtp.controller.start()
     port = free_port()
     env = _environment(tmp_path, db_url, port, smtp.port)
-    settings = Settings(env="test", database_url=db_url)
+    # The server opens the sealed bodies with its own secret key: queue with the same one.
+    settings = Settings(env="test", database_url=db_url, secret_key=env["MYPAGE_SECRET_KEY"])
     await db.init_db(db_url)
     try:
         for n in range(6):

@@ -9,6 +9,7 @@ import pytest
 
 from server.config import Settings
 from server.lib.clock import FrozenClock
+from server.mail.sealing import open_body
 from server.push.delivery import deliver_notice
 from server.push.models import PushDelivery, PushSubscription
 from server.push.outbox_bridge import (
@@ -204,7 +205,7 @@ async def test_no_working_device_means_the_notice_comes_by_mail(
     [mail] = [m for m in await queued("mail") if m.payload["template"] == "push_notice"]
     assert mail.payload["to"] == "hanako@example.jp"
     assert mail.payload["template"] == "push_notice"
-    assert "http://localhost/statements/2026-11" in mail.payload["body"]
+    assert "http://localhost/statements/2026-11" in open_body(mail.payload, settings.secret_key)
     assert mail.dedupe_key == f"mail:push:{account.member_id}:statement:2026-11"
 
 
