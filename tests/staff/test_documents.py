@@ -46,7 +46,7 @@ async def test_admin_uploads_a_form_and_members_get_it_from_the_help_page(app: Q
     member_view = app.test_client()
     _, html = await page(member_view, "/help/forms")
     assert f'href="/help/forms/{document.id}.pdf">加入申込書（2027年度版）（PDF）' in html
-    assert "脱退届：現在ダウンロードの準備中です" in html
+    assert "脱退届：フリーダイヤル" in html and "準備中" not in html
     response = await member_view.get(f"/help/forms/{document.id}.pdf")
     assert response.status_code == 200 and await response.get_data() == PDF
 
