@@ -141,7 +141,7 @@ async def authenticate(
     await account.save(
         update_fields=["failed_count", "block_count", "blocked_until", "last_login_at"]
     )
-    await record(Event.LOGIN_SUCCESS, who, now, method="password")
+    await record(Event.LOGIN_PASSWORD_OK, who, now, method="password")
     return account
 
 

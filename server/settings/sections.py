@@ -86,6 +86,9 @@ async def sessions_section() -> SettingsSection:
 HISTORY_LABELS = {
     "account:login_code:sent": "認証コードの送信（ログイン）",
     "account:login_code:success": "認証コードの確認（ログイン）",
+    "account:login_code:capped": "認証コードの送信の一時停止（送信が続いたため）",
+    "account:code:checks_stopped": "認証コードの確認の一時停止（誤りが続いたため）",
+    "auth:login:password_ok": "パスワードの確認（ログイン）",
     "account:code:failure": "認証コードの誤り",
     "account:registration:complete": "利用登録（ログイン）",
     "account:device:new": "新しい端末からのログイン",
