@@ -87,11 +87,12 @@ def _window(purpose: CodePurpose, member_id: int, now: datetime) -> QuerySet[Aut
 async def lock_member_codes(member_id: int) -> None:
     """Serialise one member's code issues and checks (call inside a transaction).
 
-    The member row is locked FOR UPDATE (PostgreSQL); SQLite runs one
+    The member row is locked FOR NO KEY UPDATE (PostgreSQL); SQLite runs one
     transaction at a time anyway. Without it, concurrent requests would each
-    count four codes and each mail a fifth.
+    count four codes and each mail a fifth. NO KEY: rows that merely refer to
+    the member (audit events, sessions) are written meanwhile without waiting.
     """
-    await Member.filter(id=member_id).select_for_update().first()
+    await Member.filter(id=member_id).select_for_update(no_key=True).first()
 
 
 async def code_cap(purpose: CodePurpose, member_id: int, now: datetime) -> CodeCap | None:
