@@ -44,6 +44,8 @@ class IssuedPassword:
     member: Member
     password: str
     expires_at: datetime
+    # Whether the member's sign-in address was told of it (they have an account).
+    owner_mailed: bool = False
 
 
 def new_initial_password() -> str:
@@ -127,7 +129,7 @@ async def issue_initial_passwords(
                 by_phone=by_phone,
                 owner_mailed=account is not None,
             )
-            issued.append(IssuedPassword(member, password, expires_at))
+            issued.append(IssuedPassword(member, password, expires_at, account is not None))
     return issued
 
 

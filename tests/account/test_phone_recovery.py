@@ -8,6 +8,7 @@ from quart import Quart
 
 from server.account.models import InitialPassword
 from server.audit.models import AuditEvent
+from server.auth.models import Account
 from server.lib.clock import FrozenClock
 from server.members.models import Member
 from tests.account.flows import register
@@ -26,7 +27,10 @@ async def issue_on_the_phone(client, member: Member) -> str:  # type: ignore[no-
     path = f"/staff/members/{member.id}"
     response = await post_form(client, f"{path}/initial-password", {}, token_from=path)
     assert response.status_code == 200
-    [password] = set(PASSWORD_RE.findall(await response.get_data(as_text=True)))
+    html = await response.get_data(as_text=True)
+    told = "ログイン用メールアドレスに、初期パスワードを発行したことをお知らせしました" in html
+    assert told == await Account.filter(member_id=member.id).exists()
+    [password] = set(PASSWORD_RE.findall(html))
     return password
 
 
