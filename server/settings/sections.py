@@ -90,7 +90,8 @@ HISTORY_LABELS = {
     "account:code:checks_stopped": "認証コードの確認の一時停止（誤りが続いたため）",
     "auth:login:password_ok": "パスワードの確認（ログイン）",
     "account:code:failure": "認証コードの誤り",
-    "account:registration:complete": "利用登録（ログイン）",
+    # The sign-in that follows is its own row (auth:login:success, at the session start).
+    "account:registration:complete": "利用登録",
     "account:device:new": "新しい端末からのログイン",
     "account:password_reset:request": "パスワード再設定の申請",
     "account:password_reset:complete": "パスワードの再設定",
