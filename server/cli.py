@@ -142,7 +142,7 @@ async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) ->
             print("initial-passwords: no member needs an initial password; nothing written")
             return 0
         issued = await issue_initial_passwords(
-            members, system_clock(), settings.initial_password_days, Actor(kind="staff")
+            members, system_clock(), settings.initial_password_days, Actor(kind="staff"), settings
         )
     finally:
         await db.close_db()

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from server.account.events import AccountEvent
 from server.account.models import KnownDevice
-from server.account.signin import member_who
+from server.account.signin import LOST_DEVICE_PATH, member_who
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, Event, record
 from server.auth.models import Account
@@ -32,7 +32,6 @@ from server.security import new_token, token_hash
 
 # Browsers keep a cookie at most 400 days (Chrome's cap); each sign-in renews it.
 DEVICE_LIFETIME = timedelta(days=400)
-LOST_DEVICE_PATH = "/settings/lost-device"
 METHOD_NAMES = {"password": "パスワード", "passkey": "パスキー"}
 # The events that end in a session: the device event points at the one it belongs to.
 SIGN_IN_EVENTS = (

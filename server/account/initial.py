@@ -15,9 +15,13 @@ from tortoise.transactions import in_transaction
 from server.account.events import AccountEvent
 from server.account.models import InitialPassword
 from server.audit.service import Actor, record
+from server.auth.models import Account
+from server.config import Settings
 from server.errors import DomainError
 from server.lib.clock import to_jst
+from server.lib.formatting import jdatetime
 from server.lib.text import digits_only
+from server.mail.outbox import enqueue_mail
 from server.members.models import Member, MemberStatus
 from server.security import hash_password
 
@@ -40,6 +44,8 @@ class IssuedPassword:
     member: Member
     password: str
     expires_at: datetime
+    # Whether the member's sign-in address was told of it (they have an account).
+    owner_mailed: bool = False
 
 
 def new_initial_password() -> str:
@@ -74,9 +80,21 @@ async def members_to_issue(member_nos: Sequence[str]) -> list[Member]:
 
 
 async def issue_initial_passwords(
-    members: Sequence[Member], now: datetime, days: int, actor: Actor
+    members: Sequence[Member],
+    now: datetime,
+    days: int,
+    actor: Actor,
+    settings: Settings,
+    *,
+    by_phone: bool = False,
 ) -> list[IssuedPassword]:
-    """A new initial password per member; earlier unused ones stop working."""
+    """A new initial password per member; earlier unused ones stop working.
+
+    The clerk (`actor.staff_id`) is kept on the row and the audit event, and a
+    registered member is told at their current sign-in address: with this
+    password anyone who has it can register again and take the account over,
+    so its owner must hear of it (ASVS 6.4.4).
+    """
     issued = []
     expires_at = now + timedelta(days=days)
     prepared = []
@@ -84,6 +102,10 @@ async def issue_initial_passwords(
         password = new_initial_password()
         password_hash = await hash_password(normalize_initial_password(password))
         prepared.append((member, password, password_hash))
+    accounts = {
+        account.member_id: account  # type: ignore[attr-defined]
+        for account in await Account.filter(member_id__in=[m.id for m in members])
+    }
     async with in_transaction():
         for member, password, password_hash in prepared:
             await InitialPassword.filter(member_id=member.id, used_at=None).delete()
@@ -92,13 +114,39 @@ async def issue_initial_passwords(
                 password_hash=password_hash,
                 issued_at=now,
                 expires_at=expires_at,
+                issued_by_id=actor.staff_id,
             )
+            account = accounts.get(member.id)
+            if account is not None:
+                await _tell_owner(account, member, now, settings, by_phone=by_phone)
             who = Actor(kind=actor.kind, member_id=member.id, staff_id=actor.staff_id)
             await record(
-                AccountEvent.INITIAL_PASSWORD_ISSUE, who, now, expires_at=expires_at.isoformat()
+                AccountEvent.INITIAL_PASSWORD_ISSUE,
+                who,
+                now,
+                expires_at=expires_at.isoformat(),
+                issued_by=actor.staff_id,
+                by_phone=by_phone,
+                owner_mailed=account is not None,
             )
-            issued.append(IssuedPassword(member, password, expires_at))
+            issued.append(IssuedPassword(member, password, expires_at, account is not None))
     return issued
+
+
+async def _tell_owner(
+    account: Account, member: Member, now: datetime, settings: Settings, *, by_phone: bool
+) -> None:
+    # Never the password itself: only that one was issued, and whom to call.
+    await enqueue_mail(
+        account.email,
+        "initial_password_issued",
+        settings,
+        now,
+        name=member.name,
+        member_no=member.member_no,
+        at=jdatetime(now),
+        by_phone=by_phone,
+    )
 
 
 def write_letter_csv(path: Path, issued: Sequence[IssuedPassword]) -> None:

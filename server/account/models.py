@@ -30,6 +30,14 @@ class InitialPassword(models.Model):
     issued_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+    # The clerk who issued it (on the phone, from the member page); None for
+    # the command-line batch. Kept if the clerk's account is removed later.
+    issued_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "staff.StaffUser",
+        related_name="issued_initial_passwords",
+        on_delete=fields.SET_NULL,
+        null=True,
+    )
 
     class Meta:
         table = "initial_password"

@@ -12,7 +12,15 @@ from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from server.account.codes import CODE_LIFETIME, check_code, issue_code
+from server.account.codes import (
+    CODE_LIFETIME,
+    TooManyCodes,
+    TooManyWrongCodes,
+    check_code,
+    code_cap,
+    issue_code,
+    lock_member_codes,
+)
 from server.account.events import AccountEvent
 from server.account.initial import normalize_initial_password
 from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
@@ -25,7 +33,7 @@ from server.errors import DomainError
 from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
-from server.lib.formatting import jdate
+from server.lib.formatting import jdate, jdatetime
 from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.mail.outbox import code_ref, enqueue_mail
 from server.members.access import access_ended_reason
@@ -221,31 +229,48 @@ async def send_registration_code(
             "認証コードを送った回数が上限に達しました。お手数ですが、最初からやり直してください。"
         )
     async with in_transaction():
-        registration.email = address
-        registration.email_verified_at = None
-        await registration.save(update_fields=["email", "email_verified_at"])
-        code = await issue_code(
-            CodePurpose.REGISTER,
-            registration.token_hash,
-            member_id=member.id,
-            account_id=None,
-            email=address,
-            now=now,
-            secret_key=settings.secret_key,
-        )
-        await enqueue_mail(
-            address,
-            "registration_code",
-            settings,
-            now,
-            expires_at=now + CODE_LIFETIME,
-            ref=code_ref(registration.token_hash),
-            code=code,
-            name=member.name,
-            minutes=10,
-        )
-        await record(AccountEvent.REGISTRATION_CODE_SENT, _member_actor(actor, member.id), now)
+        # Five codes an hour per member, across registrations started anew (ASVS 6.6.3).
+        await lock_member_codes(member.id)
+        cap = await code_cap(CodePurpose.REGISTER, member.id, now)
+        if cap is None:
+            await _mail_registration_code(registration, address, now, settings, actor)
+        else:
+            who = _member_actor(actor, member.id)
+            until = cap.retry_at.isoformat()
+            await record(AccountEvent.REGISTRATION_CODE_CAPPED, who, now, until=until)
+    if cap is not None:
+        raise TooManyCodes(cap.retry_at, now)
     return address
+
+
+async def _mail_registration_code(
+    registration: Registration, address: str, now: datetime, settings: Settings, actor: Actor
+) -> None:
+    member = registration.member
+    registration.email = address
+    registration.email_verified_at = None
+    await registration.save(update_fields=["email", "email_verified_at"])
+    code = await issue_code(
+        CodePurpose.REGISTER,
+        registration.token_hash,
+        member_id=member.id,
+        account_id=None,
+        email=address,
+        now=now,
+        secret_key=settings.secret_key,
+    )
+    await enqueue_mail(
+        address,
+        "registration_code",
+        settings,
+        now,
+        expires_at=now + CODE_LIFETIME,
+        ref=code_ref(registration.token_hash),
+        code=code,
+        name=member.name,
+        minutes=10,
+    )
+    await record(AccountEvent.REGISTRATION_CODE_SENT, _member_actor(actor, member.id), now)
 
 
 async def verify_registration_code(
@@ -259,6 +284,11 @@ async def verify_registration_code(
         await check_code(
             CodePurpose.REGISTER, registration.token_hash, code, now, settings.secret_key
         )
+    except TooManyWrongCodes as stopped:
+        who = _member_actor(actor, registration.member.id)
+        until = stopped.retry_at.isoformat()
+        await record(AccountEvent.CODE_CHECKS_STOPPED, who, now, purpose="register", until=until)
+        raise
     except DomainError:
         who = _member_actor(actor, registration.member.id)
         await record(AccountEvent.CODE_FAILURE, who, now, purpose="register")
@@ -310,9 +340,25 @@ async def complete_registration(
             raise RegistrationInputError(
                 "このメールアドレスは登録に使えません。別のメールアドレスを入力してください。"
             )
+        previous = await Account.filter(member_id=member.id).first()
+        old_address = previous.email if previous is not None else None
         account, removed = await _save_account(
             member, address, new_hash, now, _member_actor(actor, member.id)
         )
+        told_old = False
+        if old_address is not None and old_address != address:
+            told_old = True
+            # The address that loses the account hears of it (ASVS 6.4.4): a
+            # registration by someone holding the initial password is not silent.
+            await enqueue_mail(
+                old_address,
+                "reregistered_old_address",
+                settings,
+                now,
+                name=member.name,
+                member_no=member.member_no,
+                at=jdatetime(now),
+            )
         await Registration.filter(member_id=member.id).delete()
         await enqueue_mail(
             address,
@@ -325,7 +371,10 @@ async def complete_registration(
             removed=removed,
         )
         await record(
-            AccountEvent.REGISTRATION_COMPLETE, _member_actor(actor, member.id, account.id), now
+            AccountEvent.REGISTRATION_COMPLETE,
+            _member_actor(actor, member.id, account.id),
+            now,
+            old_address_told=told_old,
         )
     account.member = member
     return account

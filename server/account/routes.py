@@ -195,7 +195,9 @@ async def register_password_post() -> ResponseReturnValue:
             "register_password.html", error.status, email=registration.email, error=error.message
         )
     wake_sender()
-    response = await complete_sign_in(account, method="password", target="/register/done")
+    response = await complete_sign_in(
+        account, method="password", target="/register/done", via="registration"
+    )
     clear_cookie(response, REGISTRATION_COOKIE)
     return response
 
@@ -330,14 +332,14 @@ async def login_code_post() -> ResponseReturnValue:
     except (CodeDead, LoginCodeLost) as error:
         # Nothing more to try here: the member signs in again for a new code.
         body = await render_template("account/login_code_dead.html", error=error.message)
-        dead = await make_response(body, 400)
+        dead = await make_response(body, error.status)
         clear_cookie(dead, LOGIN_CODE_COOKIE)
         return dead
     except DomainError as error:
         return await _render(
             "login_code.html", error.status, error=error.message, next=target, remember=remember
         )
-    response = await complete_sign_in(account, method="password", target=target)
+    response = await complete_sign_in(account, method="password", target=target, via="code")
     clear_cookie(response, LOGIN_CODE_COOKIE)
     if remember:
         token, lifetime = await remember_browser(

@@ -13,7 +13,18 @@ from functools import lru_cache
 
 from tortoise.transactions import in_transaction
 
-from server.account.codes import CODE_LIFETIME, check_code, issue_code
+from server.account.codes import (
+    CODE_LIFETIME,
+    CODE_WINDOW,
+    CODES_PER_WINDOW,
+    CodeCap,
+    TooManyCodes,
+    TooManyWrongCodes,
+    check_code,
+    code_cap,
+    issue_code,
+    lock_member_codes,
+)
 from server.account.events import AccountEvent
 from server.account.models import AuthCode, CodePurpose, RememberedBrowser
 from server.audit.service import Actor, record
@@ -23,11 +34,13 @@ from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
+from server.mail.models import OutboxMessage
 from server.mail.outbox import code_ref, enqueue_mail
 from server.push.service import device_label
 from server.security import new_token, token_hash
 
 CODE_METHODS = frozenset({"password"})
+LOST_DEVICE_PATH = "/settings/lost-device"
 
 
 class LoginCodeLost(DomainError):
@@ -89,34 +102,79 @@ async def login_needs_code(
 async def start_login_code(
     account: Account, now: datetime, settings: Settings, actor: Actor
 ) -> str:
-    """Mail a code for this sign-in; returns the token the browser keeps until it answers."""
+    """Mail a code for this sign-in; returns the token the browser keeps until it answers.
+
+    Five codes an hour per account: the sixth correct password within the hour
+    gets TooManyCodes (no code), and the owner one mail saying so (ASVS 6.6.3).
+    """
     flow = new_token()
     flow_hash = token_hash(flow)
+    member_id = account.member_id  # type: ignore[attr-defined]
     async with in_transaction():
-        code = await issue_code(
-            CodePurpose.LOGIN,
-            flow_hash,
-            member_id=account.member_id,  # type: ignore[attr-defined]
-            account_id=account.id,
-            email=account.email,
-            now=now,
-            secret_key=settings.secret_key,
-        )
+        # Counted and issued under the member's lock: racing sign-ins cannot both be the fifth.
+        await lock_member_codes(member_id)
+        cap = await code_cap(CodePurpose.LOGIN, member_id, now)
+        if cap is not None:
+            await _refuse_code(account, cap, now, settings, actor)
+        else:
+            await _mail_code(account, flow_hash, now, settings, actor)
+    if cap is not None:
+        raise TooManyCodes(cap.retry_at, now)
+    return flow
+
+
+async def _mail_code(
+    account: Account, flow_hash: str, now: datetime, settings: Settings, actor: Actor
+) -> None:
+    code = await issue_code(
+        CodePurpose.LOGIN,
+        flow_hash,
+        member_id=account.member_id,  # type: ignore[attr-defined]
+        account_id=account.id,
+        email=account.email,
+        now=now,
+        secret_key=settings.secret_key,
+    )
+    await enqueue_mail(
+        account.email,
+        "login_code",
+        settings,
+        now,
+        expires_at=now + CODE_LIFETIME,
+        ref=code_ref(flow_hash),
+        code=code,
+        name=account.member.name,
+        minutes=10,
+        at=jdatetime(now),
+        device=device_label(actor.user_agent),
+    )
+    await record(AccountEvent.LOGIN_CODE_SENT, member_who(account, actor), now)
+
+
+async def _refuse_code(
+    account: Account, cap: CodeCap, now: datetime, settings: Settings, actor: Actor
+) -> None:
+    # One mail per run of refusals: keyed by the oldest code of the hour, so a
+    # flood of correct passwords mails the owner once, not once per attempt.
+    key = f"login-code-cap:{account.id}:{cap.oldest_id}"
+    mailed = not await OutboxMessage.filter(dedupe_key=key).exists()
+    if mailed:
         await enqueue_mail(
             account.email,
-            "login_code",
+            "login_code_capped",
             settings,
             now,
-            expires_at=now + CODE_LIFETIME,
-            ref=code_ref(flow_hash),
-            code=code,
+            dedupe_key=key,
             name=account.member.name,
-            minutes=10,
+            codes=CODES_PER_WINDOW,
+            hours=int(CODE_WINDOW.total_seconds() // 3600),
             at=jdatetime(now),
-            device=device_label(actor.user_agent),
+            until=jdatetime(cap.retry_at),
+            lost_device_url=settings.base_url + LOST_DEVICE_PATH,
         )
-        await record(AccountEvent.LOGIN_CODE_SENT, member_who(account, actor), now)
-    return flow
+    who = member_who(account, actor)
+    until = cap.retry_at.isoformat()
+    await record(AccountEvent.LOGIN_CODE_CAPPED, who, now, until=until, mailed=mailed)
 
 
 async def finish_login_code(
@@ -134,6 +192,10 @@ async def finish_login_code(
         raise LoginCodeLost()
     try:
         await check_code(CodePurpose.LOGIN, flow_hash, code, now, settings.secret_key)
+    except TooManyWrongCodes as stopped:
+        until = stopped.retry_at.isoformat()
+        await record(AccountEvent.CODE_CHECKS_STOPPED, member_who(account, actor), now, until=until)
+        raise
     except DomainError:
         await record(AccountEvent.CODE_FAILURE, member_who(account, actor), now, purpose="login")
         raise

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
-from quart import g, redirect, request
+from quart import g, redirect, render_template, request
+from quart.typing import ResponseReturnValue
 from werkzeug.sansio.response import Response as BaseResponse
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
+from server.account.codes import TooManyCodes
 from server.account.devices import DEVICE_LIFETIME, see_device
 from server.account.signin import login_needs_code, start_login_code
 from server.auth.models import Account
@@ -64,9 +67,19 @@ async def needs_code(account: Account) -> bool:
     return await login_needs_code(account, read_cookie(BROWSER_COOKIE), now())
 
 
-async def hold_for_code(account: Account, target: str) -> WerkzeugResponse:
-    """Mail the sign-in code and send the browser to the page that asks for it."""
-    flow = await start_login_code(account, now(), settings(), request_actor())
+async def hold_for_code(account: Account, target: str) -> ResponseReturnValue:
+    """Mail the sign-in code and send the browser to the page that asks for it.
+
+    When the hour's codes are spent, the sign-in page says when to try again (429).
+    """
+    try:
+        flow = await start_login_code(account, now(), settings(), request_actor())
+    except TooManyCodes as capped:
+        wake_sender()  # the owner's mail saying codes were asked for repeatedly
+        body = await render_template(
+            "auth/login.html", email=account.email, error=capped.message, next=target, done=False
+        )
+        return body, capped.status
     wake_sender()
     query = urlencode({"next": target}) if target != "/" else ""
     response = redirect("/login/code" + (f"?{query}" if query else ""), 303)
@@ -74,11 +87,12 @@ async def hold_for_code(account: Account, target: str) -> WerkzeugResponse:
     return response
 
 
-async def begin_session(account: Account, *, method: str) -> str:
+async def begin_session(account: Account, *, method: str, **details: Any) -> str:
     """Start a fresh session (ending the one this browser had); returns its cookie token.
 
     Every proven sign-in comes here (password, mailed code, registration,
-    passkey); `start_session` refuses a member whose access has ended.
+    passkey); `start_session` refuses a member whose access has ended, and
+    records the sign-in's success (with `details`) once the session exists.
     """
     token = await start_session(
         account,
@@ -87,6 +101,7 @@ async def begin_session(account: Account, *, method: str) -> str:
         method=method,
         actor=request_actor(),
         free_dial=settings().coop_free_dial,
+        **details,
     )
     if g.get("session") is not None:
         await end_session(g.session_token)
@@ -112,13 +127,15 @@ async def note_device(
     return seen.new
 
 
-async def complete_sign_in(account: Account, *, method: str, target: str) -> WerkzeugResponse:
+async def complete_sign_in(
+    account: Account, *, method: str, target: str, **details: Any
+) -> WerkzeugResponse:
     """Start a fresh session and go to `target`.
 
     For every way of signing in once it is proved: after the mailed code,
     after registration, and for passkeys (which never need the code).
     """
-    token = await begin_session(account, method=method)
+    token = await begin_session(account, method=method, **details)
     response = redirect(safe_next(target), 303)
     set_session_cookie(response, token)
     # Both callers mailed the member for this sign-in (the code, registration): told once.

@@ -15,6 +15,8 @@ class Event(StrEnum):
     """Every kind of event, named area:subject:action."""
 
     LOGIN_SUCCESS = "auth:login:success"
+    # The password was right and a code was (or may be) asked next: not yet a sign-in (16.3.1).
+    LOGIN_PASSWORD_OK = "auth:login:password_ok"  # noqa: S105 - an event name
     LOGIN_FAILURE = "auth:login:failure"
     LOGIN_BLOCKED = "auth:login:blocked"
     ACCOUNT_BLOCK = "auth:account:block"

@@ -136,11 +136,10 @@ async def authenticate(
     account.failed_count = 0
     account.block_count = 0
     account.blocked_until = None
-    account.last_login_at = now
-    await account.save(
-        update_fields=["failed_count", "block_count", "blocked_until", "last_login_at"]
-    )
-    await record(Event.LOGIN_SUCCESS, who, now, method="password")
+    # last_login_at is set when the session starts (start_session), not here:
+    # a right password alone, still waiting for its code, is no sign-in.
+    await account.save(update_fields=["failed_count", "block_count", "blocked_until"])
+    await record(Event.LOGIN_PASSWORD_OK, who, now, method="password")
     return account
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from tortoise.models import Model
 
@@ -51,22 +52,25 @@ async def start_session(
     method: str,
     actor: Actor,
     free_dial: str = "",
+    **details: Any,
 ) -> str:
     """Create a session and return its cookie token (a fresh one at every sign-in).
 
     Every way of signing in ends here, so no session starts for a member whose
-    access has ended, whatever was proved first (AccessEnded, audited).
+    access has ended, whatever was proved first (AccessEnded, audited). This is
+    the one place `auth:login:success` is recorded (with `details`): after every
+    factor, never for a refused sign-in (ASVS 16.3.1).
     """
     member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     reason = ended_reason(account, member, now, free_dial)
+    who = Actor(
+        kind="member",
+        member_id=member.id,
+        account_id=account.id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
     if reason:
-        who = Actor(
-            kind="member",
-            member_id=member.id,
-            account_id=account.id,
-            ip=actor.ip,
-            user_agent=actor.user_agent,
-        )
         await record(Event.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
         raise AccessEnded(reason)
     token = new_token()
@@ -80,6 +84,9 @@ async def start_session(
         ip=actor.ip[:45],
         user_agent=actor.user_agent[:300],
     )
+    account.last_login_at = now
+    await Account.filter(id=account.id).update(last_login_at=now)
+    await record(Event.LOGIN_SUCCESS, who, now, method=method, **details)
     return token
 
 

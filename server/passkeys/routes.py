@@ -170,12 +170,12 @@ async def authentication_verify() -> ResponseReturnValue:
     next_value = body.get("next")
     target = safe_next(next_value if isinstance(next_value, str) else None)
     try:
-        account = await service.sign_in_with_passkey(
+        account, passkey_id = await service.sign_in_with_passkey(
             body.get("credential"), relying_party(), g.csrf_binding, now(), request_actor()
         )
     except service.UnknownPasskey as error:
         return jsonify({"error": error.message, "unknownCredential": True}), error.status
-    token = await begin_session(account, method="passkey")
+    token = await begin_session(account, method="passkey", multi_factor=True, passkey_id=passkey_id)
     response = jsonify({"redirect": target})
     set_session_cookie(response, token)
     await note_device(response, account, method="passkey", mail_if_new=True)

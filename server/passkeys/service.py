@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.account.passwords import password_matches
-from server.audit.service import Actor, Event, record
+from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
 from server.config import Settings
 from server.errors import DomainError
@@ -368,8 +368,8 @@ async def _verified_use(
 
 async def sign_in_with_passkey(
     credential: Any, rp: wa.RelyingParty, binding: str, now: datetime, actor: Actor
-) -> Account:
-    """Verify an assertion and return the account to start a multi-factor session for."""
+) -> tuple[Account, int]:
+    """Verify an assertion; the account to start a multi-factor session for, and the passkey id."""
     passkey, account = await _verified_use(
         credential,
         rp,
@@ -379,17 +379,9 @@ async def sign_in_with_passkey(
         ceremony=AUTHENTICATION,
         failure=PasskeyEvent.LOGIN_FAILURE,
     )
-    account.last_login_at = now
-    await account.save(update_fields=["last_login_at"])
-    await record(
-        Event.LOGIN_SUCCESS,
-        member_actor(account, actor),
-        now,
-        method="passkey",
-        multi_factor=True,
-        passkey_id=passkey.id,
-    )
-    return account
+    # The success is recorded when the session starts (`start_session`), not
+    # here: a member whose access has ended is refused after this (16.3.1).
+    return account, passkey.id
 
 
 async def reauthentication_options(

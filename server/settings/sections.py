@@ -86,8 +86,12 @@ async def sessions_section() -> SettingsSection:
 HISTORY_LABELS = {
     "account:login_code:sent": "認証コードの送信（ログイン）",
     "account:login_code:success": "認証コードの確認（ログイン）",
+    "account:login_code:capped": "認証コードの送信の一時停止（送信が続いたため）",
+    "account:code:checks_stopped": "認証コードの確認の一時停止（誤りが続いたため）",
+    "auth:login:password_ok": "パスワードの確認（ログイン）",
     "account:code:failure": "認証コードの誤り",
-    "account:registration:complete": "利用登録（ログイン）",
+    # The sign-in that follows is its own row (auth:login:success, at the session start).
+    "account:registration:complete": "利用登録",
     "account:device:new": "新しい端末からのログイン",
     "account:password_reset:request": "パスワード再設定の申請",
     "account:password_reset:complete": "パスワードの再設定",

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from quart.typing import TestClientProtocol
 
 from server.account.initial import issue_initial_passwords
 from server.audit.service import Actor
+from server.config import Settings
 from server.members.models import Member
+from tests.conftest import make_settings
 from tests.helpers import post_form
 from tests.smtp import mailed_code
 
 NEW_PASSWORD = "akagi-yama-no-fumoto-2026"
 
 
-async def issue(member: Member, now: datetime, days: int = 90) -> str:
+async def issue(
+    member: Member, now: datetime, days: int = 90, settings: Settings | None = None
+) -> str:
     """Issue an initial password as staff would; returns what the letter says."""
-    [issued] = await issue_initial_passwords([member], now, days, Actor(kind="staff"))
+    # The settings only fill in the owner's mail (co-op name, free dial, site address).
+    mail_settings = settings or make_settings("sqlite://:memory:", Path("/nonexistent"))
+    [issued] = await issue_initial_passwords(
+        [member], now, days, Actor(kind="staff"), mail_settings
+    )
     return issued.password
 
 

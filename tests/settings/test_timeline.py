@@ -49,16 +49,19 @@ async def test_sign_ins_show_method_device_and_new_device_newest_first(
     assert "新しい端末（お知らせメールを送信しました）" in first
     # The device event is folded into its sign-in, not listed again.
     assert not any("新しい端末からのログイン" in row for row in rows)
+    # ASVS 16.3.1: the sign-in is the session's start, after the code; the
+    # password alone is its own row.
     labels = [
         "パスキーの追加",
+        "ログイン（パスワード）",
         "認証コードの確認（ログイン）",
         "認証コードの送信（ログイン）",
-        "ログイン（パスワード）",
+        "パスワードの確認（ログイン）",
     ]
     older = "".join(rows[rows.index(first) + 1 :])
     positions = [older.index(label) for label in labels]
     assert positions == sorted(positions)
-    code_sign_in = next(row for row in rows if "認証コードの確認（ログイン）" in row)
+    code_sign_in = next(row for row in rows if "ログイン（パスワード）" in row)
     assert "新しい端末" in code_sign_in and "メール" not in code_sign_in
 
 

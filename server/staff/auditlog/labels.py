@@ -5,6 +5,7 @@ from __future__ import annotations
 # What staff read for the events the app records; anything else shows its raw name.
 EVENT_LABELS: dict[str, str] = {
     "auth:login:success": "ログイン成功",
+    "auth:login:password_ok": "パスワード確認（認証コードの前）",
     "auth:login:failure": "ログイン失敗",
     "auth:login:blocked": "ブロック中のログイン",
     "auth:account:block": "ログインの一時停止",
@@ -25,6 +26,9 @@ EVENT_LABELS: dict[str, str] = {
     "account:password:change_failure": "パスワード変更の失敗（現在のパスワードの誤り）",
     "account:login_code:sent": "ログイン用コードの送信",
     "account:login_code:success": "ログイン用コードの確認",
+    "account:login_code:capped": "ログイン用コードの送信制限（1時間の上限）",
+    "account:code:checks_stopped": "コードの誤りが続いたための確認停止",
+    "account:registration:code_capped": "利用登録の確認コードの送信制限（1時間の上限）",
     "account:browser:remember": "ブラウザの記憶",
     "account:browser:forget": "記憶したブラウザの削除",
     "account:lockdown:lost_device": "端末をなくしたときの保護（全端末のログアウトなど）",

@@ -104,6 +104,8 @@ async def issue_password(member_id: int) -> ResponseReturnValue:
         issued = await service.issue_password(member_id, now(), settings(), staff_request_actor())
     except IssueError as failure:
         return await _refused(member_id, failure.message, failure.status)
+    if issued.owner_mailed:
+        wake_sender()  # the member's sign-in address hears of it now, not at the next poll
     return await render_template("staff/members/issued.html", issued=issued)
 
 

@@ -40,6 +40,9 @@ HISTORY_LIMIT = 20
 # Events of signing in, as the access log names them; labels in the staff's words.
 SIGN_IN_EVENTS: dict[str, str] = {
     "auth:login:success": "ログイン",
+    "auth:login:password_ok": "パスワードの確認（認証コードの前）",
+    "account:login_code:capped": "認証コードの送信制限（1時間の上限）",
+    "account:code:checks_stopped": "認証コードの確認停止（誤りが続いたため）",
     "auth:login:failure": "ログインの失敗",
     "auth:login:blocked": "ロック中のログイン（拒否）",
     "auth:account:block": "ロック（失敗が続いたため）",
@@ -54,7 +57,13 @@ SIGN_IN_EVENTS: dict[str, str] = {
     "account:lockdown:lost_device": "端末をなくしたときの手続き",
 }
 FAILURE_EVENTS = frozenset(
-    {"auth:login:failure", "auth:login:blocked", "passkey:login:failure", "account:code:failure"}
+    {
+        "auth:login:failure",
+        "auth:login:blocked",
+        "passkey:login:failure",
+        "account:code:failure",
+        "account:code:checks_stopped",
+    }
 )
 FAILURE_REASONS = {
     "password": "パスワード違い",
@@ -261,7 +270,9 @@ async def issue_password(
     member = await get_member(member_id)
     # The account feature's rules: not for withdrawn members.
     members = await members_to_issue([member.member_no])
-    [issued] = await issue_initial_passwords(members, now, settings.initial_password_days, actor)
+    [issued] = await issue_initial_passwords(
+        members, now, settings.initial_password_days, actor, settings, by_phone=True
+    )
     await record(
         MemberEvent.INITIAL_PASSWORD_ISSUE,
         about_member(actor, member),
