@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from hypercorn.logging import Logger
@@ -37,6 +38,15 @@ def redact(path: str) -> str:
     if len(path) > 20:
         path = TOKEN_SEGMENT.sub(REDACTED, path)
     return escape_controls(path)
+
+
+def utc_formatter() -> logging.Formatter:
+    """Log lines stamped in UTC with an explicit Z (ASVS 16.2.2), whatever the server's zone."""
+    formatter = logging.Formatter(
+        "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+    )
+    formatter.converter = time.gmtime
+    return formatter
 
 
 class EscapeControls(logging.Filter):

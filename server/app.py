@@ -15,7 +15,7 @@ from quart.templating import Environment as QuartEnvironment
 from quart_rate_limiter import RateLimiter
 
 from server import compression, db, health, metrics
-from server.accesslog import EscapeControls
+from server.accesslog import EscapeControls, utc_formatter
 from server.audit import refusals
 from server.auth import failures as auth_failures
 from server.auth import sqlite_reader
@@ -211,7 +211,7 @@ def configure_logging() -> None:
     logger = logging.getLogger("server")
     if not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(utc_formatter())
         handler.addFilter(EscapeControls())
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

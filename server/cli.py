@@ -232,6 +232,34 @@ async def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("end-sessions")
+async def cmd_end_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign every member and every clerk out at once (after a suspected leak); audited."""
+    from server.audit.service import Actor, Event, record
+    from server.auth.models import Session
+    from server.lib.clock import system_clock
+    from server.staff.models import StaffSession
+
+    if not args.all:
+        print("end-sessions: add --all to sign everyone out (members and staff)", file=sys.stderr)
+        return 2
+    await db.init_db(settings.database_url)
+    try:
+        members = await Session.all().delete()
+        staff = await StaffSession.all().delete()
+        await record(
+            Event.SESSIONS_END_EVERYONE,
+            Actor(kind="system"),
+            system_clock(),
+            members=members,
+            staff=staff,
+        )
+    finally:
+        await db.close_db()
+    print(f"end-sessions: ended {members} member and {staff} staff sessions")
+    return 0
+
+
 @command("backup")
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the SQLite database to a new file while serving; PostgreSQL: print pg_dump."""
@@ -334,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-link", action="store_true", help="also print the set-up link (when mail is off)"
     )
     sub.add_parser("cleanup", help="delete expired sessions, codes, links and old sent mail")
+    end = sub.add_parser("end-sessions", help="sign every member and clerk out (audited)")
+    end.add_argument("--all", action="store_true", help="required: yes, everyone")
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for push notices")
     backup = sub.add_parser("backup", help="copy the SQLite database to FILE (safe while serving)")
     backup.add_argument("file", help="new file to write (must not exist)")

@@ -24,6 +24,7 @@ class Event(StrEnum):
     SESSION_EXPIRED = "auth:session:expired"
     SESSION_ACCESS_ENDED = "auth:session:access_ended"
     SESSIONS_END_OTHERS = "auth:session:end_others"
+    SESSIONS_END_EVERYONE = "auth:session:end_everyone"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -118,3 +119,31 @@ def test_the_worker_runs_in_development_without_an_smtp_host(tmp_path: Path) -> 
         worker.terminate()
         rest, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0 and "worker: stopped" in rest
+
+
+def test_an_admin_can_sign_everyone_out(tmp_path: Path) -> None:
+    """ASVS 7.4.5: `mypage end-sessions --all` ends every member's and clerk's session."""
+    import sqlite3
+
+    env = _env(tmp_path)
+    assert _mypage(env, "migrate").returncode == 0
+    assert _mypage(env, "demo").returncode == 0
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        (account_id,) = conn.execute("SELECT id FROM account LIMIT 1").fetchone()
+        for n in range(3):
+            conn.execute(
+                "INSERT INTO session (token_hash, account_id, created_at, last_seen_at,"
+                " expires_at) VALUES (?, ?, '2026-12-04 10:00:00+00:00',"
+                " '2026-12-04 10:00:00+00:00', '2099-12-04 10:00:00+00:00')",
+                (f"{n:064d}", account_id),
+            )
+    refused = _mypage(env, "end-sessions")
+    assert refused.returncode == 2 and "--all" in refused.stderr
+    done = _mypage(env, "end-sessions", "--all")
+    assert done.returncode == 0 and "ended 3 member and 0 staff sessions" in done.stdout
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM session").fetchone() == (0,)
+        (event,) = conn.execute(
+            "SELECT data FROM audit_event WHERE event = 'auth:session:end_everyone'"
+        ).fetchone()
+    assert json.loads(event) == {"members": 3, "staff": 0}

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from server.accesslog import AccessLog, EscapeControls, redact
+from server.accesslog import AccessLog, EscapeControls, redact, utc_formatter
 from server.app import create_app
 from server.lib.threads import LOW_NICE, PageReads, YieldingPool, low_priority_pool
 from server.serve import freeze_after_startup, hypercorn_config
@@ -98,6 +98,15 @@ async def test_the_unexpected_error_log_redacts_tokens_and_escapes_newlines(
     message = next(r.getMessage() for r in caplog.records if "unhandled" in r.getMessage())
     assert TOKEN not in message and "\n" not in message
     assert message == "unhandled error on GET /boom/***/\\x0aINFO fake line"
+
+
+def test_app_log_lines_are_stamped_in_utc_with_z() -> None:
+    """ASVS 16.2.2: every log line carries a UTC time with its zone."""
+    record = logging.LogRecord("server.x", logging.INFO, __file__, 1, "hello", (), None)
+    record.created = 1_764_900_000.25  # 2025-12-05 02:00:00.250 UTC
+    record.msecs = 250
+    line = utc_formatter().format(record)
+    assert line == "2025-12-05T02:00:00.250Z INFO server.x: hello"
 
 
 def test_the_app_log_handler_escapes_every_interpolated_string() -> None:

@@ -112,6 +112,7 @@ EVENT_LABELS: dict[str, str] = {
     "staff:paper:export": "紙の明細一覧のCSV出力",
     "staff:document:upload_refused": "書類のアップロードの拒否",
     "auth:session:end_others": "ほかの端末のログインの終了",
+    "auth:session:end_everyone": "全員のログインの終了（管理者のコマンド）",
     "security:csrf:refused": "拒否：不正な送信（CSRF）",
     "security:authz:refused": "拒否：権限のない操作",
     "security:record:not_found": "拒否：見つからない・本人以外の記録",
