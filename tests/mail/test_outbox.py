@@ -232,10 +232,3 @@ async def test_the_worker_delivers_until_stopped(
     stop.set()
     await asyncio.wait_for(worker, timeout=5)
     assert len(mailbox.messages) == 1
-
-
-async def test_the_worker_command_needs_an_smtp_host_in_development(settings: Settings) -> None:
-    from server.cli import build_parser, cmd_worker
-
-    args = build_parser().parse_args(["worker"])
-    assert await cmd_worker(args, settings.replace(env="development", smtp_host="")) == 2
