@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
+from sqlite3 import OperationalError as SQLiteOperationalError
 
 import asyncpg
 from quart import Quart, Response, g, jsonify, render_template, request
@@ -95,7 +95,7 @@ def is_database_outage(error: BaseException) -> bool:
     while current is not None and seen < 6:
         if isinstance(current, _OUTAGE_TYPES):
             return True
-        if isinstance(current, sqlite3.OperationalError) and any(
+        if isinstance(current, SQLiteOperationalError) and any(
             text in str(current).lower() for text in _SQLITE_OUTAGE
         ):
             return True
