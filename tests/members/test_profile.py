@@ -30,7 +30,7 @@ async def test_profile_shows_the_registered_details(client) -> None:
         "<dt>組合員番号</dt><dd>00012345</dd>",
         "<dt>お名前</dt><dd>山田 花子</dd>",
         "<dt>フリガナ</dt><dd>ヤマダ ハナコ</dd>",
-        "<dt>生年月日</dt><dd>1978年4月12日</dd>",
+        "<dt>生年月日</dt><dd>1978年<wbr>4月12日</dd>",
         "<dt>郵便番号</dt><dd>〒371-0026</dd>",
         "<dt>ご住所</dt><dd>群馬県前橋市大手町1-1-1 生協ハイツ201</dd>",
         "<dt>電話番号</dt><dd>027-231-0000</dd>",
