@@ -63,7 +63,7 @@ def statement_pdf(
     font = japanese_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1, lang="ja-JP")
-    canvas.setTitle(f"ご請求明細書（{statement.label}分）")
+    canvas.setTitle(f"ご請求明細（{statement.label}分）")
     canvas.setAuthor(coop_name)
     canvas.setSubject(
         f"{member_name} 様（組合員番号 {member_no}）の{statement.label}分のご請求明細"
@@ -102,7 +102,7 @@ def _heading(
     member_no: str,
 ) -> float:
     canvas.setFont(font, 18)
-    canvas.drawString(LEFT, TOP, f"ご請求明細書（{statement.label}分）")
+    canvas.drawString(LEFT, TOP, f"ご請求明細（{statement.label}分）")
     canvas.setFont(font, 11)
     canvas.drawRightString(RIGHT, TOP, coop_name)
     canvas.drawString(LEFT, TOP - 12 * mm, f"{member_name} 様")

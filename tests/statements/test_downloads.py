@@ -45,7 +45,7 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
     path.write_bytes(await response.get_data())
     text = await tool("pdftotext", "-layout", str(path), "-")
     for words in (
-        "ご請求明細書（2026年11月分）",
+        "ご請求明細（2026年11月分）",
         "山田 花子 様",
         "組合員番号 00012345",
         "旅行積立金",
@@ -60,7 +60,7 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
     ):
         assert words in text, words
     info = await tool("pdfinfo", str(path))
-    assert "Title:           ご請求明細書（2026年11月分）" in info
+    assert "Title:           ご請求明細（2026年11月分）" in info
     assert "Author:          群馬県学校生協" in info
     assert "Subject:         山田 花子 様（組合員番号 00012345）の2026年11月分のご請求明細" in info
     fonts = await tool("pdffonts", str(path))
