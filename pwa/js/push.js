@@ -66,7 +66,7 @@
     offButton.hidden = !subscribed;
     if (Notification.permission === "denied") {
       onButton.hidden = true;
-      say("この端末では通知がブロックされています。ブラウザの設定でこのサイトの通知を許可してください。");
+      say("この端末では通知がブロックされています。ブラウザーの設定でこのサイトの通知を許可してください。");
     } else {
       say(subscribed ? "この端末は通知を受け取ります。" : "この端末は通知を受け取っていません。");
     }

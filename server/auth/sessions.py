@@ -73,6 +73,7 @@ async def start_session(
     if reason:
         await record(Event.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
         raise AccessEnded(reason)
+    await Account.filter(id=account.id).update(last_login_at=now)  # registration too (最終ログイン)
     token = new_token()
     await Session.create(
         token_hash=token_hash(token),

@@ -20,7 +20,7 @@ from server.imports.reader import (
     parse_int,
     parse_member_no,
 )
-from server.imports.service import Context, Counts, Progress, chunks, member_ids
+from server.imports.service import Context, Counts, Progress, chunks, resolve_members
 
 COLUMNS = ("member_no", "fiscal_year", "published_on", "units", "balance_yen")
 REQUIRED = COLUMNS
@@ -38,6 +38,16 @@ PARSERS: dict[str, Any] = {
 
 def parse(table: Table) -> dict[tuple[str, int], tuple[int, dict[str, Any]]]:
     """Validate every row; (member_no, fiscal_year) -> (line number, values)."""
+    records, problems = parse_rows(table)
+    if problems:
+        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+    return records
+
+
+def parse_rows(
+    table: Table,
+) -> tuple[dict[tuple[str, int], tuple[int, dict[str, Any]]], list[Problem]]:
+    """Check every row: the good rows by (member_no, fiscal_year), and the problems."""
     problems: list[Problem] = []
     records: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
     for number, row in table.records():
@@ -49,7 +59,8 @@ def parse(table: Table) -> dict[tuple[str, int], tuple[int, dict[str, Any]]]:
             except CellError as error:
                 errors.append(Problem(number, column, row[column], str(error)))
         key = (values.get("member_no", ""), values.get("fiscal_year", 0))
-        if not errors and key in records:
+        # A row with another bad cell is still checked for a repeat (one pass reports all).
+        if "member_no" in values and "fiscal_year" in values and key in records:
             errors.append(
                 Problem(
                     number,
@@ -62,9 +73,7 @@ def parse(table: Table) -> dict[tuple[str, int], tuple[int, dict[str, Any]]]:
             problems += errors
             continue
         records[key] = (number, values)
-    if problems:
-        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
-    return records
+    return records, problems
 
 
 @dataclass
@@ -90,15 +99,8 @@ class CapitalPlan:
 
 async def make_plan(table: Table, progress: Progress, context: Context) -> CapitalPlan:
     """Validate, resolve member numbers, and compare with the database."""
-    records = parse(table)
-    ids = await member_ids([no for no, _ in records])
-    unknown = [
-        Problem(number, "member_no", no, "この組合員番号の組合員は登録されていません。")
-        for (no, _), (number, _) in records.items()
-        if no not in ids
-    ]
-    if unknown:
-        raise ImportRejected(unknown[:MAX_PROBLEMS], total=len(unknown))
+    records, problems = parse_rows(table)
+    ids = await resolve_members(table, {no for no, _ in records}, problems)
     existing: dict[tuple[int, int], CapitalRecord] = {}
     years = sorted({year for _, year in records})
     for part in chunks(sorted(set(ids.values()))):

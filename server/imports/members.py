@@ -155,7 +155,8 @@ def parse(table: Table) -> dict[str, dict[str, Any]]:
                 continue
             if seen is not None and len(seen) < MEMO_LIMIT:
                 seen[raw] = values[column]
-        if not errors and values["status"] == MemberStatus.WITHDRAWING:
+        # Checked even when another cell of the row is bad: one pass reports everything.
+        if values.get("status") == MemberStatus.WITHDRAWING and "capital_refund_on" in values:
             if values["capital_refund_on"] is None:
                 errors.append(
                     Problem(
@@ -166,14 +167,15 @@ def parse(table: Table) -> dict[str, dict[str, Any]]:
                     )
                 )
         no: str = values.get("member_no", "")
-        if not errors and no in lines:
+        if no in lines:
             errors.append(
                 Problem(number, "member_no", no, f"同じ組合員番号が{lines[no]}行目にもあります。")
             )
+        elif no:
+            lines[no] = number
         if errors:
             problems += errors
             continue
-        lines[no] = number
         members[no] = values
     if problems:
         raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
@@ -59,6 +59,13 @@ class ImportRejected(DomainError):
         super().__init__(
             f"ファイルに{self.total}件の問題があるため、取り込みませんでした（データは変更していません）。"
         )
+
+
+class WrongKind(ImportRejected):
+    """The header is that of another kind of file: one line says which, not one per column."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__([Problem(0, "", "", reason)])
 
 
 class CellError(ValueError):
@@ -161,8 +168,17 @@ def _mixed(bad_line: int, utf8_line: int) -> tuple[str, str]:
     )
 
 
-def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> Table:
-    """Decode and split a file; the header must name exactly the known columns, in any order."""
+def read_table(
+    data: bytes,
+    columns: Sequence[str],
+    required: Sequence[str],
+    wrong_kind: Callable[[list[str]], str | None] | None = None,
+) -> Table:
+    """Decode and split a file; the header must name exactly the known columns, in any order.
+
+    `wrong_kind` looks at a header that does not fit and may name the kind
+    of file it belongs to (the sentence the operator reads).
+    """
     check_size(len(data))
     text, encoding = decode(data)
     if not text.strip():
@@ -172,7 +188,8 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
         header = [nfkc(name).lower() for name in next(reader)]
         problems = _header_problems(header, columns, required)
         if problems:
-            raise ImportRejected(problems)
+            other = wrong_kind(header) if wrong_kind else None
+            raise WrongKind(other) if other else ImportRejected(problems)
         records = list(reader)
     except csv.Error as error:
         raise ImportRejected(

@@ -22,9 +22,18 @@ from tortoise.transactions import in_transaction
 from server import metrics
 from server.audit.service import Actor, record
 from server.imports.overrides import KEEP_ALL, Kept, KeptKind, Overwrite
-from server.imports.reader import ImportRejected, Table, read_table
+from server.imports.reader import (
+    MAX_PROBLEMS,
+    CellError,
+    ImportRejected,
+    Problem,
+    Table,
+    parse_member_no,
+    read_table,
+)
 
 Progress = Callable[[str], None]
+UNKNOWN_MEMBER = "この組合員番号の組合員は登録されていません。"
 
 
 class ImportEvent(StrEnum):
@@ -47,7 +56,7 @@ class Kind(StrEnum):
 
 KIND_LABELS = {
     Kind.MEMBERS: "組合員",
-    Kind.STATEMENTS: "請求明細",
+    Kind.STATEMENTS: "ご請求明細",
     Kind.CAPITAL: "出資金",
 }
 
@@ -172,6 +181,68 @@ def importer_for(kind: Kind) -> Importer:
     return importer
 
 
+def wrong_kind(kind: Kind) -> Callable[[list[str]], str | None]:
+    """A judge of a header that does not fit `kind`: the kind whose columns it mostly names."""
+
+    def judge(header: list[str]) -> str | None:
+        names = set(header)
+        mine = len(names.intersection(importer_for(kind).COLUMNS))
+        for other in Kind:
+            theirs = len(names.intersection(importer_for(other).COLUMNS))
+            # member_no is in every kind: only a header mostly of another kind's names counts.
+            if other != kind and theirs > mine and theirs * 2 >= len(names):
+                label, chosen = KIND_LABELS[other], KIND_LABELS[kind]
+                return (
+                    f"これは{label}ファイルのようです（見出し行が{label}ファイルの列名です）。"
+                    f"種類に「{label}」を選んで取り込むか、{chosen}ファイルを選び直してください。"
+                )
+        return None
+
+    return judge
+
+
+def rejection(problems: list[Problem]) -> ImportRejected:
+    """Every problem of a file in line order (the first MAX_PROBLEMS of them kept)."""
+    problems.sort(key=lambda problem: problem.line)  # stable: a row's columns keep their order
+    return ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+
+
+async def resolve_members(
+    table: Table, member_nos: set[str], problems: list[Problem]
+) -> dict[str, int]:
+    """member_no -> id for a file's rows; raises with the row problems and unknown members together.
+
+    `member_nos` are those of the rows that passed; when some rows did not,
+    their member numbers are looked up as well, so that one upload reports
+    everything (an unknown member included) instead of one kind at a time.
+    """
+    wanted = set(member_nos)
+    if problems:
+        wanted |= _row_member_nos(table)
+    ids = await member_ids(sorted(wanted))
+    if problems or len(ids) < len(wanted):
+        position = table.position("member_no")
+        for number, cells in table.rows:
+            no = _member_no_or_none(cells[position])
+            if no is not None and no not in ids:
+                problems.append(Problem(number, "member_no", no, UNKNOWN_MEMBER))
+        raise rejection(problems)
+    return ids
+
+
+def _member_no_or_none(value: str) -> str | None:
+    try:
+        return parse_member_no(value)
+    except CellError:
+        return None  # already reported by the row checks
+
+
+def _row_member_nos(table: Table) -> set[str]:
+    position = table.position("member_no")
+    found = (_member_no_or_none(cells[position]) for _, cells in table.rows)
+    return {no for no in found if no is not None}
+
+
 def _quiet(message: str) -> None:
     return None
 
@@ -228,7 +299,7 @@ async def _import_file(
     audit: dict[str, Any] = {"kind": str(kind), "source": source[:200], "sha256": digest}
     importer = importer_for(kind)
     try:
-        table = read_table(data, importer.COLUMNS, importer.REQUIRED)
+        table = read_table(data, importer.COLUMNS, importer.REQUIRED, wrong_kind(kind))
         progress(f"{len(table.rows)}行を読み込みました（{table.encoding}）。検証しています…")
         context = Context(source=source, sha256=digest, actor=actor, overwrite=overwrite)
         plan = await importer.make_plan(table, progress, context)

@@ -27,7 +27,7 @@ from server.imports.reader import (
     parse_month,
     parse_text,
 )
-from server.imports.service import Context, Counts, Progress, chunks, member_ids
+from server.imports.service import Context, Counts, Progress, chunks, resolve_members
 from server.push.service import queue_statement_notices
 from server.statements.models import StatementLine
 
@@ -244,9 +244,17 @@ def _plain_columns(table: Table) -> dict[Pair, list[Line]] | None:
 
 def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
     """Validate every row; lines grouped by (member_no, billing_month)."""
+    pairs, problems = parse_rows(table, progress)
+    if problems:
+        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+    return pairs
+
+
+def parse_rows(table: Table, progress: Progress) -> tuple[dict[Pair, list[Line]], list[Problem]]:
+    """Check every row: the good rows' lines by (member_no, billing_month), and the problems."""
     usual = _plain_columns(table)
     if usual is not None:
-        return usual
+        return usual, []
     order = [(column, table.position(column), parse_cell) for column, parse_cell in PARSERS]
     positions = [position for _, position, _ in order]
     problems: list[Problem] = []
@@ -289,9 +297,7 @@ def parse(table: Table, progress: Progress) -> dict[Pair, list[Line]]:
             )
             continue
         pairs[pair].append((line_no, billed_on, used_on, description, quantity, amount))
-    if problems:
-        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
-    return pairs
+    return pairs, problems
 
 
 @dataclass
@@ -367,12 +373,8 @@ async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
 
 async def make_plan(table: Table, progress: Progress, context: Context) -> StatementsPlan:
     """Validate, resolve member numbers, and find which pairs differ from the database."""
-    pairs = parse(table, progress)
-    ids = await member_ids([no for no, _ in pairs])
-    unknown = [no for no, _ in pairs if no not in ids]
-    if unknown:
-        problems, total = _unknown_report(table, set(unknown))
-        raise ImportRejected(problems, total=total)
+    pairs, problems = parse_rows(table, progress)
+    ids = await resolve_members(table, {no for no, _ in pairs}, problems)
     months = sorted({month for _, month in pairs})
     present = await _months_with_data(months)
     wanted = {(ids[no], month) for no, month in pairs} & present
@@ -397,15 +399,3 @@ async def make_plan(table: Table, progress: Progress, context: Context) -> State
         ]
         plan.changed.append((mid, month))
     return plan
-
-
-def _unknown_report(table: Table, unknown: set[str]) -> tuple[list[Problem], int]:
-    position = table.position("member_no")
-    problems = []
-    for number, cells in table.rows:
-        no = parse_member_no(cells[position])
-        if no in unknown:
-            problems.append(
-                Problem(number, "member_no", no, "この組合員番号の組合員は登録されていません。")
-            )
-    return problems[:MAX_PROBLEMS], len(problems)

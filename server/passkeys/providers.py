@@ -13,7 +13,7 @@ PROVIDERS: dict[str, str] = {
     "dd4ec289-e01d-41c9-bb89-70fa845d4bf2": "iCloud キーチェーン（管理対象）",
     "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4": "Google パスワードマネージャー",
     "adce0002-35bc-c60a-648b-0b25f1f05503": "Chrome（Mac）",
-    "b5397666-4885-aa6b-cebf-e52262a439a2": "Chromium ブラウザ",
+    "b5397666-4885-aa6b-cebf-e52262a439a2": "Chromium ブラウザー",
     "771b48fd-d3d4-4f74-9232-fc157ab0507a": "Edge（Mac）",
     "08987058-cadc-4b81-b6e1-30de50dcbe96": "Windows Hello",
     "9ddd1817-af5a-4672-a2b9-3e3dd95000a9": "Windows Hello",

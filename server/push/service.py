@@ -60,7 +60,7 @@ def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
 def check_endpoint(endpoint: Any, settings: Settings) -> str:
     """The endpoint, if it points at an allowed push service; the server will POST to it."""
     refused = SubscriptionRefused(
-        "この通知先は登録できません。お使いのブラウザの標準の通知サービスをご利用ください。"
+        "この通知先は登録できません。お使いのブラウザーの標準の通知サービスをご利用ください。"
     )
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         raise refused
@@ -142,7 +142,7 @@ _SYSTEMS = (
 
 def device_label(user_agent: str) -> tuple[str, str]:
     """(browser, OS) from a User-Agent, for the member's list of devices."""
-    browser = next((name for name, rx in _BROWSERS if rx.search(user_agent)), "ブラウザ")
+    browser = next((name for name, rx in _BROWSERS if rx.search(user_agent)), "ブラウザー")
     system = next((name for name, rx in _SYSTEMS if rx.search(user_agent)), "")
     return browser, system
 

@@ -23,7 +23,7 @@ class SettingsSection:
 
 
 def device_name(user_agent: str) -> str:
-    """A rough, readable name for a browser (ブラウザ名（OS）)."""
+    """A rough, readable name for a browser (ブラウザー名（OS）)."""
     ua = user_agent
     if "Edg/" in ua:
         browser = "Edge"
@@ -34,7 +34,7 @@ def device_name(user_agent: str) -> str:
     elif "Safari/" in ua:
         browser = "Safari"
     else:
-        browser = "ブラウザ"
+        browser = "ブラウザー"
     for marker, os_name in (
         ("iPhone", "iPhone"),
         ("iPad", "iPad"),

@@ -1,1 +1,1 @@
-"""Monthly billing statements (請求明細): pages, PDF and CSV downloads."""
+"""Monthly billing statements (ご請求明細): pages, PDF and CSV downloads."""

@@ -13,7 +13,7 @@ from server.members.access import Viewer, first_statement_month
 from server.statements.models import StatementLine
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-NO_SUCH_STATEMENT = "ご指定の月の請求明細は見つかりませんでした。"
+NO_SUCH_STATEMENT = "ご指定の月のご請求明細は見つかりませんでした。"
 
 
 @dataclass(frozen=True)

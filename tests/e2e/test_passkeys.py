@@ -209,7 +209,7 @@ def test_without_webauthn_the_passkey_parts_stay_hidden(page: Page) -> None:
     expect(page.locator("#passkey-offer")).to_be_hidden()
     page.goto("/settings")
     expect(page.get_by_role("button", name="パスキーを追加")).to_be_hidden()
-    expect(page.get_by_text("お使いのブラウザはパスキーに対応していないため")).to_be_visible()
+    expect(page.get_by_text("お使いのブラウザーはパスキーに対応していないため")).to_be_visible()
 
 
 def test_offer_after_password_sign_in_can_be_dismissed(

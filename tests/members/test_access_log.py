@@ -83,7 +83,7 @@ async def test_staff_read_the_views_in_the_access_log_in_japanese(app: Quart) ->
     status, html = await page(staff, f"/staff/access-log?member_no={member.member_no}")
     assert status == 200
     rows = html.split('<table class="table access-log">', 1)[1]
-    for label in ("登録情報（住所・電話・生年月日）の閲覧", "出資金の閲覧", "請求明細一覧の閲覧"):
+    for label in ("登録情報（住所・電話・生年月日）の閲覧", "出資金の閲覧", "ご請求明細一覧の閲覧"):
         assert label in rows
     status, html = await page(staff, "/staff/access-log?event=members:")
     assert status == 200 and "登録情報（すべて）" in html

@@ -110,7 +110,7 @@ def test_allowed_hosts_exact_and_by_suffix() -> None:
             "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
             ("Firefox", "Linux"),
         ),
-        ("curl/8", ("ブラウザ", "")),
+        ("curl/8", ("ブラウザー", "")),
     ],
 )
 def test_device_labels(agent: str, label: tuple[str, str]) -> None:

@@ -156,6 +156,14 @@ async def test_row_errors_are_a_table_without_apply_button_and_cannot_be_applied
     assert "この組合員番号の組合員は登録されていません。" in table
     assert ">取り込む</button>" not in html
 
+    # Bad cells and an unknown member in one file: all three in the first upload.
+    both = BAD_STATEMENTS + UNKNOWN_MEMBER.split(b"\n", 1)[1]
+    response = await upload(client, "statements", both, "both.csv")
+    _, html = await page(client, response.headers["Location"])
+    table = html.split("import-problems", 1)[1].split("</table>", 1)[0]
+    assert "3件の問題" in html
+    assert "2026-02-30" in table and "2026-13" in table and "99999999" in table
+
 
 async def test_a_file_that_stopped_passing_is_marked_and_nothing_changes(app: Quart) -> None:
     client, _, _ = await signed_in_staff(app)
@@ -175,8 +183,8 @@ async def test_bad_uploads_are_refused_in_japanese_and_nothing_is_stored(app: Qu
     members = (EXAMPLES / "members.csv").read_bytes()
     cases = [
         ("members", b"", "空です", 422),
-        ("payroll", members, "種類（組合員・請求明細・出資金）を選んでください", 400),
-        ("statements", members, "「請求明細」のファイルとして読めません", 422),
+        ("payroll", members, "種類（組合員・ご請求明細・出資金）を選んでください", 400),
+        ("statements", members, "これは組合員ファイルのようです", 422),
         ("members", b"PK\x03\x04" + b"\x00" * 100, "CSVファイルではありません", 422),
         ("members", b"\x01\x02\x00\xff" * 50, "CSVファイルではありません", 422),
         ("members", members.split(b"\n", 1)[0] + b"\n", "データ行がありません", 422),
@@ -187,9 +195,16 @@ async def test_bad_uploads_are_refused_in_japanese_and_nothing_is_stored(app: Qu
         assert response.status_code == status, (kind, message)
         assert message in html, (kind, message)
         assert 'enctype="multipart/form-data"' in html  # the form again
-    # A wrong header lists what is wrong with it.
+    # A file of another kind is named in one line, with no row per column.
     response = await upload(client, "capital", members)
-    assert "知らない列名です" in await response.get_data(as_text=True)
+    html = await response.get_data(as_text=True)
+    assert "これは組合員ファイルのようです" in html
+    assert "知らない列名です" not in html and "import-problems" not in html
+    # A header with a typo lists what is wrong with it.
+    typo = members.replace(b"name_kana", b"kana", 1)
+    html = await (await upload(client, "members", typo)).get_data(as_text=True)
+    assert "「組合員」のファイルとして読めません" in html
+    assert "知らない列名です" in html and "必要な列がありません" in html
     # No file at all.
     _, html = await page(client, "/staff/imports")
     response = await client.post(
@@ -200,7 +215,7 @@ async def test_bad_uploads_are_refused_in_japanese_and_nothing_is_stored(app: Qu
     assert await ImportUpload.all().count() == 0
     assert await Member.all().count() == 0
     refused = await AuditEvent.filter(event="staff:import:upload_refused").count()
-    assert refused == len(cases) + 2
+    assert refused == len(cases) + 3  # and the wrong kind, the typo, no file
 
 
 def multipart_upload(csrf: str, kind: str, filename: str, data: bytes) -> tuple[bytes, str]:

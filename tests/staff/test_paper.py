@@ -98,6 +98,6 @@ async def test_csv_has_bom_japanese_header_and_disarmed_formulas(
 async def test_empty_list_says_so(app: Quart) -> None:
     client, _, _ = await signed_in_staff(app, role="operator")
     status, html = await page(client, "/staff/paper")
-    assert status == 200 and "紙の明細を受け取る組合員はいません。" in html
+    assert status == 200 and "紙のご請求明細を受け取る組合員はいません。" in html
     body = await (await client.get("/staff/paper/export.csv")).get_data()
     assert body.decode("utf-8-sig").splitlines()[0].startswith("組合員番号,氏名")

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
+import pikepdf
+
 from tests.factories import make_account, make_member
 from tests.helpers import login
 from tests.statements.factories import make_statement
@@ -45,7 +47,7 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
     path.write_bytes(await response.get_data())
     text = await tool("pdftotext", "-layout", str(path), "-")
     for words in (
-        "ご請求明細書（2026年11月分）",
+        "ご請求明細（2026年11月分）",
         "山田 花子 様",
         "組合員番号 00012345",
         "旅行積立金",
@@ -60,7 +62,7 @@ async def test_pdf_has_japanese_text_in_an_embedded_font(client, tmp_path: Path)
     ):
         assert words in text, words
     info = await tool("pdfinfo", str(path))
-    assert "Title:           ご請求明細書（2026年11月分）" in info
+    assert "Title:           ご請求明細（2026年11月分）" in info
     assert "Author:          群馬県学校生協" in info
     assert "Subject:         山田 花子 様（組合員番号 00012345）の2026年11月分のご請求明細" in info
     fonts = await tool("pdffonts", str(path))
@@ -109,3 +111,60 @@ async def test_csv_of_all_visible_statements(client) -> None:
     assert descriptions[:4] == ['\'=HYPERLINK("http://evil")', "返品", "'+81 電話", "'@SUM(A1)"]
     assert rows[2][6] == "-550"  # numbers stay numbers
     assert "999999" not in body.decode("utf-8-sig")
+
+
+async def test_the_pdf_is_tagged_for_screen_readers(client, tmp_path: Path) -> None:
+    member = await signed_in(client)
+    long = "旅行積立金（" + "長い説明" * 30 + "）"
+    await make_statement(
+        member, "2026-11", [100] * 40 + [-1200], descriptions=[long] * 40 + ["返品（ボールペン）"]
+    )
+    response = await client.get("/statements/2026-11.pdf")
+    path = tmp_path / "tagged.pdf"
+    path.write_bytes(await response.get_data())
+    info = await tool("pdfinfo", str(path))
+    assert "Tagged:          yes" in info and "Pages:           2" in info, info
+    tree = await tool("pdfinfo", "-struct-text", str(path))
+    lines = [line.strip() for line in tree.splitlines() if line.strip()]
+    # The reading order: heading, who and what, then the table, then whom to ask.
+    assert lines[:3] == ["Document", "H1 (block)", '"ご請求明細（2026年11月分）"']
+    assert '"山田 花子 様"' in lines and '"組合員番号 00012345"' in lines
+    table = lines.index("Table (block)")
+    assert lines.index('"ご請求金額 2,800円"') < table
+    rows = [n for n, line in enumerate(lines) if line == "TR"]
+    assert len(rows) == 1 + 41 + 1  # header, every line (on both pages), total
+    header = lines[rows[0] : rows[1]]
+    assert header.count("/Scope /Column") == 4  # each heading heads its column
+    header = [line for line in header if not line.startswith("/")]
+    assert header == ["TR", "TH:", '"ご利用日"', "TH:", '"内容"', "TH:", '"数量"', "TH:", '"金額"']
+    # The headings repeated at the top of page 2 are artifacts: never a second header row.
+    assert lines.count('"ご利用日"') == 1
+    last = lines[rows[-2] : rows[-1]]
+    assert last[0] == "TR" and last[1::2] == ["TD"] * 4
+    assert last[4] == '"返品（ボールペン）"' and last[-1] == '"−1,200円"'
+    assert lines[rows[-1] : rows[-1] + 6] == [
+        "TR",
+        "TH:",
+        "/Scope /Row",
+        '"ご請求金額合計"',
+        "TD",
+        '"2,800円"',
+    ]
+    footers = [n for n, line in enumerate(lines) if "フリーダイヤル 0120-39-5318" in line]
+    # On every page's foot, read once after the table (the running footers are artifacts).
+    assert footers == [len(lines) - 1] and lines.count("Table (block)") == 1
+    assert not any(line.startswith('"- ') for line in lines)  # page numbers are artifacts
+    # A description cut short with … on paper is read in full.
+    with pikepdf.open(path) as pdf:
+        cells = [
+            cell
+            for row in pdf.Root.StructTreeRoot.K[0].K[6].K[1:]
+            for cell in row.K
+            if "/ActualText" in cell
+        ]
+        assert len(cells) == 40 and str(cells[0].ActualText) == long
+        assert pdf.Root.MarkInfo.Marked is True and str(pdf.Root.Lang) == "ja-JP"
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
+        header = pdf.Root.StructTreeRoot.K[0].K[6].K[0].K
+        assert [str(cell.A.Scope) for cell in header] == ["/Column"] * 4
+        assert pdf.open_metadata()["dc:title"] == "ご請求明細（2026年11月分）"

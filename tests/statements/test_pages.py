@@ -61,7 +61,7 @@ async def test_empty_state_explains_why_and_when(client) -> None:
     await signed_in(client, registered_at=datetime(2026, 11, 2, 3, 0, tzinfo=UTC))
     status, html = await page(client, "/statements")
     assert status == 200
-    assert "表示できる請求明細はまだありません" in html
+    assert "表示できるご請求明細はまだありません" in html
     assert "マイページにご登録いただいた月（2026年11月）の翌月のご請求分から表示されます" in html
     assert "2026年12月分のご請求が確定しだい" in html
 

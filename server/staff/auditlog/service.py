@@ -192,7 +192,7 @@ def describe_data(data: Any) -> str:
 
 @lru_cache(maxsize=512)
 def short_device(user_agent: str) -> str:
-    """ブラウザ（OS） from a User-Agent; empty when none was sent."""
+    """ブラウザー（OS） from a User-Agent; empty when none was sent."""
     if not user_agent:
         return ""
     browser, system = device_label(user_agent)

@@ -116,7 +116,7 @@ def parse_kind(value: str) -> Kind:
         return Kind(value)
     except ValueError:
         raise UploadRefused(
-            "取り込むデータの種類（組合員・請求明細・出資金）を選んでください。", status=400
+            "取り込むデータの種類（組合員・ご請求明細・出資金）を選んでください。", status=400
         ) from None
 
 
@@ -226,7 +226,10 @@ async def upload_and_check(
         if _file_level(rejected):
             message = _refusal_message(kind, rejected)
             await record(ImportStaffEvent.UPLOAD_REFUSED, actor, now, **audit, reason=message)
-            raise UploadRefused(message, rejected.problems) from None
+            # The header's problems are listed under the general sentence; a
+            # file-wide one (a file of another kind, say) is the sentence itself.
+            header = [problem for problem in rejected.problems if problem.line == 1]
+            raise UploadRefused(message, header) from None
         upload = await ImportUpload.create(
             **fields,
             state=UploadState.REJECTED,
@@ -463,7 +466,7 @@ async def history(limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
 
 
 def kind_label(kind: str) -> str:
-    """組合員 / 請求明細 / 出資金."""
+    """組合員 / ご請求明細 / 出資金."""
     try:
         return KIND_LABELS[Kind(kind)]
     except ValueError:
