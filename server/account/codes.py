@@ -95,13 +95,17 @@ async def lock_member_codes(member_id: int) -> None:
     await Member.filter(id=member_id).select_for_update(no_key=True).first()
 
 
-async def code_cap(purpose: CodePurpose, member_id: int, now: datetime) -> CodeCap | None:
-    """None while fewer than five codes went out within the hour; else when the next may go."""
+async def code_cap(
+    purpose: CodePurpose, member_id: int, now: datetime, limit: int = CODES_PER_WINDOW
+) -> CodeCap | None:
+    """None while fewer than `limit` codes went out within the hour; else when the next may go."""
     window = _window(purpose, member_id, now)
-    if await window.count() < CODES_PER_WINDOW:
+    if await window.count() < limit:
         return None
+    # Counted just above, under the member's lock: the oldest is there.
     oldest = await window.order_by("created_at", "id").first()
-    assert oldest is not None  # counted just above, under the member's lock
+    if oldest is None:
+        return None
     return CodeCap(retry_at=oldest.created_at + CODE_WINDOW, oldest_id=oldest.id)
 
 

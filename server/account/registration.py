@@ -231,7 +231,7 @@ async def send_registration_code(
     async with in_transaction():
         # Five codes an hour per member, across registrations started anew (ASVS 6.6.3).
         await lock_member_codes(member.id)
-        cap = await code_cap(CodePurpose.REGISTER, member.id, now)
+        cap = await code_cap(CodePurpose.REGISTER, member.id, now, settings.codes_per_hour)
         if cap is None:
             await _mail_registration_code(registration, address, now, settings, actor)
         else:

@@ -16,7 +16,6 @@ from tortoise.transactions import in_transaction
 from server.account.codes import (
     CODE_LIFETIME,
     CODE_WINDOW,
-    CODES_PER_WINDOW,
     CodeCap,
     TooManyCodes,
     TooManyWrongCodes,
@@ -113,7 +112,7 @@ async def start_login_code(
     async with in_transaction():
         # Counted and issued under the member's lock: racing sign-ins cannot both be the fifth.
         await lock_member_codes(member_id)
-        cap = await code_cap(CodePurpose.LOGIN, member_id, now)
+        cap = await code_cap(CodePurpose.LOGIN, member_id, now, settings.codes_per_hour)
         if cap is not None:
             await _refuse_code(account, cap, now, settings, actor)
         else:
@@ -166,7 +165,7 @@ async def _refuse_code(
             now,
             dedupe_key=key,
             name=account.member.name,
-            codes=CODES_PER_WINDOW,
+            codes=settings.codes_per_hour,
             hours=int(CODE_WINDOW.total_seconds() // 3600),
             at=jdatetime(now),
             until=jdatetime(cap.retry_at),

@@ -62,6 +62,7 @@ class LiveServer:
             "MYPAGE_SMTP_HOST": "127.0.0.1",
             "MYPAGE_SMTP_PORT": str(smtp_port),
             "MYPAGE_RATE_LIMITS": "false",
+            "MYPAGE_CODES_PER_HOUR": "1000",
             "MYPAGE_DATA_DIR": str(workdir / "data"),
             "MYPAGE_PUSH_ALLOWED_HOSTS": "localhost,127.0.0.1",
         }
