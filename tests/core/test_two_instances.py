@@ -30,7 +30,6 @@ import redis
 
 from server.db import is_postgres
 from server.demo import BULK_PASSWORD, DEMO_EMAIL, DEMO_PASSWORD
-from server.notices.cache import CACHE_SECONDS
 from server.push.vapid import new_key_pair
 from tests.dbutil import TemplateDatabase, asyncpg_dsn, base_url
 from tests.e2e.conftest import free_port, run_async
@@ -45,6 +44,8 @@ META_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 CODE_RE = re.compile(r"認証コード：(\d{6})")
 LINK_RE = re.compile(r"register a passkey at (\S+)")
 BULK_MEMBERS = 12
+# README (Operations, Several machines): a notice shows on every machine within 5 s.
+NOTICE_DELAY = 5.0
 SERVE = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1"]
 
 pytestmark = pytest.mark.skipif(
@@ -382,10 +383,10 @@ def test_staff_session_notice_and_import_across_machines(cluster: tuple[Cluster,
     written = time.monotonic()
     eventually(
         lambda: "二台のお知らせ" in member.get(c.b, "/").text,
-        seconds=CACHE_SECONDS + 3,
+        seconds=NOTICE_DELAY + 2,
         what="the notice on B",
     )
-    assert time.monotonic() - written <= CACHE_SECONDS + 3
+    assert time.monotonic() - written <= NOTICE_DELAY + 2  # two page loads' slack
 
     # The member has two devices; an import applied on A queues a push per
     # device and month for them and a fallback mail for the members without one.
