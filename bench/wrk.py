@@ -19,6 +19,7 @@ class Result:
     p99: float
     requests: int
     non_2xx_3xx: int
+    timeouts: int = 0  # requests wrk gave up on (its --timeout, 2 s unless set)
 
     def row(self, name: str) -> str:
         """A markdown table row."""
@@ -39,7 +40,15 @@ def parse(output: str) -> Result:
     p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return Result(rps, p50, p99, total, int(bad.group(1)) if bad else 0)
+    timeouts = re.search(r"Socket errors:.*timeout (\d+)", output)
+    return Result(
+        rps,
+        p50,
+        p99,
+        total,
+        int(bad.group(1)) if bad else 0,
+        int(timeouts.group(1)) if timeouts else 0,
+    )
 
 
 def command(
@@ -49,6 +58,7 @@ def command(
     connections: int,
     headers: dict[str, str] | None = None,
     script: Path | None = None,
+    timeout: int | None = None,
 ) -> list[str]:
     """The wrk command line (one thread: the machine has two cores to share)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
@@ -56,6 +66,8 @@ def command(
         cmd += ["-H", f"{name}: {value}"]
     if script:
         cmd += ["-s", str(script)]
+    if timeout:
+        cmd += ["--timeout", f"{timeout}s"]
     return [*cmd, url]
 
 

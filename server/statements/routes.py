@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
-from quart import Blueprint, Response, g, render_template
+from quart import Blueprint, Response, current_app, g, render_template
 
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
@@ -14,6 +14,7 @@ from server.members.routes import current_viewer
 from server.statements.events import StatementEvent
 from server.statements.export import statements_csv
 from server.statements.pdf import statement_pdf
+from server.statements.pdf_cache import pdf_cache, version_key
 from server.statements.service import (
     all_visible_lines,
     month_label,
@@ -57,18 +58,18 @@ async def detail(month: str) -> str:
 @bp.get("/statements/<month>.pdf")
 @member_required
 async def pdf(month: str) -> Response:
-    """The month's statement as an A4 PDF."""
+    """The month's statement as an A4 PDF (rendered once per version of its content)."""
     found = await statement(current_viewer(), month)
     member = g.member
     s = settings()
-    body = await asyncio.to_thread(
-        statement_pdf,
-        found,
-        coop_name=s.coop_name,
-        contact=f"{s.coop_name}　フリーダイヤル {s.coop_free_dial}　FAX {s.coop_fax}",
-        member_name=member.name,
-        member_no=member.member_no,
-    )
+    printed = {
+        "coop_name": s.coop_name,
+        "contact": f"{s.coop_name}　フリーダイヤル {s.coop_free_dial}　FAX {s.coop_fax}",
+        "member_name": member.name,
+        "member_no": member.member_no,
+    }
+    key = version_key(found, member_id=member.id, **printed)
+    body = await pdf_cache(current_app).get(key, partial(statement_pdf, found, **printed))
     actor = request_actor("member")
     await record(StatementEvent.DOWNLOADED, actor, now(), month=month, format="pdf")
     return _download(
