@@ -199,6 +199,8 @@ VIEW_LABELS = {
     "statements:list:view": "ご請求明細の一覧の表示",
     "statements:statement:view": "ご請求明細の表示",
     "statements:statement:download": "ご請求明細のダウンロード",
+    "card:certificate:issue": "デジタル組合員証の発行（端末への保存）",
+    "card:certificate:renew": "デジタル組合員証の更新",
 }
 VIEWS_LIMIT = 50
 

@@ -270,3 +270,20 @@ async def test_card_page_links_the_shops_list_when_set(db_url, tmp_path) -> None
     async with app.test_app():
         _, html = await page(app.test_client(), "/card")
     assert f'href="{url}"' in html and "お店の一覧" in html
+
+
+async def test_issue_and_renewal_show_in_the_members_own_history(app, client, clock) -> None:
+    """A10: the card's certificate issue and renewal are in the member's 閲覧の記録 and the log."""
+    from tests.helpers import page
+
+    await signed_in(client)
+    device = Device()
+    assert (await device.issue(client)).status_code == 201
+    assert (await device.renew(app.test_client(), clock.now)).status_code == 201
+    _, html = await page(client, "/settings")
+    assert "デジタル組合員証の発行（端末への保存）" in html
+    assert "デジタル組合員証の更新" in html
+    other = app.test_client()
+    await signed_in(other, member_no="00099999")
+    _, theirs = await page(other, "/settings")
+    assert "デジタル組合員証の発行" not in theirs
