@@ -1,11 +1,15 @@
 """Card speed: server-rendered /card vs the bare route; issue, renew and verify per second.
 
 Usage: .venv/bin/python bench/card_speed_bench.py [--seconds 10] [--rounds 5]
-       [--connections 50] [--pages-only]
+       [--connections 50] [--pages-only] [--database-url postgres://.../<empty database>]
 Needs wrk (apt-get install wrk). Runs the app as in production (MYPAGE_ENV=test)
-on a fresh SQLite database with the demo data, rate limits off (one address),
+on a fresh SQLite database (or the empty PostgreSQL database given; pages only)
+with the demo data, rate limits off (one address),
 beside `bench/bare_app.py`, and prints a markdown block for bench/RESULTS.md.
-Also prints the QR's minimal version (error level M, alphanumeric) and length
+Beside each page's throughput it prints the server's CPU per request (from
+/proc, all its threads): on a VM shared with other test suites the
+throughput of one 10-second run moves by 20 points, the CPU it took per
+request much less. Also prints the QR's minimal version (error level M, alphanumeric) and length
 for the demo member's code and for a long name.
 """
 
@@ -95,6 +99,16 @@ def qr_size(text: str) -> str:
     return f"version {code.version}-{code.error}, {len(text)} characters"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def median_round(rounds: list[tuple[float, wrk.Result, wrk.Result]]):
     rounds.sort(key=lambda r: r[0])
     return rounds[len(rounds) // 2]
@@ -107,7 +121,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--pages-only", action="store_true")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (pages only)")
     args = parser.parse_args()
+    if args.database_url:
+        # The renewal run reads the certificates' ids straight from the SQLite file.
+        args.pages_only = True
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="mypage-card-bench-"))
@@ -116,7 +134,7 @@ def main() -> None:
     env = {
         **os.environ,
         "MYPAGE_ENV": "test",
-        "MYPAGE_DATABASE_URL": f"sqlite://{database}",
+        "MYPAGE_DATABASE_URL": args.database_url or f"sqlite://{database}",
         "MYPAGE_RATE_LIMITS": "false",
         "MYPAGE_DATA_DIR": str(work / "data"),
         "MYPAGE_SMTP_HOST": mailbox.host,
@@ -142,6 +160,7 @@ def main() -> None:
     s, c = args.seconds, args.connections
     results: dict[str, wrk.Result] = {}
     lines: list[str] = []
+    load_at_start = os.getloadavg()
     try:
         app, bare = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
         wait(app + "/login")
@@ -168,10 +187,20 @@ def main() -> None:
         for url, headers in ((bare + "/", {}), (app + "/card", signed_in), (app + "/", signed_in)):
             wrk.run(url, seconds=2, connections=c, headers=headers)  # warm-up, not counted
         page_rounds = []
+        cpu: dict[str, list[float]] = {"bare": [], "card": [], "home": []}
+
+        def timed(key: str, pid: int, url: str, headers: dict[str, str]) -> wrk.Result:
+            """One wrk run, and the server's CPU per request (µs) during it."""
+            before = cpu_seconds(pid)
+            result = wrk.run(url, seconds=s, connections=c, headers=headers)
+            cpu[key].append((cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6)
+            return result
+
+        app_pid, bare_pid = procs[0].pid, procs[1].pid
         for _ in range(args.rounds):
-            bare_run = wrk.run(bare + "/", seconds=s, connections=c)
-            card_run = wrk.run(app + "/card", seconds=s, connections=c, headers=signed_in)
-            home_run = wrk.run(app + "/", seconds=s, connections=c, headers=signed_in)
+            bare_run = timed("bare", bare_pid, bare + "/", {})
+            card_run = timed("card", app_pid, app + "/card", signed_in)
+            home_run = timed("home", app_pid, app + "/", signed_in)
             page_rounds.append((card_run.rps / bare_run.rps, bare_run, card_run, home_run))
         page_rounds.sort(key=lambda r: r[0])
         ratio, bare_mid, card_mid, home_mid = page_rounds[len(page_rounds) // 2]
@@ -182,6 +211,13 @@ def main() -> None:
         homes = ", ".join(f"{r[3].rps / r[1].rps:.0%}" for r in page_rounds)
         lines.append(f"- /card / bare route: median {ratio:.0%} of {len(page_rounds)} ({each})")
         lines.append(f"- home / / bare route in the same rounds: {homes}")
+        per = {key: median(values) for key, values in cpu.items()}
+        lines.append(
+            "- server CPU per request, median of the rounds: "
+            + ", ".join(f"{key} {value:,.0f} µs" for key, value in per.items())
+            + f"; bare / /card {per['bare'] / per['card']:.0%}, bare / home "
+            f"{per['bare'] / per['home']:.0%}"
+        )
         if not args.pages_only:
             device = ec.generate_private_key(ec.SECP256R1())
             token = page_token(app + "/card", cookie)
@@ -253,9 +289,11 @@ def main() -> None:
     load = os.getloadavg()
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, SQLite (WAL), one hypercorn worker; wrk -t1 -c{c}, "
-        f"{s} s per run, {args.rounds} rounds; load average at the end "
-        f"{load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}.\n"
+        f"{platform.python_version()}, "
+        f"{'PostgreSQL' if args.database_url else 'SQLite (WAL)'}, one hypercorn worker; "
+        f"wrk -t1 -c{c}, {s} s per run, {args.rounds} rounds; load average (1/5/15 min) at "
+        f"the start {load_at_start[0]:.1f}/{load_at_start[1]:.1f}/{load_at_start[2]:.1f}, "
+        f"at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}.\n"
     )
     print("| run | req/s | p50 ms | p99 ms | requests |\n| --- | ---: | ---: | ---: | ---: |")
     for name, result in results.items():

@@ -102,4 +102,10 @@ async def page_time() -> dict[str, Any]:
 def jdatetime_seconds(value: datetime) -> str:
     """2026年11月28日 14:05:09 (Japan time): the card's clock before script takes over."""
     local = to_jst(value)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
+    # Fields, not `{local:%H:%M:%S}`: datetime's strftime made the filter 1.6 % of
+    # the server's time on /card under wrk (py-spy); ~7 -> ~3 µs per call
+    # (timeit; bench/RESULTS.md 2026-12-04 `/card` hot path).
+    return (
+        f"{local.year}年{local.month}月{local.day}日 "
+        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+    )
