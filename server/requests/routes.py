@@ -20,6 +20,7 @@ from server.auth.web import (
     set_session_cookie,
     settings,
 )
+from server.pages.news import CHANGE, finished_change_refs, mark_seen
 from server.requests.changes import (
     ChangeInputError,
     current_values,
@@ -96,6 +97,8 @@ async def _change_page(
 @member_required
 async def change() -> ResponseReturnValue:
     """The change form, filled with the registered values, and the requests sent so far."""
+    # The list below shows every finished request: home's 新着 for them is seen.
+    await mark_seen(g.member.id, CHANGE, await finished_change_refs(g.member.id), now())
     return await _change_page(_member_form_values())
 
 
