@@ -58,7 +58,9 @@ async def test_login_page_offers_passkeys_only_to_script(client) -> None:
     status, html = await page(client, "/login")
     assert status == 200
     assert 'autocomplete="username webauthn"' in html
-    assert 'data-passkey-ui data-next="" hidden' in html
+    # In place but invisible until the script has seen WebAuthn; gone without script.
+    assert 'class="passkey-login passkey-pending"' in html
+    assert '<noscript><link rel="stylesheet" href="/static/css/noscript.css"></noscript>' in html
     assert ">パスキーでログイン</button>" in html
     assert '<meta name="csrf-token" content="' in html
 
