@@ -123,3 +123,24 @@ async def test_withdrawal_notice_is_among_the_news_once(client, settings, clock)
     assert html.count("脱退のお手続き中です。") == 1
     assert html.index(NEWS_TITLE) < html.index("脱退のお手続き中です。")
     assert html.index("脱退のお手続き中です。") < html.index('class="member-summary"')
+
+
+async def test_housekeeping_drops_old_seen_marks_without_bringing_news_back(
+    client, settings, clock
+) -> None:
+    from server.maintenance import purge_expired
+
+    _, inquiry = await _member_with_news(settings, clock.now, "hanako@example.jp", "R-0001")
+    assert (await login(client, "hanako@example.jp")).status_code == 303
+    assert (await client.get(f"/inquiries/{inquiry.id}")).status_code == 200
+    assert await HomeSeen.filter(kind="inquiry").count() == 1
+    clock.now += timedelta(days=settings.home_news_days - 1)
+    await purge_expired(clock.now, settings)
+    assert await HomeSeen.filter(kind="inquiry").count() == 1  # still needed
+    clock.now += timedelta(days=2)
+    counts = await purge_expired(clock.now, settings)
+    assert counts["home_seen"] >= 1
+    assert not await HomeSeen.filter(kind="inquiry").exists()
+    assert (await login(client, "hanako@example.jp")).status_code == 303
+    _, html = await page(client, "/")
+    assert "お問い合わせに回答があります" not in html
