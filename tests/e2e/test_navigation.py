@@ -11,7 +11,7 @@ from tests.e2e.helpers import sign_in
 
 TARGETS = """() => {
   const selector = [
-    ".site-nav a", ".site-header button", "main button", "main summary", ".menu a",
+    ".site-nav a", ".site-header button", "main button", "main summary", ".menu a", ".news-item a",
     ".check label", ".field-check label", "main a.button-link",
   ].join(",");
   const seen = [];
