@@ -240,6 +240,7 @@ class ChangeView:
     """A request as pages and mails show it."""
 
     id: int
+    group: ChangeGroup
     group_label: str
     state: ChangeState
     state_label: str
@@ -260,6 +261,7 @@ def view(request: ChangeRequest) -> ChangeView:
     """The labels and the old/new rows of a request."""
     return ChangeView(
         id=request.id,
+        group=ChangeGroup(request.group),
         group_label=GROUP_LABELS[ChangeGroup(request.group)],
         state=ChangeState(request.state),
         state_label=STATE_LABELS[ChangeState(request.state)],

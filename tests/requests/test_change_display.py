@@ -127,3 +127,19 @@ async def test_staff_see_the_real_before_and_after(app: Quart) -> None:
     assert "<strong>群馬県高崎市高松町35-1</strong>" in rows["住所"]
     assert "371-0026" in rows["郵便番号"] and "変更なし" in rows["郵便番号"]
     assert "変更なし" not in rows["住所"]
+
+
+async def test_the_applied_mail_names_the_card_only_for_a_new_name(app: Quart, settings) -> None:
+    from server.requests.changes import set_change_state
+
+    member, client = await _member(app)
+    await _send(client, phone="090-1111-2222")
+    await _send(client, surname="佐藤", surname_kana="サトウ")
+    await deliver(app)
+    before = len(mails_to("hanako@example.jp"))
+    for request in await ChangeRequest.filter(member_id=member.id).order_by("id"):
+        await set_change_state(request.id, ChangeState.APPLIED, settings, request.submitted_at)
+    await deliver(app)
+    phone_mail, name_mail = mails_to("hanako@example.jp")[before:]
+    assert "電話番号" in phone_mail.body and "デジタル組合員証" not in phone_mail.body
+    assert "お名前" in name_mail.body and "デジタル組合員証の表示も新しい内容" in name_mail.body
