@@ -124,6 +124,9 @@ class Settings:
     # Registration and sign-in codes
     initial_password_days: int = 90
     remember_browser_days: int = 90
+    # Home's 「新着」 items (new statement, reply, applied change) stay this many
+    # days at most; each goes sooner once the member has opened it.
+    home_news_days: int = 30
     # Where the joining and leaving forms go by post, and the online joining
     # application (shown as a link and a QR code); empty ones are not shown.
     coop_postal_address: str = ""

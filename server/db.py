@@ -32,6 +32,7 @@ APPS: dict[str, list[str]] = {
     "staff_imports": ["server.staff.imports.models"],
     "card": ["server.card.models"],
     "imports": ["server.imports.models"],
+    "pages": ["server.pages.models"],
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

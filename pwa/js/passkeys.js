@@ -19,6 +19,8 @@
   var supported = !!(window.PublicKeyCredential && navigator.credentials && window.fetch);
   if (!supported) {
     show("[data-passkey-unsupported]");
+    var box = document.getElementById("passkey-login-box");
+    if (box) box.hidden = true;  // its reserved room goes: no passkeys in this browser
     return;
   }
 
@@ -122,7 +124,8 @@
         say(status, explain(error), true);
       }).then(function () { button.disabled = false; });
     });
-    box.hidden = false;
+    // Its room was reserved while invisible: appearing moves nothing (no layout shift).
+    box.classList.remove("passkey-pending");
 
     if (typeof PublicKeyCredential.isConditionalMediationAvailable === "function") {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {

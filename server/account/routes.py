@@ -312,7 +312,7 @@ async def login_code() -> ResponseReturnValue:
         clear_cookie(dead, LOGIN_CODE_COOKIE)
         return dead
     target = safe_next(request.args.get("next"))
-    return await _render("login_code.html", error=None, next=target, remember=True)
+    return await _render("login_code.html", error=None, next=target, remember=False)
 
 
 @bp.post("/login/code")

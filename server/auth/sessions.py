@@ -163,6 +163,12 @@ async def end_other_sessions(account_id: int, keep_session_id: int) -> int:
     return await Session.filter(account_id=account_id).exclude(id=keep_session_id).delete()
 
 
+async def end_one_other_session(account_id: int, session_id: int, keep_session_id: int) -> bool:
+    """End one of the member's own other sessions; False when it is not theirs (or this one)."""
+    query = Session.filter(id=session_id, account_id=account_id).exclude(id=keep_session_id)
+    return await query.delete() > 0
+
+
 async def renew_session_token(session_id: int) -> str:
     """A new cookie token for a live session (after re-authentication); the old one dies.
 

@@ -20,6 +20,7 @@ from server.inquiries.service import (
     member_inquiry,
     send_inquiry,
 )
+from server.pages.news import INQUIRY, mark_seen
 
 bp = Blueprint("inquiries", __name__)
 
@@ -95,6 +96,7 @@ async def send() -> ResponseReturnValue:
 async def detail(inquiry_id: int) -> str:
     """One inquiry with its replies (only the member's own)."""
     inquiry, replies = await member_inquiry(g.member.id, inquiry_id)
+    await mark_seen(g.member.id, INQUIRY, [str(inquiry.id)], now())
     return await render_template(
         "inquiries/detail.html",
         inquiry=inquiry,

@@ -9,7 +9,9 @@ from typing import Any
 from quart import Blueprint, Response, current_app, g, render_template, send_from_directory
 
 from server.auth.web import member_required, now, public, settings
+from server.members.routes import current_viewer
 from server.notices.cache import notice_cache
+from server.pages.news import home_news
 
 bp = Blueprint("pages", __name__)
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
@@ -23,10 +25,11 @@ ROOT_FILES = {
 @bp.get("/")
 @member_required
 async def home() -> str:
-    """Home: who is signed in, the co-op's current notices and the menu of what My Page offers."""
+    """Home: what is new (新着), the co-op's notices, who is signed in and the menu."""
     return await render_template(
         "pages/home.html",
         member=g.member,
+        news=await home_news(current_viewer(), now(), settings().home_news_days),
         notices=await notice_cache(current_app).current(now()),
     )
 

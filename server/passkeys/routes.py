@@ -215,8 +215,8 @@ async def delete(passkey_id: int) -> ResponseReturnValue:
         )
     except service.ReauthRequired:
         # Confirm it is still the member (/reauth, or a new sign-in without a
-        # password), then back to the list to press 削除 again.
-        back = "/settings?done=reconfirmed#passkeys"
+        # password), then back to the confirmation page to press 削除 again.
+        back = f"/settings/passkeys/{passkey_id}/remove"
         return redirect("/reauth?" + urlencode({"next": back}), 303)
     except service.PasskeyRuleError as error:
         return await render_settings(error=error.message, status=error.status)

@@ -57,7 +57,11 @@ _KANA = re.compile(r"^[ァ-ヺー・ 　]+$")
 
 
 class ChangeInputError(DomainError):
-    """The change form has a value that cannot be accepted."""
+    """The change form has values that cannot be accepted; `fields`: form field -> message."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 class ChangeStateError(DomainError):
@@ -85,47 +89,47 @@ def split_name(full: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-def _name_part(value: str, label: str, errors: list[str]) -> str:
-    part = " ".join(value.split())
+def _name_part(form: dict[str, str], key: str, label: str, errors: dict[str, str]) -> str:
+    part = " ".join(form.get(key, "").split())
     if not part:
-        errors.append(f"{label}を入力してください。")
+        errors[key] = f"{label}を入力してください。"
     elif len(part) > MAX_NAME_PART:
-        errors.append(f"{label}は{MAX_NAME_PART}文字以内で入力してください。")
+        errors[key] = f"{label}は{MAX_NAME_PART}文字以内で入力してください。"
     return part
 
 
-def _kana_part(value: str, label: str, errors: list[str]) -> str:
-    part = " ".join(to_katakana(nfkc(value)).split())
+def _kana_part(form: dict[str, str], key: str, label: str, errors: dict[str, str]) -> str:
+    part = " ".join(to_katakana(nfkc(form.get(key, ""))).split())
     if not part:
-        errors.append(f"{label}を入力してください。")
+        errors[key] = f"{label}を入力してください。"
     elif len(part) > MAX_NAME_PART or not _KANA.match(part):
-        errors.append(f"{label}はカタカナ{MAX_NAME_PART}文字以内で入力してください。")
+        errors[key] = f"{label}はカタカナ{MAX_NAME_PART}文字以内で入力してください。"
     return part
 
 
 def clean_form(form: dict[str, str]) -> dict[str, str]:
-    """Normalise and check the form; raises with every problem listed at once."""
-    errors: list[str] = []
-    surname = _name_part(form.get("surname", ""), "姓", errors)
-    given = _name_part(form.get("given_name", ""), "名", errors)
-    surname_kana = _kana_part(form.get("surname_kana", ""), "セイ", errors)
-    given_kana = _kana_part(form.get("given_name_kana", ""), "メイ", errors)
+    """Normalise and check the form; raises with every problem listed at once, per field."""
+    errors: dict[str, str] = {}
+    surname = _name_part(form, "surname", "姓", errors)
+    given = _name_part(form, "given_name", "名", errors)
+    surname_kana = _kana_part(form, "surname_kana", "セイ", errors)
+    given_kana = _kana_part(form, "given_name_kana", "メイ", errors)
     postal = digits_only(form.get("postal_code", ""))
     if len(postal) != 7:
-        errors.append("郵便番号は7桁の数字で入力してください（例：371-0026）。")
+        errors["postal_code"] = "郵便番号は7桁の数字で入力してください（例：371-0026）。"
     address = " ".join(form.get("address", "").split())
     if not address:
-        errors.append("住所を入力してください。")
+        errors["address"] = "住所を入力してください。"
     elif len(address) > MAX_ADDRESS:
-        errors.append(f"住所は{MAX_ADDRESS}文字以内で入力してください。")
+        errors["address"] = f"住所は{MAX_ADDRESS}文字以内で入力してください。"
     phone = nfkc(form.get("phone", "")).replace(" ", "").replace("ー", "-").replace("−", "-")
     phone_digits = digits_only(phone)
     if not re.fullmatch(r"[0-9-]+", phone or "x") or not (
         10 <= len(phone_digits) <= 11 and phone_digits.startswith("0")
     ):
-        errors.append("電話番号は0から始まる10桁または11桁の数字で入力してください。")
+        errors["phone"] = "電話番号は0から始まる10桁または11桁の数字で入力してください。"
     if errors:
-        raise ChangeInputError("\n".join(errors))
+        raise ChangeInputError("\n".join(errors.values()), errors)
     return {
         "name": f"{surname} {given}",
         "name_kana": f"{surname_kana} {given_kana}",
@@ -138,6 +142,31 @@ def clean_form(form: dict[str, str]) -> dict[str, str]:
 def current_values(member: Member) -> dict[str, str]:
     """The member's registered values, as the form compares them."""
     return {field: str(getattr(member, field) or "") for field in FIELD_LABELS}
+
+
+def comparable(field: str, value: str) -> str:
+    """A value as the comparison sees it: 3710026 and ３７１－００２６ are the same postcode."""
+    text = nfkc(value or "")
+    if field in ("postal_code", "phone"):
+        return digits_only(text)
+    if field == "name_kana":
+        text = to_katakana(text)
+    return " ".join(text.split())
+
+
+def changed_fields(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """The fields of `new` whose value really differs from `old` (after normalising)."""
+    return [f for f in new if comparable(f, str(old.get(f, ""))) != comparable(f, str(new[f]))]
+
+
+async def pending_values(member_id: int) -> dict[str, str]:
+    """The new values of the member's open requests (what the form shows while they wait)."""
+    values: dict[str, str] = {}
+    for request in await ChangeRequest.filter(member_id=member_id, state__in=OPEN_STATES).order_by(
+        "submitted_at", "id"
+    ):
+        values.update({f: str(v) for f, v in request.new_values.items()})
+    return values
 
 
 async def _account_email(member_id: int) -> str | None:
@@ -154,10 +183,14 @@ async def submit_changes(
     expected_on = expected_completion(now, settings)
     created: list[ChangeRequest] = []
     async with in_transaction():
+        pending = await pending_values(member.id)
         for group, fields in GROUP_FIELDS.items():
             new = {f: values[f] for f in fields}
             old = {f: current[f] for f in fields}
-            if new == old:
+            # Unchanged, or the same as the request already waiting: nothing to send.
+            if not changed_fields(old, new):
+                continue
+            if all(f in pending for f in fields) and not changed_fields(pending, new):
                 continue
             note = ""
             for previous in await ChangeRequest.filter(
@@ -207,6 +240,7 @@ class ChangeView:
     """A request as pages and mails show it."""
 
     id: int
+    group: ChangeGroup
     group_label: str
     state: ChangeState
     state_label: str
@@ -227,12 +261,15 @@ def view(request: ChangeRequest) -> ChangeView:
     """The labels and the old/new rows of a request."""
     return ChangeView(
         id=request.id,
+        group=ChangeGroup(request.group),
         group_label=GROUP_LABELS[ChangeGroup(request.group)],
         state=ChangeState(request.state),
         state_label=STATE_LABELS[ChangeState(request.state)],
+        # Only what really changes: never 「371-0026 → 371-0026」.
         rows=[
             (FIELD_LABELS[f], request.current_values.get(f, ""), request.new_values.get(f, ""))
             for f in GROUP_FIELDS[ChangeGroup(request.group)]
+            if f in changed_fields(request.current_values, request.new_values)
         ],
         submitted_at=request.submitted_at,
         expected_on=request.expected_on,

@@ -20,10 +20,12 @@ from server.auth.web import (
     set_session_cookie,
     settings,
 )
+from server.pages.news import CHANGE, finished_change_refs, mark_seen
 from server.requests.changes import (
     ChangeInputError,
     current_values,
     member_change_requests,
+    pending_values,
     split_name,
     submit_changes,
 )
@@ -33,6 +35,7 @@ from server.requests.email_change import (
     pending_email_change,
     start_email_change,
 )
+from server.requests.models import ChangeGroup
 from server.requests.reauth import (
     REAUTH_WINDOW,
     ReauthFailed,
@@ -62,8 +65,9 @@ def _form_values(source: dict[str, str]) -> dict[str, str]:
     return {key: source.get(key, "")[:300] for key in keys}
 
 
-def _member_form_values() -> dict[str, str]:
-    current = current_values(g.member)
+async def _member_form_values() -> dict[str, str]:
+    # The registered values, with what is waiting for the co-op over them.
+    current = current_values(g.member) | await pending_values(g.member.id)
     surname, given = split_name(current["name"])
     surname_kana, given_kana = split_name(current["name_kana"])
     return {
@@ -77,15 +81,25 @@ def _member_form_values() -> dict[str, str]:
     }
 
 
+def _sent_groups() -> list[str]:
+    """The groups just sent (?sent=name,address), known codes only."""
+    known = {group.value for group in ChangeGroup}
+    return [code for code in request.args.get("sent", "").split(",") if code in known]
+
+
 async def _change_page(
-    values: dict[str, str], error: str | None = None, status: int = 200
+    values: dict[str, str], error: ChangeInputError | None = None, status: int = 200
 ) -> tuple[str, int]:
+    errors = error.fields if error is not None else {}
     body = await render_template(
         "requests/change.html",
         values=values,
-        error=error,
+        errors=errors,
+        first_error=next(iter(errors), None),
+        error_message=error.message if error is not None else None,
+        has_pending=bool(await pending_values(g.member.id)),
         change_requests=await member_change_requests(g.member.id),
-        sent=request.args.get("sent") == "1",
+        sent=_sent_groups(),
         email_changed=request.args.get("email") == "changed",
         account=g.account,
     )
@@ -96,7 +110,9 @@ async def _change_page(
 @member_required
 async def change() -> ResponseReturnValue:
     """The change form, filled with the registered values, and the requests sent so far."""
-    return await _change_page(_member_form_values())
+    # The list below shows every finished request: home's 新着 for them is seen.
+    await mark_seen(g.member.id, CHANGE, await finished_change_refs(g.member.id), now())
+    return await _change_page(await _member_form_values())
 
 
 @bp.post("/profile/change")
@@ -106,10 +122,11 @@ async def change_post() -> ResponseReturnValue:
     """Send the changed groups as requests; the form is refilled after an error."""
     values = _form_values(dict(await request.form))
     try:
-        await submit_changes(g.member, values, settings(), now(), request_actor("member"))
+        created = await submit_changes(g.member, values, settings(), now(), request_actor("member"))
     except ChangeInputError as error:
-        return await _change_page(values, error.message, error.status)
-    return redirect("/profile/change?sent=1", 303)
+        return await _change_page(values, error, error.status)
+    sent = ",".join(str(change.group) for change in created)
+    return redirect(f"/profile/change?sent={sent}", 303)
 
 
 @bp.get("/reauth")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
@@ -49,6 +50,7 @@ DONE_MESSAGES = {
         "すべての端末の記憶を解除しました。次回のログインでは認証コードが必要です。"
     ),
     "others-ended": "ほかの端末のログインをすべて終了しました。",
+    "session-ended": "その端末のログインを終了しました。",
     "passkey-added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
     "passkey-renamed": "パスキーの名前を変更しました。",
     "passkey-removed": "パスキーを削除しました。",
@@ -56,7 +58,6 @@ DONE_MESSAGES = {
         "パスワードを変更しました。ほかの端末のログインは終了しました。"
         "変更のお知らせをメールでお送りしました。"
     ),
-    "reconfirmed": ("本人確認ができました。5分以内に、もう一度「削除」などの操作をしてください。"),
 }
 
 
@@ -122,6 +123,43 @@ async def end_other_sessions() -> ResponseReturnValue:
     count = await sessions.end_other_sessions(g.account.id, g.session.id)
     await record(Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
     return _back("others-ended")
+
+
+@bp.post("/settings/sessions/<int:session_id>/end")
+@member_required
+@rate_limit(20, timedelta(minutes=10))
+async def end_session(session_id: int) -> ResponseReturnValue:
+    """Sign out one other device from the list; another member's session is a 404."""
+    if not await sessions.end_one_other_session(g.account.id, session_id, g.session.id):
+        raise NotFound("その端末は見つかりません。")
+    await record(
+        Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=1, session=session_id
+    )
+    return _back("session-ended")
+
+
+@bp.get("/settings/passkeys/<int:passkey_id>/remove")
+@member_required
+async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
+    """削除 asks first (no JavaScript needed): what removal means, then a POST button."""
+    from server.passkeys import manage
+    from server.passkeys.models import Passkey
+    from server.passkeys.service import REAUTH_WINDOW, last_strong_auth
+
+    passkey = await manage.own_passkey(g.account.id, passkey_id)
+    this_page = f"/settings/passkeys/{passkey.id}/remove"
+    last_one = (
+        g.account.password_hash is None
+        and await Passkey.filter(account_id=g.account.id).count() <= 1
+    )
+    return await render_template(
+        "settings/passkey_remove.html",
+        passkey=passkey,
+        last_one=last_one,
+        confirmed=now() - await last_strong_auth(g.session) <= REAUTH_WINDOW,
+        reauth_url="/reauth?" + urlencode({"next": this_page}),
+        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+    )
 
 
 # A signed-in member guessing the current password spends this budget (per member).

@@ -60,6 +60,7 @@ async def sessions_section() -> SettingsSection:
     rows = await Session.filter(account_id=g.account.id).order_by("-last_seen_at")
     sessions = [
         {
+            "id": row.id,
             "device": device_name(row.user_agent),
             "method": METHODS.get(row.auth_method, row.auth_method),
             "created_at": row.created_at,

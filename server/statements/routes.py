@@ -11,6 +11,7 @@ from server.auth.web import member_required, now, request_actor, settings
 from server.lib.downloads import content_disposition
 from server.members.access import first_statement_month
 from server.members.routes import current_viewer
+from server.pages.news import STATEMENT, mark_seen
 from server.statements.events import StatementEvent
 from server.statements.export import statements_csv
 from server.statements.pdf import statement_pdf
@@ -52,6 +53,7 @@ async def detail(month: str) -> str:
     """One month's lines and total (404 for months the member cannot see)."""
     found = await statement(current_viewer(), month)
     await record(StatementEvent.VIEWED, request_actor("member"), now(), month=month)
+    await mark_seen(g.member.id, STATEMENT, [month], now())
     return await render_template("statements/detail.html", statement=found)
 
 

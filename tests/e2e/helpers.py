@@ -42,8 +42,8 @@ def sign_in(
         return
     match = _wait_for_code(catcher, email, seen)
     page.get_by_label("認証コード", exact=True).fill(match.group(1))
-    if not remember:
-        page.get_by_label(re.compile("この端末を記憶する")).uncheck()
+    # Unticked by default (a shared staff-room PC must not be remembered).
+    page.get_by_label(re.compile("この端末を記憶する")).set_checked(remember)
     page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_load_state()
 

@@ -35,18 +35,18 @@ async def test_removing_a_passkey_later_asks_to_confirm_first(client, clock) -> 
     location = response.headers["Location"]
     assert location.startswith("/reauth?")
     assert await Passkey.exists(id=passkey.id)
-    # The plain form of /reauth, then back to the list, where 削除 now works.
+    # The plain form of /reauth, then back to the confirmation page, where 削除 now works.
     back = parse_qs(urlsplit(location).query)["next"][0]
-    assert back == "/settings?done=reconfirmed#passkeys"
+    assert back == f"/settings/passkeys/{passkey.id}/remove"
     status, html = await page(client, location)
     assert status == 200 and 'name="password"' in html
     confirmed = await post_form(
         client, "/reauth", {"password": PASSWORD, "next": back}, token_from=location
     )
     assert confirmed.status_code == 303 and confirmed.headers["Location"] == back
-    status, html = await page(client, back.split("#")[0])  # the fragment stays in the browser
-    assert status == 200 and "本人確認ができました" in html
-    response = await post_form(client, path, {}, token_from="/settings")
+    status, html = await page(client, back)
+    assert status == 200 and f'action="{path}"' in html and ">削除</button>" in html
+    response = await post_form(client, path, {}, token_from=back)
     assert response.headers["Location"] == "/settings?done=passkey-removed#passkeys"
     assert not await Passkey.exists(id=passkey.id)
 

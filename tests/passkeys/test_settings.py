@@ -40,8 +40,7 @@ async def test_settings_lists_passkeys_with_the_contract_words(client) -> None:
     assert '<h2 id="passkeys-title">パスキー</h2>' in html
     assert ">パスキーを追加</button>" in html
     assert ">名前を変更</button>" in html and ">削除</button>" in html
-    assert "iCloud キーチェーン" in html and "ほかの端末と同期されています" in html
-    assert "2026年11月1日 12:00" in html and "まだ使われていません" in html
+    assert "iCloud キーチェーン・同期あり" in html and "まだ使われていません" in html
     assert "ログイン中の端末" in html and "（この端末）" in html
     assert "セキュリティ履歴" in html
     # The WebAuthn parts are rendered hidden; the script reveals them.
@@ -59,7 +58,9 @@ async def test_login_page_offers_passkeys_only_to_script(client) -> None:
     status, html = await page(client, "/login")
     assert status == 200
     assert 'autocomplete="username webauthn"' in html
-    assert 'data-passkey-ui data-next="" hidden' in html
+    # In place but invisible until the script has seen WebAuthn; gone without script.
+    assert 'class="passkey-login passkey-pending"' in html
+    assert '<noscript><link rel="stylesheet" href="/static/css/noscript.css"></noscript>' in html
     assert ">パスキーでログイン</button>" in html
     assert '<meta name="csrf-token" content="' in html
 

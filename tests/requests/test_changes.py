@@ -69,7 +69,7 @@ async def test_expected_date_skips_the_weekend_and_a_holiday(client, clock, mail
     assert request.expected_on == date(2026, 11, 26)
     assert request.current_values == {"name": "山田 花子", "name_kana": "ヤマダ ハナコ"}
     assert request.new_values == {"name": "佐藤 花子", "name_kana": "サトウ ハナコ"}
-    _, html = await page(client, "/profile/change?sent=1")
+    _, html = await page(client, response.headers["Location"])
     assert "変更の申請を受け付けました" in html
     assert "受付済" in html and "2026年11月26日" in html
     assert "山田 花子" in html and "佐藤 花子" in html

@@ -65,7 +65,7 @@ async def test_queue_lists_open_requests_oldest_first_with_old_and_new_values(
     request = await ChangeRequest.get(member_id=member.id)
     status, html = await page(later, f"/staff/changes/{request.id}")
     assert status == 200
-    assert "現在の登録内容" in html and "新しい内容" in html
+    assert "変更前（申請時の登録内容）" in html and "変更後（申請された内容）" in html
     assert "郵便番号" in html and "住所" in html
     assert "群馬県前橋市大手町1-1-1" in html and "群馬県高崎市高松町35-1" in html
     assert "370-0829" in html and "371-0026" in html

@@ -27,6 +27,9 @@ from server.requests.changes import (
     set_change_state,
     view,
 )
+from server.requests.changes import (
+    comparable as comparable_value,
+)
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from server.staff.models import StaffUser
 from server.staff.paging import Page, paginate
@@ -123,15 +126,25 @@ async def change_queue(code: str, number: int, now: datetime) -> Page[QueueRow]:
 class ValueRow:
     """One field: as the member saw it when sending, as registered now, and the new value."""
 
+    field: str
     label: str
     at_submission: str
     registered: str
     new: str
 
     @property
+    def changed(self) -> bool:
+        """The member asked to change this field (not the same value written differently)."""
+        return comparable_value(self.field, self.at_submission) != comparable_value(
+            self.field, self.new
+        )
+
+    @property
     def changed_since(self) -> bool:
         """The registered value changed after the member sent the request."""
-        return self.at_submission != self.registered
+        return comparable_value(self.field, self.at_submission) != comparable_value(
+            self.field, self.registered
+        )
 
 
 @dataclass(frozen=True)
@@ -164,8 +177,9 @@ class ChangeDetail:
 
     @property
     def changed_since(self) -> bool:
-        """Some registered value differs from what the member saw when sending."""
-        return any(row.changed_since for row in self.rows)
+        """Some registered value differs from what the member saw when sending (open only:
+        once applied, the registered value is the new one)."""
+        return self.is_open and any(row.changed_since for row in self.rows)
 
 
 async def _staff_name(staff_id: int | None) -> str:
@@ -185,6 +199,7 @@ async def change_detail(request_id: int) -> ChangeDetail:
     registered = current_values(member)
     rows = [
         ValueRow(
+            field=f,
             label=FIELD_LABELS[f],
             at_submission=str(request.current_values.get(f, "")),
             registered=registered[f],
