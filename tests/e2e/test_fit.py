@@ -38,6 +38,7 @@ from server.requests.models import (
     ChangeGroup, ChangeRequest, ChangeState, Inquiry, InquiryCategory, InquiryReply, InquiryState,
 )
 from server.security import hash_password
+from server.passkeys.models import Passkey
 from server.statements.demo import create_member_history
 
 async def main(spec):
@@ -50,7 +51,7 @@ async def main(spec):
             postal_code="377-0702", address=spec["address"], workplace=spec["workplace"],
             category=Category.SERVING, joined_on=date(1995, 4, 1),
         )
-        await Account.create(
+        account = await Account.create(
             member=member, email=spec["email"],
             password_hash=await hash_password(spec["password"]),
             registered_at=now - timedelta(days=800),
@@ -78,7 +79,12 @@ async def main(spec):
             p256dh="x" * 87, auth="y" * 22, browser="Chrome", os="Android",
             created_at=now, updated_at=now, last_delivered_at=now,
         )
-        print(json.dumps({"inquiry": inquiry.id}))
+        passkey = await Passkey.create(
+            account=account, credential_id="fit-" + spec["member_no"], public_key=b"\\x00",
+            name="勅使河原のスマートフォン（Android・Googleパスワードマネージャー）",
+            created_at=now - timedelta(days=30),
+        )
+        print(json.dumps({"inquiry": inquiry.id, "passkey": passkey.id}))
     finally:
         await db.close_db()
 
@@ -182,6 +188,7 @@ MEMBER_PAGES = [
     "/settings/password",
     "/settings/notifications",
     "/settings/lost-device",
+    "/settings/passkeys/{passkey}/remove",
     "/service/stop",
     "/reauth",
 ]
@@ -255,7 +262,10 @@ def test_every_member_page_fits_a_320_px_phone(browser: Browser, live_server: Li
         href = page.locator("main a[href^='/statements/']").first.get_attribute("href") or ""
         month = re.fullmatch(r"/statements/([^/.]+)", href)
         assert month, href
-        paths = [p.format(month=month.group(1), inquiry=member["inquiry"]) for p in MEMBER_PAGES]
+        paths = [
+            p.format(month=month.group(1), inquiry=member["inquiry"], passkey=member["passkey"])
+            for p in MEMBER_PAGES
+        ]
         found = walk(page, paths)
         # The long values really are on the pages measured, so their wrapping was tested.
         page.goto("/profile")
