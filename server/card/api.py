@@ -59,9 +59,8 @@ async def revocations() -> ResponseReturnValue:
 @public
 async def server_time() -> ResponseReturnValue:
     """The server's clock, so a verifier can warn when its own clock is off."""
-    response = jsonify({"now_ms": int(now().timestamp() * 1000)})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Not cacheable: security headers answer every non-public view with no-store.
+    return jsonify({"now_ms": int(now().timestamp() * 1000)})
 
 
 @bp.post("/api/card/certificates")
@@ -78,10 +77,7 @@ async def issue() -> ResponseReturnValue:
         )
     except CardError as error:
         return _refusal(error)
-    response = jsonify(issued.body(now()))
-    response.status_code = 201
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(issued.body(now())), 201
 
 
 @bp.post("/api/card/renew")
@@ -103,10 +99,7 @@ async def renew() -> ResponseReturnValue:
         )
     except CardError as error:
         return _refusal(error)
-    response = jsonify(issued.body(now()))
-    response.status_code = 201
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(issued.body(now())), 201
 
 
 @bp.post("/api/card/verify")
@@ -123,6 +116,4 @@ async def verify() -> ResponseReturnValue:
             "JSONの「code」に、組合員証のQRコードの文字列を入れて送ってください。", status=400
         )
     verdict = await verify_code(code, now(), load_keyring(settings()))
-    response = jsonify(verdict.as_json())
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(verdict.as_json())

@@ -287,3 +287,17 @@ async def test_issue_and_renewal_show_in_the_members_own_history(app, client, cl
     await signed_in(other, member_no="00099999")
     _, theirs = await page(other, "/settings")
     assert "デジタル組合員証の発行" not in theirs
+
+
+async def test_card_answers_are_never_cached(app, client, clock) -> None:
+    """Issue, renewal, verify and time are personal or live: the security headers say no-store."""
+    await signed_in(client)
+    device = Device()
+    issued = await device.issue(client)
+    renewed = await device.renew(app.test_client(), clock.now)
+    checked = await app.test_client().post(
+        "/api/card/verify", json={"code": device.code(clock.now)}
+    )
+    timed = await app.test_client().get("/api/card/time")
+    for response in (issued, renewed, checked, timed):
+        assert response.headers["Cache-Control"] == "no-store"
