@@ -2,102 +2,52 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import AsyncGenerator, MutableMapping
-from functools import lru_cache
-from typing import Any
 
-import jinja2
 from hypercorn.middleware import ProxyFixMiddleware
-from quart import Quart, Response, g, request
-from quart.templating import Environment as QuartEnvironment
+from quart import Blueprint, Quart, Response, g, request
 from quart_rate_limiter import RateLimiter
 
 from server import compression, db, health, metrics
-from server.accesslog import EscapeControls, utc_formatter
+from server.account import routes as account_routes
 from server.audit import refusals
 from server.auth import failures as auth_failures
-from server.auth import sqlite_reader
+from server.auth import routes as auth_routes
 from server.auth import web as auth_web
+from server.capital import routes as capital_routes
+from server.card import api as card_api
+from server.card import routes as card_routes
 from server.card.service import cache_key
 from server.config import Settings
 from server.errors import register_error_handlers
+from server.help import routes as help_routes
+from server.inquiries import routes as inquiries_routes
 from server.lib.clock import Clock, system_clock
+from server.lib.formatting import register as register_filters
 from server.lib.ratelimit_store import ExpiringMemoryStore, ExpiringRedisStore
-from server.lib.threads import PAGES
+from server.mail import routes as mail_routes
 from server.mail import runtime as mail_runtime
+from server.members import routes as members_routes
+from server.pages import routes as pages_routes
 from server.pages.routes import PWA_DIR, ROOT_FILES
+from server.passkeys import routes as passkeys_routes
+from server.push import routes as push_routes
+from server.requests import routes as requests_routes
 from server.security import add_vary, apply_security_headers
+from server.settings import lost_device
+from server.settings import routes as settings_routes
+from server.staff import routes as staff_routes
 from server.staff import web as staff_web
-
-# A pure function of the secret and the member id (an HMAC), asked for on every
-# signed-in response; remembering it keeps no session state.
-member_cache_key = lru_cache(maxsize=4096)(cache_key)
-
-
-class SyncTemplate(jinja2.Template):
-    """A template rendered in one go: none of ours awaits anything."""
-
-    async def render_async(self, *args: Any, **kwargs: Any) -> str:
-        """Render synchronously for Quart's `await template.render_async(...)`."""
-        return self.render(*args, **kwargs)
-
-    async def generate_async(self, *args: Any, **kwargs: Any) -> AsyncGenerator[str, object]:
-        """Stream synchronously for Quart's `stream_template`."""
-        for chunk in self.generate(*args, **kwargs):
-            yield chunk
-
-
-class TemplateEnvironment(QuartEnvironment):
-    """Quart's Jinja environment without async mode.
-
-    Async mode compiles every block, call and loop into awaitables, which cost
-    about a third of each page's render time; our templates only call plain
-    functions (context processors, which may be async, run before rendering).
-    """
-
-    template_class = SyncTemplate
-
-    def __init__(self, app: Quart, **options: Any) -> None:
-        """Quart's environment, switched to plain rendering before any template compiles."""
-        super().__init__(app, **options)
-        self.is_async = False
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        """A template's globals as one plain dict, not Jinja's ChainMap.
-
-        Jinja copies and lists a template's globals for every context it makes
-        (each page, layout and include); on a ChainMap that costs ~20 µs each
-        time, on a dict next to nothing. Every global is set in create_app,
-        before any template is loaded.
-        """
-        return {**self.globals, **(d or {})}
-
-
-class App(Quart):
-    """Quart with the synchronous template environment."""
-
-    jinja_environment = TemplateEnvironment
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Quart's app, with a memo of which hooks are already coroutines."""
-        super().__init__(*args, **kwargs)
-        self._async_of: dict[Any, Any] = {}
-
-    def ensure_async(self, func: Any) -> Any:
-        """Quart's `ensure_async`, remembered per function.
-
-        Quart asks it for every hook, context processor and view of every
-        request; `inspect.iscoroutinefunction` each time cost ~15 hooks x 2 µs.
-        """
-        try:
-            return self._async_of[func]
-        except KeyError:
-            wrapped = self._async_of[func] = super().ensure_async(func)
-            return wrapped
-        except TypeError:  # an unhashable callable: ask Quart every time
-            return super().ensure_async(func)
+from server.staff.accounts import routes as staff_accounts_routes
+from server.staff.auditlog import routes as staff_auditlog_routes
+from server.staff.changes import routes as staff_changes_routes
+from server.staff.documents import routes as staff_documents_routes
+from server.staff.imports import routes as staff_imports_routes
+from server.staff.inquiries import routes as staff_inquiries_routes
+from server.staff.members import routes as staff_members_routes
+from server.staff.notices import routes as staff_notices_routes
+from server.staff.paper import routes as staff_paper_routes
+from server.statements import routes as statements_routes
 
 
 def _rate_limit_store(settings: Settings) -> ExpiringMemoryStore | ExpiringRedisStore:
@@ -123,7 +73,7 @@ def _trust_proxies(app: Quart, settings: Settings) -> None:
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Quart:
     """Build the app for these settings (default: from the environment)."""
     settings = settings or Settings.from_env()
-    app = App(
+    app = Quart(
         __name__,
         static_folder=str(PWA_DIR),
         static_url_path="/static",
@@ -140,8 +90,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese JSON readable as is
     app.jinja_env.autoescape = True
     app.jinja_env.globals["settings"] = settings
-    # Password hashing leaves the pages a core while members are reading them.
-    app.asgi_app = PAGES.wrap(app.asgi_app)  # type: ignore[method-assign,assignment]
     _trust_proxies(app, settings)
     # Probes and /metrics are answered before any hook (no session, cookie or limit).
     health.install(app, settings)
@@ -162,17 +110,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     auth_failures.install(app, limiter)
     auth_web.install_csrf(app)
     _register_blueprints(app, settings)
-    _drop_sync_context_processors(app)
-    _register_filters(app)
+    register_filters(app)
 
     @app.before_serving
     async def open_db() -> None:
         if not app.config.get("MYPAGE_DB_EXTERNAL"):
-            await db.init_db(settings.database_url)
+            await db.init_db(settings.database_url, settings.db_pool_size)
 
     @app.after_serving
     async def close_db() -> None:
-        sqlite_reader.close()
         if not app.config.get("MYPAGE_DB_EXTERNAL"):
             await db.close_db()
 
@@ -188,88 +134,44 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         if member is not None:
             add_vary(response, "Cookie")
             # The service worker keeps offline copies under this per-member name.
-            response.headers["X-Mypage-Cache-Key"] = member_cache_key(
-                settings.secret_key, member.id
-            )
+            response.headers["X-Mypage-Cache-Key"] = cache_key(settings.secret_key, member.id)
         return response
 
     return app
 
 
-def create_app_from_env() -> Quart:
-    """Entry point for hypercorn (`server.app:create_app_from_env()`)."""
-    from server.serve import freeze_after_startup
-
-    configure_logging()
-    app = create_app(Settings.from_env())
-    freeze_after_startup(app)
-    return app
-
-
-def configure_logging() -> None:
-    """The app's own log lines on stderr (hypercorn logs access and its errors itself)."""
-    logger = logging.getLogger("server")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(utc_formatter())
-        handler.addFilter(EscapeControls())
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-
-
-# Each feature's blueprint, as "module:attribute"; one line per feature.
-BLUEPRINTS = [
-    "server.auth.routes:bp",
-    "server.pages.routes:bp",
-    "server.account.routes:bp",
-    "server.help.routes:bp",
-    "server.inquiries.routes:bp",
-    "server.requests.routes:bp",
-    "server.settings.routes:bp",
-    "server.settings.lost_device:bp",
-    "server.passkeys.routes:bp",
-    "server.members.routes:bp",
-    "server.statements.routes:bp",
-    "server.capital.routes:bp",
-    "server.push.routes:bp",
-    "server.card.routes:bp",
-    "server.card.api:bp",
-    "server.staff.routes:bp",
-    "server.staff.accounts.routes:bp",
-    "server.staff.members.routes:bp",
-    "server.staff.changes.routes:bp",
-    "server.staff.inquiries.routes:bp",
-    "server.staff.auditlog.routes:bp",
-    "server.staff.notices.routes:bp",
-    "server.staff.imports.routes:bp",
-    "server.staff.paper.routes:bp",
-    "server.staff.documents.routes:bp",
-]
+# Each feature's blueprint; one line per feature.
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    auth_routes.bp,
+    pages_routes.bp,
+    account_routes.bp,
+    help_routes.bp,
+    inquiries_routes.bp,
+    requests_routes.bp,
+    settings_routes.bp,
+    lost_device.bp,
+    passkeys_routes.bp,
+    members_routes.bp,
+    statements_routes.bp,
+    capital_routes.bp,
+    push_routes.bp,
+    card_routes.bp,
+    card_api.bp,
+    staff_routes.bp,
+    staff_accounts_routes.bp,
+    staff_members_routes.bp,
+    staff_changes_routes.bp,
+    staff_inquiries_routes.bp,
+    staff_auditlog_routes.bp,
+    staff_notices_routes.bp,
+    staff_imports_routes.bp,
+    staff_paper_routes.bp,
+    staff_documents_routes.bp,
+)
 # Pages that exist only on a developer's machine (MYPAGE_ENV=development).
-DEV_BLUEPRINTS = [
-    "server.mail.routes:dev_bp",
-]
-
-
-def _drop_sync_context_processors(app: Quart) -> None:
-    # Each blueprint inherits Flask's default context processor, a plain
-    # function that finds no Flask context here and adds nothing; Quart would
-    # run it in a thread on every render. Quart's own (async) one stays.
-    for name, funcs in app.template_context_processors.items():
-        if name is not None:
-            funcs[:] = [f for f in funcs if f.__module__ != "flask.templating"]
+DEV_BLUEPRINTS: tuple[Blueprint, ...] = (mail_routes.dev_bp,)
 
 
 def _register_blueprints(app: Quart, settings: Settings) -> None:
-    paths = BLUEPRINTS + (DEV_BLUEPRINTS if settings.is_development else [])
-    for path in paths:
-        module_name, attribute = path.split(":")
-        module = importlib.import_module(module_name)
-        app.register_blueprint(getattr(module, attribute))
-
-
-def _register_filters(app: Quart) -> None:
-    from server.lib.formatting import register
-
-    register(app)
+    for blueprint in BLUEPRINTS + (DEV_BLUEPRINTS if settings.is_development else ()):
+        app.register_blueprint(blueprint)

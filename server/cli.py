@@ -45,7 +45,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from server.lib.clock import system_clock
     from server.staff.demo import DEMO_STAFF_EMAIL, demo_staff_link
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         if args.if_empty and await _has_members():
             print("demo: the database already has members; nothing added")
@@ -93,7 +93,7 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         if catcher is None:
             print(f"worker: delivering mail through {settings.smtp_host}:{settings.smtp_port}")
@@ -131,7 +131,7 @@ async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) ->
     if problem:
         print(f"initial-passwords: {problem}", file=sys.stderr)
         return 2
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         try:
             members = await members_to_issue(args.member_no or [])
@@ -166,7 +166,7 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a members, statements or capital CSV file from the core system."""
     from server.imports.cli import run_import
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         return await run_import(
             args.kind,
@@ -188,7 +188,7 @@ async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
     from server.staff.service import create_staff, setup_link_for
 
     name = f"staff {args.staff_command}"
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         try:
             if args.staff_command == "link":
@@ -222,7 +222,7 @@ async def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
     from server.lib.clock import system_clock
     from server.maintenance import purge_expired
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         counts = await purge_expired(system_clock(), settings)
     finally:
@@ -243,7 +243,7 @@ async def cmd_end_sessions(args: argparse.Namespace, settings: Settings) -> int:
     if not args.all:
         print("end-sessions: add --all to sign everyone out (members and staff)", file=sys.stderr)
         return 2
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool_size)
     try:
         members = await Session.all().delete()
         staff = await StaffSession.all().delete()

@@ -48,6 +48,8 @@ class Settings:
 
     env: str = "development"
     database_url: str = "sqlite://data/mypage.sqlite3"
+    # PostgreSQL connections each process keeps open (asyncpg's pool maxsize).
+    db_pool_size: int = 20
     secret_key: str = field(default=DEV_SECRET, repr=False)
     base_url: str = "http://localhost:8000"
     data_dir: Path = Path("data")
@@ -225,6 +227,8 @@ class Settings:
                 raise ConfigError("MYPAGE_BASE_URL must be https:// in production")
         if self.staff_base_url:
             self._check_staff_base_url()
+        if self.db_pool_size < 1:
+            raise ConfigError("MYPAGE_DB_POOL_SIZE must be 1 or more")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("MYPAGE_TRUSTED_PROXIES must be between 0 and 5")
         from server.lib.business_days import BusinessCalendar

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import set_global_context
 from tortoise.migrations.api import migrate as migrate_api
 
 # One Tortoise app per feature, each with its own migrations package under
@@ -38,8 +39,14 @@ APPS: dict[str, list[str]] = {
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def database_url(url: str) -> str:
-    """Add SQLite pragmas (WAL is Tortoise's default; busy timeout is ours)."""
+def database_url(url: str, pool_size: int | None = None) -> str:
+    """Add SQLite pragmas (WAL is Tortoise's default; busy timeout is ours), or the pool size.
+
+    On PostgreSQL each process keeps up to `pool_size` connections
+    (MYPAGE_DB_POOL_SIZE); a `maxsize` already in the URL wins.
+    """
+    if is_postgres(url):
+        return _with_pool_size(url, pool_size)
     if not url.startswith("sqlite://"):
         return url
     # Not through urlsplit/urlunsplit: they turn sqlite:////abs/path into a
@@ -56,10 +63,20 @@ def database_url(url: str) -> str:
     return f"sqlite://{path}?{urlencode(query)}"
 
 
-def tortoise_config(url: str) -> dict[str, Any]:
-    """The Tortoise config dict for a database URL."""
+def _with_pool_size(url: str, pool_size: int | None) -> str:
+    base, _, raw_query = url.partition("?")
+    query = dict(parse_qsl(raw_query))
+    if pool_size is None or "maxsize" in query:
+        return url
+    query["maxsize"] = str(pool_size)
+    query["minsize"] = str(min(int(query.get("minsize", "1")), pool_size))
+    return f"{base}?{urlencode(query)}"
+
+
+def tortoise_config(url: str, pool_size: int | None = None) -> dict[str, Any]:
+    """The Tortoise config dict for a database URL (and, on PostgreSQL, a pool size)."""
     return {
-        "connections": {"default": database_url(url)},
+        "connections": {"default": database_url(url, pool_size)},
         "apps": {
             label: {
                 "models": models,
@@ -73,9 +90,14 @@ def tortoise_config(url: str) -> dict[str, Any]:
     }
 
 
-async def init_db(url: str) -> None:
-    """Open the connections for this process (global, shared by all requests)."""
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+async def init_db(url: str, pool_size: int | None = None) -> None:
+    """Open the connections for this process (global, shared by all requests).
+
+    Hypercorn runs the app's start-up in a task of its own, and each request in
+    another: the context Tortoise.init sets is made the process's fallback, so
+    every task finds it (`close_db` clears it again).
+    """
+    set_global_context(await Tortoise.init(config=tortoise_config(url, pool_size)))
 
 
 async def close_db() -> None:

@@ -7,16 +7,14 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from quart import Response
 
 from server.config import Settings
-from server.lib.threads import YieldingPool
+from server.lib.offload import run_cpu
 
 # OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -25,22 +23,11 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 # A masked token is 86 characters; anything much longer is not one.
 CSRF_MAX_CHARS = 200
-T = TypeVar("T")
-
-
-@lru_cache(maxsize=1)
-def _hash_pool() -> YieldingPool:
-    """Hashing threads, created on first use, on CPU time the pages leave over."""
-    return YieldingPool("argon2")
-
-
-async def _in_hash_pool(func: Callable[..., T], *args: Any) -> T:
-    return await _hash_pool().run(func, *args)
 
 
 async def hash_password(password: str) -> str:
     """argon2id hash, computed off the event loop."""
-    return await _in_hash_pool(_HASHER.hash, password)
+    return await run_cpu(_HASHER.hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -58,10 +45,10 @@ def _dummy_hash() -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password off the event loop; with no hash, spend the same time and fail."""
     if password_hash is None:
-        dummy = await _in_hash_pool(_dummy_hash)
-        await _in_hash_pool(_verify, dummy, password)
+        dummy = await run_cpu(_dummy_hash)
+        await run_cpu(_verify, dummy, password)
         return False
-    return await _in_hash_pool(_verify, password_hash, password)
+    return await run_cpu(_verify, password_hash, password)
 
 
 def new_token() -> str:

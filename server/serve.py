@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 from quart import Quart
 
-from server.accesslog import AccessLog
+from server.accesslog import AccessLog, EscapeControls, utc_formatter
+from server.app import create_app
 from server.config import Settings
 
 
@@ -51,12 +53,30 @@ async def serve(settings: Settings, *, host: str, port: int, workers: int) -> in
     if workers > 1:
         from hypercorn.run import run
 
-        config.application_path = "server.app:create_app_from_env()"
+        config.application_path = "server.serve:create_app_from_env()"
         return run(config)
-    from server.app import configure_logging, create_app
-
     configure_logging()
     app = create_app(settings)
     freeze_after_startup(app)
     await hypercorn_serve(app, config)
     return 0
+
+
+def create_app_from_env() -> Quart:
+    """Entry point for hypercorn's worker processes (`server.serve:create_app_from_env()`)."""
+    configure_logging()
+    app = create_app(Settings.from_env())
+    freeze_after_startup(app)
+    return app
+
+
+def configure_logging() -> None:
+    """The app's own log lines on stderr (hypercorn logs access and its errors itself)."""
+    logger = logging.getLogger("server")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(utc_formatter())
+        handler.addFilter(EscapeControls())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

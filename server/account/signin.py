@@ -9,7 +9,6 @@ or simply start the session, as the passkey already proves the device.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from tortoise.transactions import in_transaction
 
@@ -27,7 +26,6 @@ from server.account.codes import (
 from server.account.events import AccountEvent
 from server.account.models import AuthCode, CodePurpose, RememberedBrowser
 from server.audit.service import Actor, record
-from server.auth import rows
 from server.auth.models import Account, AccountState
 from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
@@ -67,26 +65,15 @@ async def browser_is_remembered(account_id: int, token: str | None, now: datetim
     """True when this browser's remember token is live for this account."""
     if not token or len(token) > 100:
         return False
-    found = await rows.fetch_row(_remembered_query, token_hash(token))
-    if found is None:
+    browser = await RememberedBrowser.get_or_none(token_hash=token_hash(token))
+    if browser is None:
         return False
-    (browser,) = rows.decode(found, (RememberedBrowser,))
-    if browser.account_id != account_id or now >= browser.expires_at:
+    if browser.account_id != account_id or now >= browser.expires_at:  # type: ignore[attr-defined]
         return False
     # "Last used" is shown in /settings; like a session's, it moves once a minute at most.
     if now - browser.last_used_at >= TOUCH_EVERY:
         await RememberedBrowser.filter(id=browser.id).update(last_used_at=now)
     return True
-
-
-@lru_cache(maxsize=2)
-def _remembered_query(dialect: str) -> str:
-    # Read on every password sign-in: a point read, without the query builder.
-    columns = rows.select_list(("r", RememberedBrowser))
-    return (
-        f'SELECT {columns} FROM "remembered_browser" r '  # noqa: S608 - model columns
-        f'WHERE r."token_hash" = {rows.placeholder(dialect)}'
-    )
 
 
 async def login_needs_code(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from server.account.passwords import password_matches
 from server.audit.service import Actor, Event, record
-from server.auth import rows
 from server.auth.models import Account, AccountState
 from server.auth.sessions import ended_reason
 from server.config import Settings
@@ -20,7 +18,6 @@ from server.lib.formatting import jdatetime
 from server.lib.text import normalize_email
 from server.mail.outbox import enqueue_mail
 from server.members.access import AccessEnded
-from server.members.models import Member
 
 MAX_EMAIL = 254
 MAX_PASSWORD = 128
@@ -71,24 +68,9 @@ def check_login_input(email: str, password: str) -> str:
     return normalize_email(email)
 
 
-@lru_cache(maxsize=2)
-def _account_query(dialect: str) -> str:
-    columns = rows.select_list(("a", Account), ("m", Member))
-    return (
-        f'SELECT {columns} FROM "account" a '  # noqa: S608 - columns from model metadata
-        'JOIN "member" m ON m."id" = a."member_id" '
-        f'WHERE a."email" = {rows.placeholder(dialect)}'
-    )
-
-
 async def find_account(address: str) -> Account | None:
     """The account with this (normalised) sign-in address, its member loaded with it."""
-    row = await rows.fetch_row(_account_query, address)
-    if row is None:
-        return None
-    account, member = rows.decode(row, (Account, Member))
-    account.member = member
-    return account
+    return await Account.filter(email=address).select_related("member").first()
 
 
 async def authenticate(

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
-
-from tortoise.models import Model
 
 from server.account.models import RememberedBrowser
 from server.audit.service import Actor, Event, record
-from server.auth import rows
 from server.auth.models import Account, Session
 from server.lib.clock import to_jst
 from server.members.access import AccessEnded, access_ended_reason
@@ -100,22 +96,6 @@ class LiveSession:
     member: Member
 
 
-_MODELS: tuple[type[Model], ...] = (Session, Account, Member)
-
-
-@lru_cache(maxsize=2)
-def _session_query(dialect: str) -> str:
-    # One hand-written join: select_related builds three models through the
-    # query builder and costs several times more on every signed-in request.
-    columns = rows.select_list(*zip("sam", _MODELS, strict=True))
-    return (
-        f'SELECT {columns} FROM "session" s '  # noqa: S608 - columns from model metadata
-        'JOIN "account" a ON a."id" = s."account_id" '
-        'JOIN "member" m ON m."id" = a."member_id" '
-        f'WHERE s."token_hash" = {rows.placeholder(dialect)}'
-    )
-
-
 async def load_session(
     token: str, policy: SessionPolicy, now: datetime, *, free_dial: str = ""
 ) -> LiveSession | None:
@@ -127,10 +107,13 @@ async def load_session(
     """
     if not token or len(token) > 100:
         return None
-    row = await rows.fetch_row(_session_query, token_hash(token))
-    if row is None:
+    session = (
+        await Session.filter(token_hash=token_hash(token)).select_related("account__member").first()
+    )
+    if session is None:
         return None
-    session, account, member = rows.decode(row, _MODELS)
+    account: Account = session.account
+    member: Member = account.member
     expired = now >= session.expires_at or now - session.last_seen_at >= policy.idle
     who = Actor(kind="system", member_id=member.id, account_id=account.id)
     if expired:

@@ -203,24 +203,23 @@ def clear_session_cookie(response: BaseResponse) -> None:
     )
 
 
-def install(app: Quart) -> None:
-    """Hook the visitor loading and CSRF check into every request."""
-    install_visitor(app)
-    install_csrf(app)
-
-
 def install_visitor(app: Quart) -> None:
     """Load the signed-in member (or bind a CSRF cookie) before every request."""
 
     @app.before_request
     async def limit_body() -> None:
-        # The app-wide limit is the largest upload; every other view gets the form limit.
+        # The app-wide MAX_CONTENT_LENGTH is the largest upload, held as the
+        # body streams in; every other view gets the form limit. A declared
+        # length over the view's limit is refused before anything is read, the
+        # multipart parser holds a streamed upload to it, and a small body sent
+        # without a length (forms, JSON) is read here and measured.
         limit = view_mark(UPLOAD_ATTR, MAX_FORM_BYTES)
-        body = request.body
-        received = len(body._data)  # what has arrived so far (all of it, in tests)
-        if (request.content_length or 0) > limit or received > limit:
+        if (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
-        body._max_content_length = limit  # checked as each further chunk arrives
+        request.max_content_length = limit
+        if request.content_length is None and request.method not in SAFE_METHODS:
+            if limit == MAX_FORM_BYTES and len(await request.get_data()) > limit:
+                raise RequestEntityTooLarge()
 
     @app.before_request
     async def load_visitor() -> None:

@@ -15,12 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,7 +27,7 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from server.config import Settings
-from server.lib.threads import low_priority_pool
+from server.lib.offload import run_cpu
 
 log = logging.getLogger(__name__)
 LONGEST_RETRY_AFTER = 24 * 3600
@@ -174,9 +172,7 @@ class PushClient:
             headers["Topic"] = payload["push_topic"]
         async with self.limit:
             try:
-                data = await asyncio.get_running_loop().run_in_executor(
-                    _crypto_pool(), encrypt, info, body
-                )
+                data = await run_cpu(encrypt, info, body)
             except (ValueError, TypeError) as error:  # keys the browser gave are unusable
                 return DeviceResult(Outcome.FAILED, reason=f"keys: {error}"[:200])
             try:
@@ -193,12 +189,6 @@ def encrypt(info: dict[str, Any], body: bytes) -> bytes:
     """RFC 8291 aes128gcm encryption for one subscription (pywebpush's WebPusher.encode)."""
     encoded: bytes = WebPusher(info).encode(body, "aes128gcm")["body"]
     return encoded
-
-
-@lru_cache(maxsize=1)
-def _crypto_pool() -> ThreadPoolExecutor:
-    """Encryption threads, created on first use: pages stay fast while an import fans out."""
-    return low_priority_pool("webpush")
 
 
 _shared: dict[int, PushClient] = {}

@@ -5,18 +5,16 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
-import pytest
 from tortoise import connections
 
 from server.audit.service import Actor
-from server.auth import sqlite_reader
 from server.auth.models import Account, AccountState, Session
 from server.auth.service import find_account
 from server.auth.sessions import SessionPolicy, load_session, start_session
 from server.lib.clock import FrozenClock
 from server.members.models import Member, MemberStatus
 from tests.factories import make_account, make_member
-from tests.helpers import cookie, login
+from tests.helpers import login
 
 POLICY = SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
 
@@ -42,11 +40,10 @@ async def test_lookup_builds_the_same_models_as_the_orm(app, clock: FrozenClock)
         (live.account, await Account.get(id=account.id)),
         (live.member, await Member.get(id=member.id)),
     ):
-        assert vars(built) == vars(loaded)
-        assert {k: (type(v), repr(getattr(v, "tzinfo", None))) for k, v in vars(built).items()} == {
-            k: (type(v), repr(getattr(v, "tzinfo", None))) for k, v in vars(loaded).items()
-        }
         assert _fields(built) == _fields(loaded)
+        assert {
+            k: (type(v), repr(getattr(v, "tzinfo", None))) for k, v in _fields(built).items()
+        } == {k: (type(v), repr(getattr(v, "tzinfo", None))) for k, v in _fields(loaded).items()}
     assert live.session.created_at.utcoffset() == timedelta(0)
     assert live.member.status is MemberStatus.WITHDRAWING
     assert live.account.state is AccountState.ACTIVE
@@ -88,32 +85,3 @@ async def test_a_session_deleted_elsewhere_is_refused_on_the_next_request(app, c
     response = await client.get("/")
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/login")
-
-
-async def test_the_orm_answers_when_sqlite_asks_the_reader_to_wait(
-    app, client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await make_account(email="hanako@example.jp")
-    await login(client, "hanako@example.jp")
-    token = cookie(client, "mypage_session")
-    assert token
-    monkeypatch.setattr(sqlite_reader.Reader, "fetch", lambda self, query, parameter: None)
-    status = (await client.get("/")).status_code
-    assert status == 200
-    await Session.all().delete()
-    assert (await client.get("/")).status_code == 303
-
-
-async def test_the_reader_only_serves_database_files(app) -> None:
-    conn = connections.get("default")
-
-    class InMemory:
-        filename = ":memory:"
-
-    assert sqlite_reader.for_client(InMemory()) is None
-    reader = sqlite_reader.for_client(conn)
-    assert (reader is not None) == bool(getattr(conn, "filename", None))
-    if reader is not None:
-        assert sqlite_reader.for_client(conn) is reader
-        with pytest.raises(sqlite3.OperationalError):
-            reader.connection.execute('DELETE FROM "session"')

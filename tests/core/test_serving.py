@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
 import sys
 import threading
-import time
 
 import pytest
 
 from server.accesslog import AccessLog, EscapeControls, redact, utc_formatter
 from server.app import create_app
-from server.lib.threads import LOW_NICE, PageReads, YieldingPool, low_priority_pool
+from server.lib.offload import LOW_NICE, run_cpu
 from server.serve import freeze_after_startup, hypercorn_config
 from tests.conftest import make_settings
 
@@ -118,101 +116,12 @@ def test_the_app_log_handler_escapes_every_interpolated_string() -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux per-thread nice")
-def test_background_threads_yield_the_cpu_to_the_event_loop() -> None:
-    pool = low_priority_pool("test-low")
-    try:
-        nice = pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        assert nice.result() == LOW_NICE
-        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != LOW_NICE
-    finally:
-        pool.shutdown()
+async def test_cpu_work_yields_the_cpu_to_the_event_loop() -> None:
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-
-class Release:
-    """Work that holds its pool thread until the test lets it finish."""
-
-    def __init__(self) -> None:
-        self.started = threading.Semaphore(0)
-        self.go = threading.Event()
-
-    def __call__(self, value: int) -> int:
-        self.started.release()
-        self.go.wait(10)
-        return value
-
-
-async def _started(work: Release, count: int) -> None:
-    for _ in range(count):
-        assert await asyncio.to_thread(work.started.acquire, True, 5)
-
-
-async def test_hashing_leaves_the_pages_a_core_while_they_are_served() -> None:
-    pages = PageReads()
-    pool = YieldingPool("test-yield", cores=2, pages=pages)
-    work = Release()
-    try:
-        # Nobody reading pages: both cores work.
-        both = [asyncio.ensure_future(pool.run(work, n)) for n in (1, 2)]
-        await _started(work, 2)
-        work.go.set()
-        assert await asyncio.gather(*both) == [1, 2]
-        # A page in flight: one at a time, in order.
-        work.go.clear()
-        pages.in_flight = 1
-        queued = [asyncio.ensure_future(pool.run(work, n)) for n in (3, 4, 5)]
-        await _started(work, 1)
-        await asyncio.sleep(0.05)
-        assert not work.started.acquire(blocking=False)  # the second waits
-        # The page ends; once the quiet time has passed, the waiting work spreads out again.
-        pages.in_flight = 0
-        pages.last_end = time.monotonic()
-        await asyncio.sleep(PageReads.QUIET + 0.1)
-        await _started(work, 1)  # two running now, the third still waits
-        await asyncio.sleep(0.05)
-        assert not work.started.acquire(blocking=False)
-        work.go.set()
-        assert await asyncio.gather(*queued) == [3, 4, 5]
-    finally:
-        work.go.set()
-        pool.executor.shutdown()
-
-
-async def test_waiting_work_can_be_cancelled() -> None:
-    pages = PageReads()
-    pages.in_flight = 1
-    pool = YieldingPool("test-cancel", cores=2, pages=pages)
-    work = Release()
-    try:
-        first = asyncio.ensure_future(pool.run(work, 1))
-        await _started(work, 1)
-        second = asyncio.ensure_future(pool.run(work, 2))
-        await asyncio.sleep(0.01)
-        second.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await second
-        work.go.set()
-        assert await first == 1
-        assert await pool.run(work, 3) == 3  # nothing left counted as running
-    finally:
-        work.go.set()
-        pool.executor.shutdown()
-
-
-async def test_page_reads_are_counted_while_they_run() -> None:
-    pages = PageReads()
-    seen: list[int] = []
-
-    async def app(scope: object, receive: object, send: object) -> None:
-        seen.append(pages.in_flight)
-
-    counted = pages.wrap(app)
-    await counted({"type": "http", "method": "GET"}, None, None)
-    await counted({"type": "http", "method": "POST"}, None, None)
-    await counted({"type": "lifespan"}, None, None)
-    assert seen == [1, 0, 0]
-    assert pages.in_flight == 0 and pages.busy()  # within the quiet time after a page
-    pages.last_end -= PageReads.QUIET
-    assert not pages.busy()
+    assert await run_cpu(nice) == LOW_NICE
+    assert nice() != LOW_NICE
 
 
 async def test_serving_freezes_what_start_up_built(db_url: str, tmp_path) -> None:
@@ -224,18 +133,3 @@ async def test_serving_freezes_what_start_up_built(db_url: str, tmp_path) -> Non
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
-
-
-async def test_hooks_are_checked_for_coroutines_once(db_url: str, tmp_path) -> None:
-    app = create_app(make_settings(db_url, tmp_path))
-
-    def plain() -> str:
-        return "sync"
-
-    async def coroutine() -> str:
-        return "async"
-
-    wrapped = app.ensure_async(plain)
-    assert wrapped is app.ensure_async(plain) and wrapped is not plain
-    assert await wrapped() == "sync"
-    assert app.ensure_async(coroutine) is coroutine
