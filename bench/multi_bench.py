@@ -118,7 +118,8 @@ async def make_sessions(url: str, count: int) -> tuple[list[str], str]:
     """Session cookies for `count` bulk demo members, and the month they all have."""
     from server.audit.service import Actor
     from server.auth.models import Account
-    from server.auth.sessions import SessionPolicy, start_session
+    from server.auth.session_store import SessionPolicy
+    from server.auth.sessions import start_session
     from server.statements.models import StatementLine
 
     await db.init_db(url)

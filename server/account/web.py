@@ -24,6 +24,7 @@ from server.auth.web import (
     set_session_cookie,
     settings,
 )
+from server.lib.cookies import remove_cookie, write_cookie
 from server.mail.runtime import wake_sender
 
 REGISTRATION_COOKIE = "mypage_registration"
@@ -44,22 +45,18 @@ def read_cookie(base: str) -> str | None:
 
 def set_cookie(response: BaseResponse, base: str, value: str, lifetime: timedelta) -> None:
     """HttpOnly, SameSite=Lax, whole site, Secure where https."""
-    response.set_cookie(
+    write_cookie(
+        response,
         cookie_name(base),
         value,
-        max_age=int(lifetime.total_seconds()),
-        httponly=True,
         secure=settings().cookie_secure,
-        samesite="Lax",
-        path="/",
+        max_age=int(lifetime.total_seconds()),
     )
 
 
 def clear_cookie(response: BaseResponse, base: str) -> None:
     """Remove one of this feature's cookies."""
-    response.delete_cookie(
-        cookie_name(base), path="/", secure=settings().cookie_secure, httponly=True, samesite="Lax"
-    )
+    remove_cookie(response, cookie_name(base), secure=settings().cookie_secure)
 
 
 async def needs_code(account: Account) -> bool:

@@ -9,22 +9,15 @@ from typing import Any
 from server.account.models import RememberedBrowser
 from server.audit.service import Actor, Event, record
 from server.auth.models import Account, Session
+from server.auth.session_store import SessionPolicy, SessionStore
 from server.lib.clock import to_jst
 from server.members.access import AccessEnded, access_ended_reason
 from server.members.models import Member
 from server.security import new_token, token_hash
 
-# Writing last_seen_at on every request would turn each page view into a
-# write; a minute of slack on a 30-minute idle timeout is harmless.
+# A minute of slack on a 30-minute idle timeout (also for remembered browsers and devices).
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class SessionPolicy:
-    """How long a session lives."""
-
-    idle: timedelta
-    absolute: timedelta
+MEMBER_SESSIONS = SessionStore(Session, "account", "account__member", TOUCH_EVERY)
 
 
 def ended_reason(
@@ -70,19 +63,8 @@ async def start_session(
         await record(Event.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
         raise AccessEnded(reason)
     await Account.filter(id=account.id).update(last_login_at=now)  # registration too (最終ログイン)
-    token = new_token()
-    await Session.create(
-        token_hash=token_hash(token),
-        account=account,
-        auth_method=method,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + policy.absolute,
-        ip=actor.ip[:45],
-        user_agent=actor.user_agent[:300],
-    )
+    token = await MEMBER_SESSIONS.create(account, policy, now, actor, auth_method=method)
     account.last_login_at = now
-    await Account.filter(id=account.id).update(last_login_at=now)
     await record(Event.LOGIN_SUCCESS, who, now, method=method, **details)
     return token
 
@@ -105,40 +87,34 @@ async def load_session(
     session here, on whatever page it is used: the row is deleted (audited)
     and AccessEnded says why.
     """
-    if not token or len(token) > 100:
-        return None
-    session = (
-        await Session.filter(token_hash=token_hash(token)).select_related("account__member").first()
-    )
+    session = await MEMBER_SESSIONS.find(token)
     if session is None:
         return None
     account: Account = session.account
     member: Member = account.member
-    expired = now >= session.expires_at or now - session.last_seen_at >= policy.idle
+    expired = policy.expired(session, now)
     who = Actor(kind="system", member_id=member.id, account_id=account.id)
     if expired:
-        await Session.filter(id=session.id).delete()
+        await MEMBER_SESSIONS.drop(session.id)
         await record(Event.SESSION_EXPIRED, who, now)
         return None
     reason = ended_reason(account, member, now, free_dial)
     if reason:
-        await Session.filter(id=session.id).delete()
+        await MEMBER_SESSIONS.drop(session.id)
         await record(Event.SESSION_ACCESS_ENDED, who, now, session_id=session.id)
         raise AccessEnded(reason)
-    if now - session.last_seen_at >= TOUCH_EVERY:
-        session.last_seen_at = now
-        await Session.filter(id=session.id).update(last_seen_at=now)
+    await MEMBER_SESSIONS.touch(session, now)
     return LiveSession(session, account, member)
 
 
 async def end_session(token: str) -> None:
     """Delete a session row, so the cookie is worthless even if copied."""
-    await Session.filter(token_hash=token_hash(token)).delete()
+    await MEMBER_SESSIONS.end(token)
 
 
 async def end_all_sessions(account_id: int) -> int:
     """Sign a member out everywhere; returns how many sessions ended."""
-    return await Session.filter(account_id=account_id).delete()
+    return await MEMBER_SESSIONS.end_all(account_id)
 
 
 async def end_other_sessions(account_id: int, keep_session_id: int) -> int:

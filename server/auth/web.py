@@ -16,9 +16,11 @@ from werkzeug.sansio.response import Response as BaseResponse
 from server.audit.refusals import RefusalEvent, refuse
 from server.audit.service import Actor
 from server.auth.models import Account
-from server.auth.sessions import SessionPolicy, load_session
+from server.auth.session_store import SessionPolicy
+from server.auth.sessions import load_session
 from server.config import Settings
 from server.lib.clock import Clock
+from server.lib.cookies import remove_cookie, write_cookie
 from server.members.access import AccessEnded
 from server.security import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid, new_token
 
@@ -184,23 +186,19 @@ def safe_next(target: str | None) -> str:
 def set_session_cookie(response: BaseResponse, token: str) -> None:
     """Attach the session cookie (HttpOnly, Lax, Secure and __Host- where https)."""
     s = settings()
-    response.set_cookie(
+    write_cookie(
+        response,
         s.session_cookie_name,
         token,
-        max_age=s.session_absolute_hours * 3600,
-        httponly=True,
         secure=s.cookie_secure,
-        samesite="Lax",
-        path="/",
+        max_age=s.session_absolute_hours * 3600,
     )
 
 
 def clear_session_cookie(response: BaseResponse) -> None:
     """Remove the session cookie from the browser."""
     s = settings()
-    response.delete_cookie(
-        s.session_cookie_name, path="/", secure=s.cookie_secure, httponly=True, samesite="Lax"
-    )
+    remove_cookie(response, s.session_cookie_name, secure=s.cookie_secure)
 
 
 def install_visitor(app: Quart) -> None:
@@ -290,14 +288,7 @@ def install_csrf(app: Quart) -> None:
         binding = g.get("new_csrf_cookie")
         if binding:
             s = settings()
-            response.set_cookie(
-                s.csrf_cookie_name,
-                binding,
-                httponly=True,
-                secure=s.cookie_secure,
-                samesite="Lax",
-                path="/",
-            )
+            write_cookie(response, s.csrf_cookie_name, binding, secure=s.cookie_secure)
         return response
 
     # Globals, not a context processor, so that imported macros see them too.

@@ -2,70 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.audit.service import Actor, record
-from server.security import new_token, token_hash
+from server.auth.session_store import SessionPolicy, SessionStore
 from server.staff.events import StaffEvent
 from server.staff.models import StaffSession, StaffUser
 
-TOUCH_EVERY = timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class StaffSessionPolicy:
-    """How long a staff session lives."""
-
-    idle: timedelta
-    absolute: timedelta
+# Half a minute of slack on a 15-minute idle timeout.
+STAFF_SESSIONS = SessionStore(StaffSession, "staff", "staff", timedelta(seconds=30))
 
 
 async def start_staff_session(
-    staff: StaffUser, policy: StaffSessionPolicy, now: datetime, actor: Actor
+    staff: StaffUser, policy: SessionPolicy, now: datetime, actor: Actor
 ) -> str:
     """Create a staff session and return its cookie token."""
-    token = new_token()
-    await StaffSession.create(
-        token_hash=token_hash(token),
-        staff=staff,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + policy.absolute,
-        ip=actor.ip[:45],
-        user_agent=actor.user_agent[:300],
-    )
-    return token
+    return await STAFF_SESSIONS.create(staff, policy, now, actor)
 
 
 async def load_staff_session(
-    token: str, policy: StaffSessionPolicy, now: datetime
+    token: str, policy: SessionPolicy, now: datetime
 ) -> tuple[StaffSession, StaffUser] | None:
     """The live staff session for a cookie token; expired ones and inactive staff end here."""
-    if not token or len(token) > 100:
-        return None
-    session = (
-        await StaffSession.filter(token_hash=token_hash(token)).select_related("staff").first()
-    )
+    session = await STAFF_SESSIONS.find(token)
     if session is None:
         return None
     staff: StaffUser = session.staff
-    expired = now >= session.expires_at or now - session.last_seen_at >= policy.idle
-    if expired or not staff.active:
-        await StaffSession.filter(id=session.id).delete()
+    if policy.expired(session, now) or not staff.active:
+        await STAFF_SESSIONS.drop(session.id)
         await record(StaffEvent.SESSION_EXPIRED, Actor(kind="system", staff_id=staff.id), now)
         return None
-    if now - session.last_seen_at >= TOUCH_EVERY:
-        session.last_seen_at = now
-        await StaffSession.filter(id=session.id).update(last_seen_at=now)
+    await STAFF_SESSIONS.touch(session, now)
     return session, staff
 
 
 async def end_staff_session(token: str) -> None:
     """Delete a staff session row, so a copied cookie is worthless."""
-    await StaffSession.filter(token_hash=token_hash(token)).delete()
+    await STAFF_SESSIONS.end(token)
 
 
 async def end_all_staff_sessions(staff_id: int) -> int:
     """Sign a staff member out everywhere (deactivation, lost device)."""
-    return await StaffSession.filter(staff_id=staff_id).delete()
+    return await STAFF_SESSIONS.end_all(staff_id)

@@ -14,12 +14,14 @@ from werkzeug.sansio.response import Response as BaseResponse
 
 from server.audit.refusals import RefusalEvent, refuse
 from server.audit.service import Actor
+from server.auth.session_store import SessionPolicy
 from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.config import Settings, authority
 from server.errors import DomainError
+from server.lib.cookies import remove_cookie, write_cookie
 from server.staff.models import StaffRole, StaffUser
 from server.staff.service import staff_actor
-from server.staff.sessions import StaffSessionPolicy, load_staff_session
+from server.staff.sessions import load_staff_session
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 STAFF_ATTR = "_mypage_requires_staff"
@@ -41,10 +43,10 @@ def under_staff(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def staff_policy() -> StaffSessionPolicy:
+def staff_policy() -> SessionPolicy:
     """Staff session lifetimes from settings (15 idle minutes by default)."""
     s = settings()
-    return StaffSessionPolicy(
+    return SessionPolicy(
         idle=timedelta(minutes=s.staff_idle_minutes),
         absolute=timedelta(hours=s.staff_absolute_hours),
     )
@@ -101,12 +103,12 @@ def staff_public(view: F) -> F:
 def set_staff_cookie(response: BaseResponse, token: str) -> None:
     """The staff cookie: own name, host-only, path /staff (/ on a staff host), HttpOnly, Strict."""
     s = settings()
-    response.set_cookie(
+    write_cookie(
+        response,
         s.staff_cookie_name,
         token,
-        max_age=s.staff_absolute_hours * 3600,
-        httponly=True,
         secure=s.staff_cookie_secure,
+        max_age=s.staff_absolute_hours * 3600,
         samesite="Strict",
         path=s.staff_cookie_path,
     )
@@ -115,12 +117,12 @@ def set_staff_cookie(response: BaseResponse, token: str) -> None:
 def clear_staff_cookie(response: BaseResponse) -> None:
     """Remove the staff cookie from the browser."""
     s = settings()
-    response.delete_cookie(
+    remove_cookie(
+        response,
         s.staff_cookie_name,
-        path=s.staff_cookie_path,
         secure=s.staff_cookie_secure,
-        httponly=True,
         samesite="Strict",
+        path=s.staff_cookie_path,
     )
 
 

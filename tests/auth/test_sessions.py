@@ -10,7 +10,8 @@ from tortoise import connections
 from server.audit.service import Actor
 from server.auth.models import Account, AccountState, Session
 from server.auth.service import find_account
-from server.auth.sessions import SessionPolicy, load_session, start_session
+from server.auth.session_store import SessionPolicy
+from server.auth.sessions import load_session, start_session
 from server.lib.clock import FrozenClock
 from server.members.models import Member, MemberStatus
 from tests.factories import make_account, make_member
