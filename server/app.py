@@ -14,6 +14,7 @@ from server.audit import refusals
 from server.auth import failures as auth_failures
 from server.auth import routes as auth_routes
 from server.auth import web as auth_web
+from server.auth.sessions import cache_member_sessions
 from server.capital import routes as capital_routes
 from server.card import api as card_api
 from server.card import routes as card_routes
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     auth_web.install_csrf(app)
     _register_blueprints(app, settings)
     register_filters(app)
+    cache_member_sessions(settings.session_cache_seconds)
 
     @app.before_serving
     async def open_db() -> None:

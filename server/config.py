@@ -50,6 +50,9 @@ class Settings:
     database_url: str = "sqlite://data/mypage.sqlite3"
     # PostgreSQL connections each process keeps open (asyncpg's pool maxsize).
     db_pool_size: int = 20
+    # How long a process reuses a member's loaded session, account and member
+    # (a sign-out elsewhere, or a change to the member, shows within it); 0: never.
+    session_cache_seconds: int = 5
     secret_key: str = field(default=DEV_SECRET, repr=False)
     base_url: str = "http://localhost:8000"
     data_dir: Path = Path("data")
@@ -229,6 +232,8 @@ class Settings:
             self._check_staff_base_url()
         if self.db_pool_size < 1:
             raise ConfigError("MYPAGE_DB_POOL_SIZE must be 1 or more")
+        if not 0 <= self.session_cache_seconds <= 30:
+            raise ConfigError("MYPAGE_SESSION_CACHE_SECONDS must be 0 to 30")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("MYPAGE_TRUSTED_PROXIES must be between 0 and 5")
         from server.lib.business_days import BusinessCalendar

@@ -71,6 +71,9 @@ def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
         base_url="http://localhost",
         data_dir=tmp_path / "data",
         outbox_sender=False,
+        # Tests change members and sessions in the database and look at once;
+        # tests/auth/test_session_cache.py turns the cache on.
+        session_cache_seconds=0,
     )
     return base.replace(**overrides) if overrides else base
 

@@ -5,11 +5,33 @@ belongs to, when it started, was last seen and ends at the latest. Members
 (`auth/sessions.py`) and staff (`staff/sessions.py`) keep their own tables
 and rules for who may go on; creating, loading, expiring, touching and ending
 a row is done here, by a `SessionStore` told which model and owner it serves.
+
+The session cache. Loading a member's session with its account and member
+(one joined query through the ORM's query builder) was ~40 % of a signed-in
+`/card`'s CPU; a store may keep the rows it loaded for `SessionCache.seconds`
+(MYPAGE_SESSION_CACHE_SECONDS, member sessions only, 0 turns it off), so a
+member's pages within those seconds read none. Why this is safe for sign-out:
+- in this process, every way a session ends goes through the store (`end`,
+  `drop`, `end_all`, `forget_owner` after the owner's other sessions end or
+  a token is renewed), which drops the cached rows at once, before the
+  response that says "signed out" is sent;
+- in another process (another worker or machine) the cached row lives on
+  for at most `seconds` (a TTL, not PostgreSQL LISTEN/NOTIFY: it works the
+  same on SQLite and PostgreSQL and needs no connection held open). The
+  browser that signed out has already dropped its cookie, so only a copy of
+  the cookie could be used in those seconds, and only on another worker;
+- what the cached account and member say (name on the card, status and
+  account state, so a member whose access ended) is at most `seconds` old;
+  every request still checks expiry and idle time against the clock.
+
+`python bench/card_cpu_bench.py` (CPU per signed-in /card, in process) measures it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -20,6 +42,8 @@ from server.security import new_token, token_hash
 
 # Cookie tokens are 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_CHARS = 100
+# Signed-in members whose rows one process keeps at most (a few hundred bytes each).
+CACHE_ENTRIES = 10_000
 
 
 class SessionRow(Protocol):
@@ -32,6 +56,42 @@ class SessionRow(Protocol):
 
 
 S = TypeVar("S", bound=Model)
+
+
+class SessionCache:
+    """Session rows this process loaded, by token hash, each kept `seconds` (0: none)."""
+
+    def __init__(self, seconds: float = 0) -> None:
+        """An empty cache keeping rows for `seconds`."""
+        self.seconds = seconds
+        self.rows: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        """The row cached under `key`, if it is younger than `seconds`."""
+        found = self.rows.get(key)
+        if found is None:
+            return None
+        if time.monotonic() - found[0] >= self.seconds:
+            self.rows.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: str, row: Any) -> None:
+        """Keep a row just loaded (when caching is on), dropping the oldest beyond the cap."""
+        if self.seconds <= 0:
+            return
+        if len(self.rows) >= CACHE_ENTRIES:
+            self.rows.pop(next(iter(self.rows)))
+        self.rows[key] = (time.monotonic(), row)
+
+    def pop(self, key: str) -> None:
+        """Drop the row cached under `key`."""
+        self.rows.pop(key, None)
+
+    def forget(self, matches: Callable[[Any], bool]) -> None:
+        """Drop every cached row for which `matches(row)` is true."""
+        for key in [key for key, (_, row) in self.rows.items() if matches(row)]:
+            self.rows.pop(key, None)
 
 
 @dataclass(frozen=True)
@@ -58,6 +118,7 @@ class SessionStore(Generic[S]):
     owner: str
     load_with: str
     touch_every: timedelta
+    cache: SessionCache = field(default_factory=SessionCache)
 
     async def create(
         self, owner: Model, policy: SessionPolicy, now: datetime, actor: Actor, **fields: Any
@@ -80,8 +141,13 @@ class SessionStore(Generic[S]):
         """The row for a cookie token, with its owner (and what `load_with` names), in one query."""
         if not token or len(token) > MAX_TOKEN_CHARS:
             return None
-        query = self.model.filter(token_hash=token_hash(token)).select_related(self.load_with)
-        return await query.first()
+        key = token_hash(token)
+        row: S | None = self.cache.get(key)
+        if row is None:
+            row = await self.model.filter(token_hash=key).select_related(self.load_with).first()
+            if row is not None:
+                self.cache.put(key, row)
+        return row
 
     async def touch(self, session: SessionRow, now: datetime) -> None:
         """Note that the session was used now (at most once per `touch_every`)."""
@@ -91,12 +157,24 @@ class SessionStore(Generic[S]):
 
     async def drop(self, session_id: int) -> None:
         """Delete one session row (expired, or its owner may no longer sign in)."""
+        self.forget_session(session_id)
         await self.model.filter(id=session_id).delete()
 
     async def end(self, token: str) -> None:
         """Delete the row of a cookie token, so the cookie is worthless even if copied."""
+        self.cache.pop(token_hash(token))
         await self.model.filter(token_hash=token_hash(token)).delete()
 
     async def end_all(self, owner_id: int) -> int:
         """End every session of one owner; returns how many ended."""
+        self.forget_owner(owner_id)
         return await self.model.filter(**{f"{self.owner}_id": owner_id}).delete()
+
+    def forget_session(self, session_id: int) -> None:
+        """Load this session afresh on its next request (it ended, or its token changed)."""
+        self.cache.forget(lambda row: row.id == session_id)
+
+    def forget_owner(self, owner_id: int) -> None:
+        """Load the owner's sessions afresh on their next request (some ended, or changed)."""
+        column = f"{self.owner}_id"
+        self.cache.forget(lambda row: getattr(row, column) == owner_id)

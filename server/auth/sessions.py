@@ -20,6 +20,12 @@ TOUCH_EVERY = timedelta(seconds=60)
 MEMBER_SESSIONS = SessionStore(Session, "account", "account__member", TOUCH_EVERY)
 
 
+def cache_member_sessions(seconds: float) -> None:
+    """Keep members' loaded sessions this many seconds in this process (0: never)."""
+    MEMBER_SESSIONS.cache.seconds = seconds
+    MEMBER_SESSIONS.cache.rows.clear()
+
+
 def ended_reason(
     account: Account, member: Member, now: datetime, free_dial: str = ""
 ) -> str | None:
@@ -119,12 +125,14 @@ async def end_all_sessions(account_id: int) -> int:
 
 async def end_other_sessions(account_id: int, keep_session_id: int) -> int:
     """Sign a member out on every other device; returns how many sessions ended."""
+    MEMBER_SESSIONS.forget_owner(account_id)
     return await Session.filter(account_id=account_id).exclude(id=keep_session_id).delete()
 
 
 async def end_one_other_session(account_id: int, session_id: int, keep_session_id: int) -> bool:
     """End one of the member's own other sessions; False when it is not theirs (or this one)."""
     query = Session.filter(id=session_id, account_id=account_id).exclude(id=keep_session_id)
+    MEMBER_SESSIONS.forget_owner(account_id)
     return await query.delete() > 0
 
 
@@ -134,6 +142,7 @@ async def renew_session_token(session_id: int) -> str:
     The row stays, so its sign-in time and re-authentications carry over.
     """
     token = new_token()
+    MEMBER_SESSIONS.forget_session(session_id)
     await Session.filter(id=session_id).update(token_hash=token_hash(token))
     return token
 
@@ -157,6 +166,7 @@ class SignInKept:
 async def end_other_sign_ins(account_id: int, keep: SignInKept) -> EndedSignIns:
     """Other sessions end, other remembered browsers need the code again; this one's kept."""
     # After a password or address change (ASVS 7.4.3); None keeps none.
+    MEMBER_SESSIONS.forget_owner(account_id)
     sessions = Session.filter(account_id=account_id)
     if keep.session_id is not None:
         sessions = sessions.exclude(id=keep.session_id)
