@@ -185,7 +185,7 @@ async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
     from server.audit.service import Actor
     from server.errors import DomainError
     from server.lib.clock import system_clock
-    from server.staff.service import create_staff, setup_link_for
+    from server.staff.accounts.service import create_staff, setup_link_for
 
     name = f"staff {args.staff_command}"
     await db.init_db(settings.database_url, settings.db_pool_size)

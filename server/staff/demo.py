@@ -6,8 +6,8 @@ from datetime import datetime
 
 from server.audit.service import Actor
 from server.config import Settings
+from server.staff.accounts.service import create_staff, send_setup_link
 from server.staff.models import StaffPasskey, StaffRole, StaffUser
-from server.staff.service import create_staff, send_setup_link
 
 DEMO_STAFF_EMAIL = "staff-admin@example.jp"
 DEMO_STAFF_NAME = "職員 管理者"

@@ -13,8 +13,9 @@ from quart_rate_limiter import rate_limit
 from server.audit.service import record
 from server.auth.web import now, request_actor, settings
 from server.errors import DomainError
-from server.staff import service
+from server.staff import signin
 from server.staff.events import StaffEvent
+from server.staff.models import StaffUser
 from server.staff.sessions import end_staff_session, start_staff_session
 from server.staff.web import (
     PREFIX,
@@ -46,7 +47,7 @@ async def _json_body() -> dict[str, Any]:
     return data
 
 
-async def _signed_in(staff: service.StaffUser, next_path: str) -> ResponseReturnValue:
+async def _signed_in(staff: StaffUser, next_path: str) -> ResponseReturnValue:
     # The session this browser had (whoever's it was) ends with the new one
     # (ASVS 7.2.4): a copy of the old cookie must not outlive the sign-in.
     replaced = request.cookies.get(settings().staff_cookie_name, "")
@@ -81,8 +82,8 @@ async def login() -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def login_options() -> ResponseReturnValue:
     """Options for navigator.credentials.get() with any staff passkey."""
-    rp = service.relying_party(settings())
-    return jsonify({"publicKey": await service.sign_in_options(rp, g.csrf_binding, now())})
+    rp = signin.relying_party(settings())
+    return jsonify({"publicKey": await signin.sign_in_options(rp, g.csrf_binding, now())})
 
 
 @bp.post("/api/login/verify")
@@ -92,9 +93,9 @@ async def login_options() -> ResponseReturnValue:
 async def login_verify() -> ResponseReturnValue:
     """Verify the assertion, start a staff session, and say where to go."""
     body = await _json_body()
-    staff = await service.sign_in(
+    staff = await signin.sign_in(
         body.get("credential"),
-        service.relying_party(settings()),
+        signin.relying_party(settings()),
         g.csrf_binding,
         now(),
         request_actor("staff"),
@@ -122,7 +123,7 @@ async def logout() -> ResponseReturnValue:
 @rate_limit(30, timedelta(minutes=1))
 async def setup(token: str) -> ResponseReturnValue:
     """The page a mailed set-up link opens: register this computer's passkey."""
-    link = await service.live_setup_link(token, now())
+    link = await signin.live_setup_link(token, now())
     return await render_template("staff/setup.html", staff=link.staff, token=token)
 
 
@@ -131,8 +132,8 @@ async def setup(token: str) -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=1))
 async def setup_options(token: str) -> ResponseReturnValue:
     """Options for navigator.credentials.create() through a set-up link."""
-    rp = service.relying_party(settings())
-    options = await service.setup_options(token, rp, g.csrf_binding, now())
+    rp = signin.relying_party(settings())
+    options = await signin.setup_options(token, rp, g.csrf_binding, now())
     return jsonify({"publicKey": options})
 
 
@@ -142,10 +143,10 @@ async def setup_options(token: str) -> ResponseReturnValue:
 async def setup_verify(token: str) -> ResponseReturnValue:
     """Store the first passkey, use up the link and sign the staff member in."""
     body = await _json_body()
-    staff = await service.complete_setup(
+    staff = await signin.complete_setup(
         token,
         body.get("credential"),
-        service.relying_party(settings()),
+        signin.relying_party(settings()),
         g.csrf_binding,
         now(),
         request_actor("staff"),
@@ -172,7 +173,7 @@ async def account() -> ResponseReturnValue:
     staff = current_staff()
     return await render_template(
         "staff/account.html",
-        passkeys=await service.own_passkeys(staff.id),
+        passkeys=await signin.own_passkeys(staff.id),
         done=request.args.get("done", ""),
     )
 
@@ -182,8 +183,8 @@ async def account() -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=1))
 async def add_passkey_options() -> ResponseReturnValue:
     """Options for adding another passkey (within 5 minutes of signing in)."""
-    rp = service.relying_party(settings())
-    options = await service.add_options(current_staff(), g.staff_session, rp, g.csrf_binding, now())
+    rp = signin.relying_party(settings())
+    options = await signin.add_options(current_staff(), g.staff_session, rp, g.csrf_binding, now())
     return jsonify({"publicKey": options})
 
 
@@ -193,11 +194,11 @@ async def add_passkey_options() -> ResponseReturnValue:
 async def add_passkey_verify() -> ResponseReturnValue:
     """Store another passkey of the signed-in staff member."""
     body = await _json_body()
-    await service.add_passkey(
+    await signin.add_passkey(
         current_staff(),
         g.staff_session,
         body.get("credential"),
-        service.relying_party(settings()),
+        signin.relying_party(settings()),
         g.csrf_binding,
         now(),
         staff_request_actor(),
@@ -211,10 +212,10 @@ async def add_passkey_verify() -> ResponseReturnValue:
 async def remove_passkey(passkey_id: int) -> ResponseReturnValue:
     """Remove one of the staff member's own passkeys (never the last; soon after signing in)."""
     try:
-        await service.remove_passkey(
+        await signin.remove_passkey(
             current_staff(), g.staff_session, passkey_id, now(), staff_request_actor()
         )
-    except service.RecentSignInRequired:
+    except signin.RecentSignInRequired:
         # Sign in again (a new session), then back to the list to remove it.
         query = urlencode({"next": PREFIX + "/account", "reauth": "1"})
         return redirect(f"{PREFIX}/login?{query}", 303)

@@ -19,8 +19,8 @@ from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.config import Settings, authority
 from server.errors import DomainError
 from server.lib.cookies import remove_cookie, write_cookie
+from server.staff.accounts.service import staff_actor
 from server.staff.models import StaffRole, StaffUser
-from server.staff.service import staff_actor
 from server.staff.sessions import load_staff_session
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

@@ -8,8 +8,8 @@ from quart import Quart
 from quart.typing import TestClientProtocol
 
 from server.audit.service import Actor
+from server.staff.accounts.service import create_staff
 from server.staff.models import StaffUser
-from server.staff.service import create_staff
 from tests.passkeys.helpers import api
 from tests.passkeys.softauthn import SoftAuthenticator
 

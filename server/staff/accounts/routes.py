@@ -10,7 +10,7 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import now, settings
-from server.staff import service
+from server.staff.accounts import service
 from server.staff.models import StaffPasskey
 from server.staff.web import PREFIX, admin_required, current_staff, staff_request_actor
 
