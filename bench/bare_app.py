@@ -1,7 +1,7 @@
 """The ceilings: a minimal Quart app served like the real one.
 
 `GET /` is one tiny page (the ceiling for pages); `POST /login` only checks
-the demo password in the app's own hash pool and redirects (the ceiling for
+the demo password through the app's own `run_cpu` and redirects (the ceiling for
 password sign-ins: the same stack and pool, without database or session).
 """
 
