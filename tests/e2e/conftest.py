@@ -65,6 +65,10 @@ class LiveServer:
             "MYPAGE_CODES_PER_HOUR": "1000",
             "MYPAGE_DATA_DIR": str(workdir / "data"),
             "MYPAGE_PUSH_ALLOWED_HOSTS": "localhost,127.0.0.1",
+            # The tests change members from another process (`mypage`, SQL) and
+            # reload at once; with the session cache a change shows within its
+            # TTL (tests/auth/test_session_cache.py, tests/core/test_two_instances.py).
+            "MYPAGE_SESSION_CACHE_SECONDS": "0",
         }
         self.log = workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
