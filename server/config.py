@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from server.lib.business_days import BusinessCalendar
+
 DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105
 # Push services of the browsers members use: Chrome, Edge on Android, Samsung
 # Internet and Opera (Firebase Cloud Messaging), Firefox (Mozilla autopush),
@@ -236,8 +238,6 @@ class Settings:
             raise ConfigError("MYPAGE_SESSION_CACHE_SECONDS must be 0 to 30")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("MYPAGE_TRUSTED_PROXIES must be between 0 and 5")
-        from server.lib.business_days import BusinessCalendar
-
         try:
             BusinessCalendar.from_strings(self.coop_closed_days)
         except ValueError as exc:

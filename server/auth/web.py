@@ -19,6 +19,7 @@ from server.auth.models import Account
 from server.auth.session_store import SessionPolicy
 from server.auth.sessions import load_session
 from server.config import Settings
+from server.errors import error_response
 from server.lib.clock import Clock
 from server.lib.cookies import remove_cookie, write_cookie
 from server.members.access import AccessEnded
@@ -161,8 +162,6 @@ def member_required(view: F) -> F:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.get("member") is None:
             if request.path.startswith("/api/"):
-                from server.errors import error_response
-
                 return await error_response(401)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), 303)
         return await view(*args, **kwargs)

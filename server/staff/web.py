@@ -17,7 +17,7 @@ from server.audit.service import Actor
 from server.auth.session_store import SessionPolicy
 from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.config import Settings, authority
-from server.errors import DomainError
+from server.errors import DomainError, error_response
 from server.lib.cookies import remove_cookie, write_cookie
 from server.staff.accounts.service import staff_actor
 from server.staff.models import StaffRole, StaffUser
@@ -69,8 +69,6 @@ def _guard(view: F, *, admin: bool) -> F:
         staff: StaffUser | None = g.get("staff")
         if staff is None:
             if request.path.startswith(PREFIX + "/api/"):
-                from server.errors import error_response
-
                 return await error_response(401)
             return redirect(f"{PREFIX}/login?next={request.full_path.rstrip('?')}", 303)
         if admin and staff.role != StaffRole.ADMIN:
