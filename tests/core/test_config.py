@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.config import DEV_SECRET, ConfigError, Settings
+from server.db import database_url
 
 
 def test_defaults_are_the_coops_facts() -> None:
@@ -70,3 +71,17 @@ def test_secret_never_in_repr() -> None:
     settings = Settings(smtp_password="hunter2-secret", secret_key="k" * 40)
     assert "hunter2-secret" not in repr(settings)
     assert "k" * 40 not in repr(settings)
+
+
+def test_the_postgresql_pool_is_sized_by_a_setting() -> None:
+    settings = Settings.from_env({"MYPAGE_DB_POOL_SIZE": "12"})
+    assert settings.db_pool_size == 12
+    url = database_url("postgres://u@h:5432/mypage", settings.db_pool_size)
+    assert url == "postgres://u@h:5432/mypage?maxsize=12&minsize=1"
+    # A size written in the URL wins; SQLite has no pool.
+    assert database_url("postgres://u@h/m?maxsize=3", 12) == "postgres://u@h/m?maxsize=3"
+    assert "maxsize" not in database_url("sqlite:///tmp/x.sqlite3", 12)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"MYPAGE_DB_POOL_SIZE": "0"})
+    with pytest.raises(ConfigError):
+        Settings.from_env({"MYPAGE_SESSION_CACHE_SECONDS": "60"})
