@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.account.events import AccountEvent
 from server.account.models import KnownDevice
 from server.account.signin import LOST_DEVICE_PATH, member_who
+from server.audit.events import AccountEvent, AuthEvent
 from server.audit.models import AuditEvent
-from server.audit.service import Actor, Event, record
+from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
@@ -35,7 +35,7 @@ DEVICE_LIFETIME = timedelta(days=400)
 METHOD_NAMES = {"password": "パスワード", "passkey": "パスキー"}
 # The events that end in a session: the device event points at the one it belongs to.
 SIGN_IN_EVENTS = (
-    str(Event.LOGIN_SUCCESS),
+    str(AuthEvent.LOGIN_SUCCESS),
     str(AccountEvent.LOGIN_CODE_SUCCESS),
     str(AccountEvent.REGISTRATION_COMPLETE),
 )

@@ -21,11 +21,11 @@ from server.account.codes import (
     issue_code,
     lock_member_codes,
 )
-from server.account.events import AccountEvent
 from server.account.initial import normalize_initial_password
-from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
+from server.account.lockdown import LockdownResult, lock_down
 from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
 from server.account.passwords import check_new_password
+from server.audit.events import AccountEvent, LockdownEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
 from server.config import Settings

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from server.account.events import AccountEvent
 from server.account.models import PasswordReset
 from server.account.passwords import check_new_password
+from server.audit.events import AccountEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
 from server.auth.service import unblock

@@ -24,8 +24,8 @@ from server.account.codes import (
     issue_code,
     lock_member_codes,
 )
-from server.account.events import AccountEvent
 from server.account.models import AuthCode, CodePurpose, RememberedBrowser
+from server.audit.events import AccountEvent
 from server.audit.service import Actor, record
 from server.auth import rows
 from server.auth.models import Account, AccountState

@@ -13,7 +13,8 @@ from quart import Quart, Response, current_app, g, redirect, request, url_for
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from werkzeug.sansio.response import Response as BaseResponse
 
-from server.audit.refusals import RefusalEvent, refuse
+from server.audit.events import RefusalEvent
+from server.audit.refusals import refuse
 from server.audit.service import Actor
 from server.auth.models import Account
 from server.auth.sessions import SessionPolicy, load_session

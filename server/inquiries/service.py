@@ -8,6 +8,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -15,7 +16,6 @@ from server.errors import DomainError, NotFound
 from server.lib.clock import to_jst
 from server.members.models import Member
 from server.requests import notify
-from server.requests.events import RequestEvent
 from server.requests.models import Inquiry, InquiryCategory, InquiryReply, InquiryState
 
 MAX_MESSAGE = 2000

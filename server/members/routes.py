@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from quart import Blueprint, g, render_template
 
+from server.audit.events import MemberPageEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor
 from server.members.access import Viewer
-from server.members.events import MemberPageEvent
 from server.members.service import get_member
 from server.requests.changes import member_change_requests
 

@@ -7,18 +7,14 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import PasskeyEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, Session
 from server.errors import NotFound
 from server.lib.text import nfkc
 from server.passkeys.models import Passkey, WebAuthnChallenge
 from server.passkeys.providers import provider_name
-from server.passkeys.service import (
-    PasskeyEvent,
-    PasskeyRuleError,
-    member_actor,
-    require_recent_auth,
-)
+from server.passkeys.service import PasskeyRuleError, member_actor, require_recent_auth
 
 MAX_NAME = 40
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.account.passwords import password_matches
+from server.audit.events import PasskeyEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
 from server.config import Settings
@@ -39,19 +39,6 @@ USER_HANDLE_BYTES = 32
 REGISTRATION = "registration"
 AUTHENTICATION = "authentication"
 REAUTHENTICATION = "reauthentication"
-
-
-class PasskeyEvent(StrEnum):
-    """Audit events of this feature, named area:subject:action."""
-
-    CREDENTIAL_ADD = "passkey:credential:add"
-    CREDENTIAL_ADD_FAILURE = "passkey:credential:add_failure"
-    CREDENTIAL_RENAME = "passkey:credential:rename"
-    CREDENTIAL_REMOVE = "passkey:credential:remove"
-    COUNTER_REGRESSION = "passkey:credential:counter_regression"
-    LOGIN_FAILURE = "passkey:login:failure"
-    REAUTH_SUCCESS = "passkey:reauth:success"
-    REAUTH_FAILURE = "passkey:reauth:failure"
 
 
 SIGN_IN_FAILED = (

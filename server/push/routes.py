@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 from quart import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.audit.events import PushEvent
 from server.audit.service import record
 from server.auth.web import current_csrf_token, member_required, now, request_actor, settings
 from server.errors import DomainError
@@ -18,15 +18,6 @@ from server.push import service
 from server.push.vapid import application_server_key
 
 bp = Blueprint("push", __name__)
-
-
-class PushEvent(StrEnum):
-    """Audit events of push notices, named area:subject:action."""
-
-    SUBSCRIBED = "push:subscription:create"
-    RESUBSCRIBED = "push:subscription:update"
-    UNSUBSCRIBED = "push:subscription:delete"
-    PREFERENCES = "push:preference:update"
 
 
 async def _json_body() -> Any:

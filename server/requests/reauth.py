@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 from quart import g, redirect, request
 
 from server.account.passwords import password_matches
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.errors import DomainError
-from server.requests.events import RequestEvent
 from server.requests.models import Reauthentication
 
 REAUTH_WINDOW = timedelta(minutes=5)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
 from server.auth.sessions import end_all_sessions
@@ -18,7 +19,6 @@ from server.members.models import Member, MemberStatus
 from server.passkeys.manage import remove_all_passkeys
 from server.push.service import remove_all_for_account
 from server.requests import notify
-from server.requests.events import RequestEvent
 from server.requests.models import ServiceStop
 
 TAX_RATE_PERCENT = 10

@@ -9,11 +9,11 @@ chooses whether this browser stays signed in.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
 from server.account.passwords import check_new_password, password_matches
+from server.audit.events import PasswordEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.sessions import EndedSignIns, SignInKept, end_other_sign_ins
@@ -25,13 +25,6 @@ from server.security import hash_password
 from server.settings.sections import SettingsSection
 
 PAGE = "/settings/password"
-
-
-class PasswordEvent(StrEnum):
-    """Events named area:subject:action."""
-
-    CHANGE = "account:password:change"
-    CHANGE_FAILURE = "account:password:change_failure"
 
 
 class PasswordChangeError(DomainError):

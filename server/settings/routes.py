@@ -12,10 +12,10 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.account import signin
-from server.account.events import AccountEvent
 from server.account.passwords import PasswordRejected
 from server.account.web import BROWSER_COOKIE, read_cookie
-from server.audit.service import Event, record
+from server.audit.events import AccountEvent, AuthEvent
+from server.audit.service import record
 from server.auth import sessions
 from server.auth.failures import limit_failures
 from server.auth.web import (
@@ -121,7 +121,7 @@ async def forget_all_browsers() -> ResponseReturnValue:
 async def end_other_sessions() -> ResponseReturnValue:
     """Sign out every other device; this one stays signed in."""
     count = await sessions.end_other_sessions(g.account.id, g.session.id)
-    await record(Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
+    await record(AuthEvent.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
     return _back("others-ended")
 
 
@@ -133,7 +133,7 @@ async def end_session(session_id: int) -> ResponseReturnValue:
     if not await sessions.end_one_other_session(g.account.id, session_id, g.session.id):
         raise NotFound("その端末は見つかりません。")
     await record(
-        Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=1, session=session_id
+        AuthEvent.SESSIONS_END_OTHERS, request_actor("member"), now(), count=1, session=session_id
     )
     return _back("session-ended")
 

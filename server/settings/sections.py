@@ -8,6 +8,7 @@ from typing import Any
 
 from quart import g
 
+from server.audit.events import HISTORY_LABELS, SIGN_IN_LABELS, VIEW_LABELS, AccountEvent
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.statements.service import MONTH_RE, month_label
@@ -82,48 +83,8 @@ async def sessions_section() -> SettingsSection:
     return SettingsSection("settings/_sessions.html", {"sessions": sessions, "browsers": browsers})
 
 
-# The security timeline's kinds of event, in one place: add a line for a new
-# kind (the lost-phone action, ...) and /settings and the staff member page show it.
-HISTORY_LABELS = {
-    "account:login_code:sent": "認証コードの送信（ログイン）",
-    "account:login_code:success": "認証コードの確認（ログイン）",
-    "account:login_code:capped": "認証コードの送信の一時停止（送信が続いたため）",
-    "account:code:checks_stopped": "認証コードの確認の一時停止（誤りが続いたため）",
-    "auth:login:password_ok": "パスワードの確認（ログイン）",
-    "account:code:failure": "認証コードの誤り",
-    # The sign-in that follows is its own row (auth:login:success, at the session start).
-    "account:registration:complete": "利用登録",
-    "account:device:new": "新しい端末からのログイン",
-    "account:password_reset:request": "パスワード再設定の申請",
-    "account:password_reset:complete": "パスワードの再設定",
-    "account:password:change": "パスワードの変更",
-    "account:password:change_failure": "パスワードの変更の失敗（現在のパスワードの誤り）",
-    "account:browser:remember": "端末の記憶",
-    "account:browser:forget": "端末の記憶の解除",
-    "auth:session:end_others": "ほかの端末のログインの終了",
-    "auth:login:failure": "ログインの失敗",
-    "auth:login:blocked": "ブロック中のログイン",
-    "auth:account:block": "ログインの一時停止（失敗が続いたため）",
-    "auth:account:unblock": "ログインの一時停止の解除",
-    "auth:session:logout": "ログアウト",
-    "passkey:credential:add": "パスキーの追加",
-    "passkey:credential:add_failure": "パスキーの追加の失敗",
-    "passkey:credential:rename": "パスキーの名前の変更",
-    "passkey:credential:remove": "パスキーの削除",
-    "passkey:credential:counter_regression": "不審なパスキーの利用（拒否しました）",
-    "passkey:login:failure": "パスキーでのログインの失敗",
-    "passkey:reauth:failure": "本人確認の失敗",
-    "requests:email:code_sent": "確認コードの送信（メールアドレスの変更）",
-    "requests:email:changed": "メールアドレスの変更",
-    "staff:member:sessions_end": "すべての端末のログアウト（生協による）",
-    "staff:member:unblock": "ログインの一時停止の解除（生協による）",
-    "account:lockdown:lost_device": "端末をなくしたときの保護（全端末のログアウトなど）",
-    "account:lockdown:reregistration": "再登録による以前の端末・パスキーの解除",
-    "auth:session:access_ended": "ご利用終了によるログアウト",
-}
 # Sign-ins carry their method; a new device's event marks the sign-in it belongs to.
-SIGN_IN_LABELS = {"auth:login:success": "ログイン", "passkey:reauth:success": "本人確認"}
-NEW_DEVICE = "account:device:new"
+NEW_DEVICE = AccountEvent.DEVICE_NEW
 TIMELINE_DAYS = 90
 TIMELINE_LIMIT = 100
 
@@ -135,7 +96,7 @@ def history_label(event: str, data: dict[str, Any]) -> str:
         return f"{SIGN_IN_LABELS[event]}（{method}）"
     if event == NEW_DEVICE:
         method = METHODS.get(str(data.get("method")), "パスワード")
-        return f"新しい端末からのログイン（{method}）"
+        return f"{HISTORY_LABELS[NEW_DEVICE]}（{method}）"
     return HISTORY_LABELS.get(event, event)
 
 
@@ -192,17 +153,6 @@ async def history_section() -> SettingsSection:
     return SettingsSection("settings/_history.html", context)
 
 
-# Views of the member's own data (A10), shown to them like the staff see them in
-# the access log: add a line per kind of view recorded (card certificates, ...).
-VIEW_LABELS = {
-    "members:profile:view": "登録情報（住所・電話番号・生年月日）の表示",
-    "capital:capital:view": "出資金の表示",
-    "statements:list:view": "ご請求明細の一覧の表示",
-    "statements:statement:view": "ご請求明細の表示",
-    "statements:statement:download": "ご請求明細のダウンロード",
-    "card:certificate:issue": "デジタル組合員証の発行（端末への保存）",
-    "card:certificate:renew": "デジタル組合員証の更新",
-}
 VIEWS_LIMIT = 50
 
 

@@ -10,11 +10,11 @@ from quart import Blueprint, g, jsonify, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.audit.events import StaffEvent
 from server.audit.service import record
 from server.auth.web import now, request_actor, settings
 from server.errors import DomainError
 from server.staff import service
-from server.staff.events import StaffEvent
 from server.staff.sessions import end_staff_session, start_staff_session
 from server.staff.web import (
     PREFIX,

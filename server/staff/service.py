@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.audit.events import StaffEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError, NotFound
@@ -23,7 +24,6 @@ from server.passkeys.challenges import (
     verified_registration,
 )
 from server.security import new_token, token_hash
-from server.staff.events import StaffEvent
 from server.staff.models import StaffPasskey, StaffRole, StaffSession, StaffSetupLink, StaffUser
 from server.staff.sessions import end_all_staff_sessions
 

@@ -12,7 +12,8 @@ from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 from werkzeug.sansio.response import Response as BaseResponse
 
-from server.audit.refusals import RefusalEvent, refuse
+from server.audit.events import RefusalEvent
+from server.audit.refusals import refuse
 from server.audit.service import Actor
 from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.config import Settings, authority

@@ -8,8 +8,9 @@ import pytest
 from quart import Quart
 
 from server.app import create_app
+from server.audit.events import RefusalEvent
 from server.audit.models import AuditEvent
-from server.audit.refusals import PER_ADDRESS, RefusalCap, RefusalEvent
+from server.audit.refusals import PER_ADDRESS, RefusalCap
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.requests.models import Inquiry

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from server.audit.events import STAFF_LABELS
 from server.audit.models import AuditEvent
 from server.errors import DomainError
 from server.lib.clock import JST, to_jst
@@ -22,7 +23,7 @@ from server.lib.dates import parse_typed_date
 from server.lib.text import digits_only, nfkc
 from server.members.models import Member
 from server.push.service import device_label
-from server.staff.auditlog.labels import AREA_LABELS, EVENT_LABELS, event_label
+from server.staff.auditlog.labels import AREA_LABELS, event_label
 from server.staff.models import StaffUser
 from server.statements.export import safe_cell
 
@@ -275,7 +276,7 @@ async def event_choices(
         .distinct()
         .values_list("event", flat=True)
     )
-    names = set(EVENT_LABELS) | {str(name) for name in recent}
+    names = set(STAFF_LABELS) | {str(name) for name in recent}
     if EVENT_RE.match(selected) and not selected.endswith(":"):
         names.add(selected)
     areas: dict[str, list[tuple[str, str]]] = {}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from enum import StrEnum
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from server.audit.events import ChangeEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -45,14 +45,6 @@ STATE_FILTERS: dict[str, tuple[str, tuple[ChangeState, ...]]] = {
     "replaced": ("置き換え済", (ChangeState.REPLACED,)),
     "all": ("すべて", tuple(ChangeState)),
 }
-
-
-class ChangeEvent(StrEnum):
-    """Staff actions on change requests, named area:subject:action."""
-
-    PROCESS = "staff:change_request:process"
-    APPROVE = "staff:change_request:approve"
-    RETURN = "staff:change_request:return"
 
 
 @dataclass(frozen=True)

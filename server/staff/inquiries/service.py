@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.audit.events import InquiryEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -34,15 +34,6 @@ STATE_FILTERS = {"received": "未回答", "answered": "回答済", "all": "す�
 ASSIGNMENT_FILTERS = {"all": "すべて", "me": "自分の担当", "none": "未割当"}
 # Staff read a received inquiry as one still to answer.
 STATE_LABELS = {InquiryState.RECEIVED: "未回答", InquiryState.ANSWERED: "回答済"}
-
-
-class InquiryEvent(StrEnum):
-    """Staff actions on inquiries, named area:subject:action."""
-
-    REPLY = "staff:inquiry:reply"
-    NOTE = "staff:inquiry:note"
-    ASSIGN = "staff:inquiry:assign"
-    UNASSIGN = "staff:inquiry:unassign"
 
 
 class InboxError(DomainError):

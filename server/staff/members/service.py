@@ -16,6 +16,7 @@ from server.account.initial import (
     normalize_initial_password,
 )
 from server.account.models import InitialPassword
+from server.audit.events import MemberEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
@@ -34,7 +35,6 @@ from server.passkeys.models import Passkey
 from server.push.models import PushSubscription
 from server.security import verify_password
 from server.settings.sections import device_name, history_label
-from server.staff.members.events import MemberEvent
 
 HISTORY_LIMIT = 20
 # Events of signing in, as the access log names them; labels in the staff's words.

@@ -6,8 +6,8 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from server.audit.events import PaperStaffEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.lib.clock import to_jst
@@ -23,13 +23,6 @@ CSV_HEADER = [
     "手数料（1回・税抜・円）",
     "手数料（1回・税込・円）",
 ]
-
-
-class PaperStaffEvent(StrEnum):
-    """Audit events of the paper list (names and addresses: every look is recorded)."""
-
-    VIEW = "staff:paper:view"
-    EXPORT = "staff:paper:export"
 
 
 @dataclass(frozen=True)
