@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.account.models import KnownDevice
-from server.account.signin import LOST_DEVICE_PATH, member_who
+from server.account.signin import LOST_DEVICE_PATH
 from server.audit.events import AccountEvent, AuthEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
@@ -79,7 +79,7 @@ async def see_device(
             )
         return SeenDevice(token, new=False)
     token = token or new_token()
-    who = member_who(account, actor)
+    who = actor.as_member(account)
     try:
         async with in_transaction():
             await KnownDevice.create(

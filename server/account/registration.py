@@ -83,16 +83,6 @@ def registration_opens_on(joined_on: date, settings: Settings) -> date:
     return calendar.add_business_days(joined_on, settings.registration_delay_business_days)
 
 
-def _member_actor(actor: Actor, member_id: int, account_id: int | None = None) -> Actor:
-    return Actor(
-        kind="anonymous",
-        member_id=member_id,
-        account_id=account_id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
-
-
 async def start_registration(
     member_no: str,
     initial_password: str,
@@ -128,14 +118,14 @@ async def start_registration(
     )
     reason = await _refusal_reason(member, password_ok, born, initial, to_jst(now).date())
     if reason is not None or member is None or initial is None:
-        who = _member_actor(actor, member.id) if member is not None else actor
+        who = actor.anonymous().about(member) if member is not None else actor
         await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
         raise RegistrationRefused(refused_message(settings))
     opens = registration_opens_on(member.joined_on, settings)
     if to_jst(now).date() < opens:
         await record(
             AccountEvent.REGISTRATION_TOO_EARLY,
-            _member_actor(actor, member.id),
+            actor.anonymous().about(member),
             now,
             opens_on=opens.isoformat(),
         )
@@ -152,7 +142,7 @@ async def start_registration(
         created_at=now,
         expires_at=now + REGISTRATION_LIFETIME,
     )
-    await record(AccountEvent.REGISTRATION_START, _member_actor(actor, member.id), now)
+    await record(AccountEvent.REGISTRATION_START, actor.anonymous().about(member), now)
     return token
 
 
@@ -235,7 +225,7 @@ async def send_registration_code(
         if cap is None:
             await _mail_registration_code(registration, address, now, settings, actor)
         else:
-            who = _member_actor(actor, member.id)
+            who = actor.anonymous().about(member)
             until = cap.retry_at.isoformat()
             await record(AccountEvent.REGISTRATION_CODE_CAPPED, who, now, until=until)
     if cap is not None:
@@ -270,7 +260,7 @@ async def _mail_registration_code(
         name=member.name,
         minutes=10,
     )
-    await record(AccountEvent.REGISTRATION_CODE_SENT, _member_actor(actor, member.id), now)
+    await record(AccountEvent.REGISTRATION_CODE_SENT, actor.anonymous().about(member), now)
 
 
 async def verify_registration_code(
@@ -285,17 +275,17 @@ async def verify_registration_code(
             CodePurpose.REGISTER, registration.token_hash, code, now, settings.secret_key
         )
     except TooManyWrongCodes as stopped:
-        who = _member_actor(actor, registration.member.id)
+        who = actor.anonymous().about(registration.member)
         until = stopped.retry_at.isoformat()
         await record(AccountEvent.CODE_CHECKS_STOPPED, who, now, purpose="register", until=until)
         raise
     except DomainError:
-        who = _member_actor(actor, registration.member.id)
+        who = actor.anonymous().about(registration.member)
         await record(AccountEvent.CODE_FAILURE, who, now, purpose="register")
         raise
     registration.email_verified_at = now
     await registration.save(update_fields=["email_verified_at"])
-    who = _member_actor(actor, registration.member.id)
+    who = actor.anonymous().about(registration.member)
     await record(AccountEvent.REGISTRATION_EMAIL_VERIFIED, who, now)
 
 
@@ -325,7 +315,7 @@ async def complete_registration(
         # Withdrawn (a members import) while the steps were under way.
         await record(
             AccountEvent.REGISTRATION_REFUSED,
-            _member_actor(actor, member.id),
+            actor.anonymous().about(member),
             now,
             reason="withdrawn",
         )
@@ -343,7 +333,7 @@ async def complete_registration(
         previous = await Account.filter(member_id=member.id).first()
         old_address = previous.email if previous is not None else None
         account, removed = await _save_account(
-            member, address, new_hash, now, _member_actor(actor, member.id)
+            member, address, new_hash, now, actor.anonymous().about(member)
         )
         told_old = False
         if old_address is not None and old_address != address:
@@ -372,7 +362,7 @@ async def complete_registration(
         )
         await record(
             AccountEvent.REGISTRATION_COMPLETE,
-            _member_actor(actor, member.id, account.id),
+            actor.anonymous().about(member, account),
             now,
             old_address_told=told_old,
         )
@@ -410,6 +400,6 @@ async def _save_account(
     await account.save(
         update_fields=["email", "password_hash", "failed_count", "blocked_until", "state"]
     )
-    who = _member_actor(actor, member.id, account.id)
+    who = actor.anonymous().about(member, account)
     removed = await lock_down(account, now, who, event=LockdownEvent.REREGISTRATION)
     return account, removed

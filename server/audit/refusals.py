@@ -88,19 +88,14 @@ def _actor() -> Actor:
     """
     ip = (request.remote_addr or "")[:45]
     ua = request.headers.get("User-Agent", "")[:300]
+    actor = Actor(kind="anonymous", ip=ip, user_agent=ua)
     staff = g.get("staff")
     if staff is not None:
-        return Actor(kind="staff", staff_id=staff.id, ip=ip, user_agent=ua)
+        return actor.as_staff(staff)
     account = g.get("account")
     if account is not None:
-        return Actor(
-            kind="member",
-            member_id=account.member_id,
-            account_id=account.id,
-            ip=ip,
-            user_agent=ua,
-        )
-    return Actor(kind="anonymous", ip=ip, user_agent=ua)
+        return actor.as_member(account)
+    return actor
 
 
 def install(app: Quart) -> None:

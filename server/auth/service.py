@@ -113,13 +113,7 @@ async def authenticate(
     if account is None:
         await record(AuthEvent.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
         raise LoginFailed()
-    who = Actor(
-        kind="member",
-        member_id=account.member_id,  # type: ignore[attr-defined]
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
+    who = actor.as_member(account)
     if account.blocked_until is not None and now < account.blocked_until:
         await record(AuthEvent.LOGIN_BLOCKED, who, now, until=account.blocked_until.isoformat())
         raise LoginFailed()

@@ -64,13 +64,7 @@ async def start_session(
     """
     member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     reason = ended_reason(account, member, now, free_dial)
-    who = Actor(
-        kind="member",
-        member_id=member.id,
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
+    who = actor.as_member(account)
     if reason:
         await record(AuthEvent.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
         raise AccessEnded(reason)
@@ -133,7 +127,7 @@ async def load_session(
         return None
     session, account, member = rows.decode(row, _MODELS)
     expired = now >= session.expires_at or now - session.last_seen_at >= policy.idle
-    who = Actor(kind="system", member_id=member.id, account_id=account.id)
+    who = Actor(kind="system").about(member, account)
     if expired:
         await Session.filter(id=session.id).delete()
         await record(AuthEvent.SESSION_EXPIRED, who, now)

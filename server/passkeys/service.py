@@ -95,17 +95,6 @@ def relying_party(base_url: str, coop_name: str) -> wa.RelyingParty:
     return wa.RelyingParty.from_base_url(base_url, f"{coop_name} マイページ")
 
 
-def member_actor(account: Account, actor: Actor) -> Actor:
-    """The request's actor, as this member."""
-    return Actor(
-        kind="member",
-        member_id=account.member_id,  # type: ignore[attr-defined]
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
-
-
 # Re-authentication --------------------------------------------------------
 
 
@@ -128,7 +117,7 @@ async def reauthenticate(
 ) -> None:
     """Check the password again (argon2, off the loop) and remember when, for this session."""
     ok = await password_matches(account.password_hash, password)
-    who = member_actor(account, actor)
+    who = actor.as_member(account)
     if not ok:
         await record(PasskeyEvent.REAUTH_FAILURE, who, now)
         raise ReauthFailed()
@@ -196,7 +185,7 @@ async def register_passkey(
     settings: Settings,
 ) -> Passkey:
     """Verify a new passkey against its one-use challenge and store it (audited, mailed)."""
-    who = member_actor(account, actor)
+    who = actor.as_member(account)
     failed = RegistrationFailed(
         "パスキーを登録できませんでした。もう一度お試しください。"
         "解決しない場合は、別の端末やパスワード管理アプリでお試しください。"
@@ -308,7 +297,7 @@ async def _verified_use(
         await record(failure, who, now, reason="unknown_credential")
         raise UnknownPasskey()
     account: Account = passkey.account
-    who = member_actor(account, actor)
+    who = actor.as_member(account)
     if account.state != AccountState.ACTIVE:
         await record(failure, who, now, reason="account_unusable")
         raise PasskeySignInFailed()
@@ -398,7 +387,7 @@ async def reauthenticate_with_passkey(
             rp,
             binding,
             now,
-            member_actor(account, actor),
+            actor.as_member(account),
             ceremony=REAUTHENTICATION,
             failure=PasskeyEvent.REAUTH_FAILURE,
             account_id=account.id,
@@ -410,7 +399,7 @@ async def reauthenticate_with_passkey(
     await mark_reauthenticated(session.id, "passkey", now)
     await record(
         PasskeyEvent.REAUTH_SUCCESS,
-        member_actor(account, actor),
+        actor.as_member(account),
         now,
         method="passkey",
         passkey_id=passkey.id,

@@ -78,11 +78,6 @@ def relying_party(settings: Settings) -> wa.RelyingParty:
     return wa.RelyingParty.from_base_url(settings.staff_url, f"{settings.coop_name} 職員用画面")
 
 
-def staff_actor(staff: StaffUser, actor: Actor) -> Actor:
-    """The request's actor, as this staff member."""
-    return Actor(kind="staff", staff_id=staff.id, ip=actor.ip, user_agent=actor.user_agent)
-
-
 def check_name(text: str) -> str:
     """A staff member's display name: 1 to 60 characters."""
     name = " ".join(text.split())
@@ -280,7 +275,7 @@ async def complete_setup(
     """Verify the first passkey, use up the link, and return the staff member to sign in."""
     link = await live_setup_link(token, now)
     staff: StaffUser = link.staff
-    who = staff_actor(staff, actor)
+    who = actor.as_staff(staff)
     new = await _verify_new_passkey(staff, credential, SETUP, rp, binding, now, who)
     async with in_transaction():
         used = await StaffSetupLink.filter(id=link.id, used_at=None).update(used_at=now)
@@ -317,7 +312,7 @@ async def sign_in(
         await record(StaffEvent.LOGIN_FAILURE, actor, now, reason="unknown_credential")
         raise StaffSignInFailed()
     staff: StaffUser = passkey.staff
-    who = staff_actor(staff, actor)
+    who = actor.as_staff(staff)
     handle = parsed.response.user_handle
     if not staff.active or (handle is not None and handle != wa.decode(staff.user_handle)):
         reason = "inactive" if not staff.active else "user_handle_mismatch"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -239,15 +238,8 @@ async def member_page(member_id: int, now: datetime) -> MemberPage:
 async def view_member(member_id: int, now: datetime, actor: Actor) -> MemberPage:
     """The member page, recorded in the access log as a staff view of the member's data (A10)."""
     page = await member_page(member_id, now)
-    await record(MemberEvent.VIEW, about_member(actor, page.member, page.account), now)
+    await record(MemberEvent.VIEW, actor.about(page.member, page.account), now)
     return page
-
-
-def about_member(actor: Actor, member: Member, account: Account | None = None) -> Actor:
-    """The staff actor, with the member (and account) the event is about."""
-    return dataclasses.replace(
-        actor, member_id=member.id, account_id=account.id if account is not None else None
-    )
 
 
 async def account_of(member: Member) -> Account:
@@ -275,7 +267,7 @@ async def issue_password(
     )
     await record(
         MemberEvent.INITIAL_PASSWORD_ISSUE,
-        about_member(actor, member),
+        actor.about(member),
         now,
         expires_at=issued.expires_at.isoformat(),
     )
@@ -303,9 +295,9 @@ async def letter_password(
         normalize_initial_password(password),
     )
     if initial is None or not ok:
-        await record(MemberEvent.LETTER_REFUSED, about_member(actor, member), now)
+        await record(MemberEvent.LETTER_REFUSED, actor.about(member), now)
         raise LetterRefused()
-    await record(MemberEvent.LETTER_PRINT, about_member(actor, member), now)
+    await record(MemberEvent.LETTER_PRINT, actor.about(member), now)
     return IssuedPassword(member, letter_form(password), initial.expires_at)
 
 
@@ -313,7 +305,7 @@ async def unblock_member(member_id: int, now: datetime, actor: Actor) -> None:
     """Lift the member's sign-in block and forget counted failures."""
     member = await get_member(member_id)
     account = await account_of(member)
-    who = about_member(actor, member, account)
+    who = actor.about(member, account)
     was_blocked = account.blocked_until is not None and now < account.blocked_until
     await unblock(account, now, who)
     await record(MemberEvent.UNBLOCK, who, now, was_blocked=was_blocked)
@@ -324,7 +316,7 @@ async def end_member_sessions(member_id: int, now: datetime, actor: Actor) -> in
     member = await get_member(member_id)
     account = await account_of(member)
     ended = await end_all_sessions(account.id)
-    await record(MemberEvent.SESSIONS_END, about_member(actor, member, account), now, ended=ended)
+    await record(MemberEvent.SESSIONS_END, actor.about(member, account), now, ended=ended)
     return ended
 
 
@@ -332,7 +324,7 @@ async def revoke_member_cards(member_id: int, now: datetime, actor: Actor) -> in
     """「組合員証を失効させる」: every card certificate of the member stops; returns how many."""
     member = await get_member(member_id)
     revoked = await revoke_member_certificates(member.id, now, "staff")
-    await record(MemberEvent.CARD_REVOKE, about_member(actor, member), now, revoked=revoked)
+    await record(MemberEvent.CARD_REVOKE, actor.about(member), now, revoked=revoked)
     return revoked
 
 
@@ -403,7 +395,7 @@ async def record_withdrawal(
         )
     await record(
         MemberEvent.WITHDRAWAL,
-        about_member(actor, member),
+        actor.about(member),
         now,
         refund_on=refund_on.isoformat(),
         previous_status="withdrawing" if correction else "active",
