@@ -25,9 +25,9 @@ from server.auth.models import Account
 from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.lib.formatting import jdatetime
+from server.lib.useragent import browser_and_system
 from server.mail.outbox import enqueue_mail
 from server.members.models import Member
-from server.push.service import device_label
 from server.security import new_token, token_hash
 
 # Browsers keep a cookie at most 400 days (Chrome's cap); each sign-in renews it.
@@ -119,7 +119,7 @@ async def _sign_in_event(who: Actor) -> int | None:
 async def _mail_new_device(
     account: Account, now: datetime, settings: Settings, actor: Actor, method: str
 ) -> None:
-    browser, system = device_label(actor.user_agent)
+    browser, system = browser_and_system(actor.user_agent)
     member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     await enqueue_mail(
         account.email,

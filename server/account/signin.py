@@ -33,9 +33,9 @@ from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
+from server.lib.useragent import browser_and_system
 from server.mail.models import OutboxMessage
 from server.mail.outbox import code_ref, enqueue_mail
-from server.push.service import device_label
 from server.security import new_token, token_hash
 
 CODE_METHODS = frozenset({"password"})
@@ -134,7 +134,7 @@ async def _mail_code(
         name=account.member.name,
         minutes=10,
         at=jdatetime(now),
-        device=device_label(actor.user_agent),
+        device=browser_and_system(actor.user_agent),
     )
     await record(AccountEvent.LOGIN_CODE_SENT, actor.as_member(account), now)
 

@@ -11,6 +11,7 @@ from quart import g
 from server.audit.events import HISTORY_LABELS, SIGN_IN_LABELS, VIEW_LABELS, AccountEvent
 from server.audit.models import AuditEvent
 from server.auth.models import Session
+from server.lib.useragent import member_device
 from server.statements.service import MONTH_RE, month_label
 
 
@@ -21,33 +22,6 @@ class SettingsSection:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     scripts: tuple[str, ...] = ()
-
-
-def device_name(user_agent: str) -> str:
-    """A rough, readable name for a browser (ブラウザー名（OS）)."""
-    ua = user_agent
-    if "Edg/" in ua:
-        browser = "Edge"
-    elif "Firefox/" in ua:
-        browser = "Firefox"
-    elif "Chrome/" in ua or "CriOS/" in ua:
-        browser = "Chrome"
-    elif "Safari/" in ua:
-        browser = "Safari"
-    else:
-        browser = "ブラウザー"
-    for marker, os_name in (
-        ("iPhone", "iPhone"),
-        ("iPad", "iPad"),
-        ("Android", "Android"),
-        ("Windows", "Windows"),
-        ("Mac OS X", "Mac"),
-        ("CrOS", "Chromebook"),
-        ("Linux", "Linux"),
-    ):
-        if marker in ua:
-            return f"{browser}（{os_name}）"
-    return browser
 
 
 METHODS = {"password": "パスワード", "passkey": "パスキー"}
@@ -62,7 +36,7 @@ async def sessions_section() -> SettingsSection:
     sessions = [
         {
             "id": row.id,
-            "device": device_name(row.user_agent),
+            "device": member_device(row.user_agent),
             "method": METHODS.get(row.auth_method, row.auth_method),
             "created_at": row.created_at,
             "last_seen_at": row.last_seen_at,
@@ -73,7 +47,7 @@ async def sessions_section() -> SettingsSection:
     browsers = [
         {
             "id": row.id,
-            "device": device_name(row.user_agent),
+            "device": member_device(row.user_agent),
             "created_at": row.created_at,
             "last_used_at": row.last_used_at,
             "expires_at": row.expires_at,
@@ -110,7 +84,7 @@ def _device_note(device_event: AuditEvent | None) -> str:
 
 def _who_device(row: AuditEvent) -> str:
     # What the office did (at the member's call) happened on the office's PC, not theirs.
-    return "生協の職員による操作" if row.actor == "staff" else device_name(row.user_agent)
+    return "生協の職員による操作" if row.actor == "staff" else member_device(row.user_agent)
 
 
 async def security_timeline(member_id: int, now: datetime) -> list[dict[str, Any]]:
@@ -185,7 +159,7 @@ async def views_section() -> SettingsSection:
         {
             "at": row.at,
             "label": view_label(row.event, row.data or {}),
-            "device": device_name(row.user_agent),
+            "device": member_device(row.user_agent),
         }
         for row in rows
     ]

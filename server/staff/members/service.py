@@ -28,12 +28,13 @@ from server.imports.models import OverrideSource
 from server.imports.overrides import record_overrides
 from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
+from server.lib.useragent import member_device
 from server.members.access import access_ended_reason
 from server.members.models import Member, MemberStatus
 from server.passkeys.models import Passkey
 from server.push.models import PushSubscription
 from server.security import verify_password
-from server.settings.sections import device_name, history_label
+from server.settings.sections import history_label
 
 HISTORY_LIMIT = 20
 # Events of signing in, as the access log names them; labels in the staff's words.
@@ -183,7 +184,7 @@ def _history_row(event: AuditEvent) -> HistoryRow:
         label=label,
         detail=detail,
         failure=event.event in FAILURE_EVENTS,
-        device=device_name(event.user_agent) if event.user_agent else "",
+        device=member_device(event.user_agent) if event.user_agent else "",
         ip=event.ip,
     )
 
