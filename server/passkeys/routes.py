@@ -26,12 +26,11 @@ from server.errors import DomainError
 from server.passkeys import manage, service
 from server.passkeys.webauthn import RelyingParty
 from server.security import csrf_token
-from server.settings.sections import SettingsSection
+from server.settings.page import render_settings
 
 bp = Blueprint("passkeys", __name__)
 
 OFFER_COOKIE = "mypage_passkey_offer"
-SCRIPT = "js/passkeys.js"
 
 
 def relying_party() -> RelyingParty:
@@ -190,8 +189,6 @@ async def authentication_verify() -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def rename(passkey_id: int) -> ResponseReturnValue:
     """Rename one of the member's passkeys."""
-    from server.settings.routes import render_settings
-
     form = await request.form
     try:
         await manage.rename_passkey(
@@ -207,8 +204,6 @@ async def rename(passkey_id: int) -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def delete(passkey_id: int) -> ResponseReturnValue:
     """Remove one of the member's passkeys (not the last way to sign in)."""
-    from server.settings.routes import render_settings
-
     try:
         await manage.remove_passkey(
             g.account, g.session, passkey_id, now(), request_actor("member")
@@ -223,19 +218,7 @@ async def delete(passkey_id: int) -> ResponseReturnValue:
     return redirect("/settings?done=passkey-removed#passkeys", 303)
 
 
-# /settings section and the offer after a password sign-in -------------------
-
-
-async def settings_section() -> SettingsSection:
-    """パスキー: the list with rename/remove, and the add button (shown by the script)."""
-    return SettingsSection(
-        "settings/_passkeys.html",
-        {
-            "passkeys": await manage.passkeys_of(g.account.id),
-            "has_password": g.account.password_hash is not None,
-        },
-        scripts=("js/webauthn-json.js", SCRIPT),
-    )
+# The offer after a password sign-in ---------------------------------------
 
 
 @bp.app_context_processor

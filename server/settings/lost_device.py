@@ -24,7 +24,7 @@ from server.settings.sections import SettingsSection
 bp = Blueprint("lost_device", __name__)
 
 
-async def settings_section() -> SettingsSection:
+async def lost_device_section() -> SettingsSection:
     """端末をなくしたとき: what the switch does, and the link to it."""
     return SettingsSection("settings/_lost_device.html")
 

@@ -38,7 +38,7 @@ class PasswordChangeError(DomainError):
     """The current password was wrong, or the new one breaks a rule."""
 
 
-async def settings_section() -> SettingsSection:
+async def password_section() -> SettingsSection:
     """パスワード: what changing it does, and the link to the page."""
     return SettingsSection("settings/_password.html", {"path": PAGE})
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -28,59 +26,13 @@ from server.auth.web import (
 )
 from server.errors import NotFound
 from server.lib.ratelimit_store import FailureLimit
+from server.passkeys import manage
+from server.passkeys.models import Passkey
+from server.passkeys.service import REAUTH_WINDOW, last_strong_auth
+from server.settings.page import render_settings
 from server.settings.password import PAGE, PasswordChangeError, change_password
-from server.settings.sections import SettingsSection
 
 bp = Blueprint("settings", __name__)
-
-# Each feature's section of /settings, as "module:async function"; one line per feature.
-SECTIONS = [
-    "server.settings.password:settings_section",
-    "server.passkeys.routes:settings_section",
-    "server.push.routes:settings_section",
-    "server.settings.sections:sessions_section",
-    "server.settings.sections:history_section",
-    "server.settings.sections:views_section",
-    "server.settings.lost_device:settings_section",
-]
-
-DONE_MESSAGES = {
-    "browser-forgotten": "この端末の記憶を解除しました。次回のログインでは認証コードが必要です。",
-    "browsers-forgotten": (
-        "すべての端末の記憶を解除しました。次回のログインでは認証コードが必要です。"
-    ),
-    "others-ended": "ほかの端末のログインをすべて終了しました。",
-    "session-ended": "その端末のログインを終了しました。",
-    "passkey-added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
-    "passkey-renamed": "パスキーの名前を変更しました。",
-    "passkey-removed": "パスキーを削除しました。",
-    "password-changed": (
-        "パスワードを変更しました。ほかの端末のログインは終了しました。"
-        "変更のお知らせをメールでお送りしました。"
-    ),
-}
-
-
-def _loader(path: str) -> Callable[[], Awaitable[SettingsSection]]:
-    module_name, attribute = path.split(":")
-    loader: Callable[[], Awaitable[SettingsSection]] = getattr(
-        importlib.import_module(module_name), attribute
-    )
-    return loader
-
-
-async def render_settings(error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    """The page with every section; an error from a form is shown at the top."""
-    sections = [await _loader(path)() for path in SECTIONS]
-    scripts = list(dict.fromkeys(src for section in sections for src in section.scripts))
-    body = await render_template(
-        "settings/index.html",
-        sections=sections,
-        scripts=scripts,
-        error=error,
-        done=None if error else DONE_MESSAGES.get(request.args.get("done", "")),
-    )
-    return body, status
 
 
 @bp.get("/settings")
@@ -142,10 +94,6 @@ async def end_session(session_id: int) -> ResponseReturnValue:
 @member_required
 async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
     """削除 asks first (no JavaScript needed): what removal means, then a POST button."""
-    from server.passkeys import manage
-    from server.passkeys.models import Passkey
-    from server.passkeys.service import REAUTH_WINDOW, last_strong_auth
-
     passkey = await manage.own_passkey(g.account.id, passkey_id)
     this_page = f"/settings/passkeys/{passkey.id}/remove"
     last_one = (
