@@ -25,9 +25,9 @@ from server.account.events import AccountEvent
 from server.account.initial import normalize_initial_password
 from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
 from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
-from server.account.passwords import check_new_password
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
+from server.auth.passwords import check_new_password
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.business_days import BusinessCalendar

@@ -12,9 +12,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.account.passwords import password_matches
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
+from server.auth.passwords import password_matches
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 from quart import g, redirect, request
 
-from server.account.passwords import password_matches
 from server.audit.service import Actor, record
 from server.auth.models import Account
+from server.auth.passwords import password_matches
 from server.errors import DomainError
 from server.requests.events import RequestEvent
 from server.requests.models import Reauthentication

@@ -8,7 +8,7 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.lockdown import LostDeviceInputError, chosen_passkeys, lost_device
+from server.account.service import LostDeviceInputError, chosen_passkeys, lost_device
 from server.auth.web import (
     clear_session_cookie,
     member_required,

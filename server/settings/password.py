@@ -13,9 +13,9 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from server.account.passwords import check_new_password, password_matches
 from server.audit.service import Actor, record
 from server.auth.models import Account
+from server.auth.passwords import check_new_password, password_matches
 from server.auth.sessions import EndedSignIns, SignInKept, end_other_sign_ins
 from server.config import Settings
 from server.errors import DomainError

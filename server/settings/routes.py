@@ -9,13 +9,13 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account import signin
+from server.account import service as account_service
 from server.account.events import AccountEvent
-from server.account.passwords import PasswordRejected
 from server.account.web import BROWSER_COOKIE, read_cookie
 from server.audit.service import Event, record
 from server.auth import sessions
 from server.auth.failures import limit_failures
+from server.auth.passwords import PasswordRejected
 from server.auth.web import (
     clear_session_cookie,
     member_required,
@@ -51,7 +51,7 @@ def _back(done: str) -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=10))
 async def forget_browser(browser_id: int) -> ResponseReturnValue:
     """Stop one remembered browser from skipping the sign-in code."""
-    if not await signin.forget_browser(g.account.id, browser_id):
+    if not await account_service.forget_browser(g.account.id, browser_id):
         raise NotFound("その端末は見つかりません。")
     await record(AccountEvent.BROWSER_FORGET, request_actor("member"), now(), browser_id=browser_id)
     return _back("browser-forgotten")
@@ -62,7 +62,7 @@ async def forget_browser(browser_id: int) -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=10))
 async def forget_all_browsers() -> ResponseReturnValue:
     """Every browser asks for the sign-in code again."""
-    count = await signin.forget_all_browsers(g.account.id)
+    count = await account_service.forget_all_browsers(g.account.id)
     await record(AccountEvent.BROWSER_FORGET, request_actor("member"), now(), count=count)
     return _back("browsers-forgotten")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import g
 
-from server.account.signin import remembered_browsers
+from server.account.service import remembered_browsers
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.auth.web import now

@@ -9,7 +9,7 @@ from quart import Blueprint, Response, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.initial import IssueError
+from server.account.service import IssueError
 from server.auth.web import now, settings
 from server.lib.clock import to_jst
 from server.mail.runtime import wake_sender

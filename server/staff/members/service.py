@@ -9,13 +9,13 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from server.account.initial import (
+from server.account.models import InitialPassword
+from server.account.service import (
     IssuedPassword,
     issue_initial_passwords,
     members_to_issue,
     normalize_initial_password,
 )
-from server.account.models import InitialPassword
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
