@@ -13,7 +13,7 @@ from server.help.models import DocumentKind
 from server.help.qr import qr_svg
 from server.lib.clock import to_jst
 from server.members.access import withdrawal_deadline
-from server.requests.stop import fee_with_tax
+from server.requests.service import fee_with_tax
 
 bp = Blueprint("help", __name__)
 

@@ -9,7 +9,7 @@ from server.auth.web import member_required, now, request_actor
 from server.members.access import current_viewer
 from server.members.events import MemberPageEvent
 from server.members.service import get_member
-from server.requests.changes import member_change_requests
+from server.requests.service import member_change_requests
 
 bp = Blueprint("members", __name__)
 

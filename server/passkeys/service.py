@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState, Session
 from server.auth.passwords import password_matches
+from server.auth.reauth import last_reauthenticated, mark_reauthenticated
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
@@ -30,7 +31,6 @@ from server.passkeys.challenges import (
 )
 from server.passkeys.models import Passkey, PasskeyUser
 from server.passkeys.providers import provider_name
-from server.requests.reauth import last_reauthenticated, mark_reauthenticated
 
 REAUTH_WINDOW = timedelta(minutes=5)
 MAX_PASSKEYS = 20

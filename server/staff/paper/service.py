@@ -11,7 +11,7 @@ from enum import StrEnum
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.lib.clock import to_jst
-from server.requests.stop import PaperMember, fee_with_tax, paper_statement_members
+from server.requests.service import PaperMember, fee_with_tax, paper_statement_members
 from server.statements.export import safe_cell
 
 CSV_HEADER = [

@@ -18,6 +18,7 @@ from quart import g, redirect, request
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.passwords import password_matches
+from server.auth.web import now
 from server.errors import DomainError
 from server.requests.events import RequestEvent
 from server.requests.models import Reauthentication
@@ -64,8 +65,6 @@ def recent_auth_required(view: F) -> F:
 
     @wraps(view)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from server.auth.web import now
-
         if g.get("session") is None or not await is_recent(g.session.id, now()):
             target = request.path if request.method == "POST" else request.full_path.rstrip("?")
             return redirect("/reauth?" + urlencode({"next": target}), 303)
