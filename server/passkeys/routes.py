@@ -23,7 +23,7 @@ from server.auth.web import (
     settings,
 )
 from server.errors import DomainError
-from server.passkeys import manage, service
+from server.passkeys import manage, registration, service, signin
 from server.passkeys.webauthn import RelyingParty
 from server.security import csrf_token
 from server.settings.page import render_settings
@@ -68,7 +68,7 @@ async def _confirmed() -> ResponseReturnValue:
 async def registration_options() -> ResponseReturnValue:
     """Options for navigator.credentials.create(), or 403 {reauth: true}."""
     try:
-        options = await service.registration_options(
+        options = await registration.registration_options(
             g.account, g.member.name, g.session, relying_party(), g.csrf_binding, now()
         )
     except service.ReauthRequired as error:
@@ -83,7 +83,7 @@ async def registration_verify() -> ResponseReturnValue:
     """Store the new passkey; the script then shows /settings with it listed."""
     body = await _json_body()
     try:
-        passkey = await service.register_passkey(
+        passkey = await registration.register_passkey(
             g.account,
             g.session,
             body.get("credential"),
@@ -121,7 +121,7 @@ async def reauth() -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=1))
 async def reauth_options() -> ResponseReturnValue:
     """Options to confirm the member with one of their own passkeys."""
-    options = await service.reauthentication_options(
+    options = await signin.reauthentication_options(
         g.account, relying_party(), g.csrf_binding, now()
     )
     return jsonify({"publicKey": options})
@@ -133,7 +133,7 @@ async def reauth_options() -> ResponseReturnValue:
 async def reauth_verify() -> ResponseReturnValue:
     """A use of one of the member's passkeys, instead of re-entering the password."""
     body = await _json_body()
-    await service.reauthenticate_with_passkey(
+    await signin.reauthenticate_with_passkey(
         g.account,
         g.session,
         body.get("credential"),
@@ -154,7 +154,7 @@ async def reauth_verify() -> ResponseReturnValue:
 @rate_limit(3000, timedelta(hours=1))
 async def authentication_options() -> ResponseReturnValue:
     """Options for navigator.credentials.get() with any discoverable passkey."""
-    options = await service.authentication_options(relying_party(), g.csrf_binding, now())
+    options = await signin.authentication_options(relying_party(), g.csrf_binding, now())
     return jsonify({"publicKey": options})
 
 
@@ -169,7 +169,7 @@ async def authentication_verify() -> ResponseReturnValue:
     next_value = body.get("next")
     target = safe_next(next_value if isinstance(next_value, str) else None)
     try:
-        account, passkey_id = await service.sign_in_with_passkey(
+        account, passkey_id = await signin.sign_in_with_passkey(
             body.get("credential"), relying_party(), g.csrf_binding, now(), request_actor()
         )
     except service.UnknownPasskey as error:
