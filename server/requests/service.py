@@ -32,10 +32,8 @@ from server.requests.email_change import (
     start_email_change,
 )
 from server.requests.stop import (
-    PaperMember,
     StopError,
     fee_with_tax,
-    paper_statement_members,
     stop_service,
 )
 
@@ -49,14 +47,12 @@ __all__ = [
     "ChangeInputError",
     "ChangeView",
     "EmailChangeError",
-    "PaperMember",
     "StopError",
     "comparable",
     "confirm_email_change",
     "current_values",
     "fee_with_tax",
     "member_change_requests",
-    "paper_statement_members",
     "pending_email_change",
     "pending_values",
     "set_change_state",
