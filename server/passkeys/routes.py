@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import Blueprint, g, jsonify, redirect, request
+from quart import Blueprint, g, jsonify, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -24,6 +24,7 @@ from server.auth.web import (
 )
 from server.errors import DomainError
 from server.passkeys import manage, registration, service, signin
+from server.passkeys.models import Passkey
 from server.passkeys.webauthn import RelyingParty
 from server.security import csrf_token
 from server.settings.page import render_settings
@@ -181,7 +182,27 @@ async def authentication_verify() -> ResponseReturnValue:
     return response
 
 
-# Renaming and removing (plain forms, no JavaScript needed) -----------------
+# Renaming and removing (plain pages and forms, no JavaScript needed) -------
+
+
+@bp.get("/settings/passkeys/<int:passkey_id>/remove")
+@member_required
+async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
+    """削除 asks first (no JavaScript needed): what removal means, then a POST button."""
+    passkey = await manage.own_passkey(g.account.id, passkey_id)
+    this_page = f"/settings/passkeys/{passkey.id}/remove"
+    last_one = (
+        g.account.password_hash is None
+        and await Passkey.filter(account_id=g.account.id).count() <= 1
+    )
+    return await render_template(
+        "settings/passkey_remove.html",
+        passkey=passkey,
+        last_one=last_one,
+        confirmed=now() - await service.last_strong_auth(g.session) <= service.REAUTH_WINDOW,
+        reauth_url="/reauth?" + urlencode({"next": this_page}),
+        minutes=int(service.REAUTH_WINDOW.total_seconds() // 60),
+    )
 
 
 @bp.post("/settings/passkeys/<int:passkey_id>/rename")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
@@ -26,9 +25,6 @@ from server.auth.web import (
 )
 from server.errors import NotFound
 from server.lib.ratelimit_store import FailureLimit
-from server.passkeys import manage
-from server.passkeys.models import Passkey
-from server.passkeys.service import REAUTH_WINDOW, last_strong_auth
 from server.settings.page import render_settings
 from server.settings.password import PAGE, PasswordChangeError, change_password
 
@@ -88,26 +84,6 @@ async def end_session(session_id: int) -> ResponseReturnValue:
         Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=1, session=session_id
     )
     return _back("session-ended")
-
-
-@bp.get("/settings/passkeys/<int:passkey_id>/remove")
-@member_required
-async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
-    """削除 asks first (no JavaScript needed): what removal means, then a POST button."""
-    passkey = await manage.own_passkey(g.account.id, passkey_id)
-    this_page = f"/settings/passkeys/{passkey.id}/remove"
-    last_one = (
-        g.account.password_hash is None
-        and await Passkey.filter(account_id=g.account.id).count() <= 1
-    )
-    return await render_template(
-        "settings/passkey_remove.html",
-        passkey=passkey,
-        last_one=last_one,
-        confirmed=now() - await last_strong_auth(g.session) <= REAUTH_WINDOW,
-        reauth_url="/reauth?" + urlencode({"next": this_page}),
-        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
-    )
 
 
 # A signed-in member guessing the current password spends this budget (per member).
