@@ -1,8 +1,9 @@
 """Re-authentication: a fresh proof of identity before changes that need one.
 
-A password (or, once passkeys are merged, a passkey assertion that calls
-`mark_reauthenticated(..., method="passkey")`) is good for five minutes in
-the session that gave it.
+A password, or a passkey assertion (server/passkeys/signin.py), is good for
+five minutes in the session that gave it. The /reauth page is in requests/
+(changing the sign-in address, stopping the service); the rows are the
+"requests" app's Reauthentication table.
 """
 
 from __future__ import annotations
