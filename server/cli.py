@@ -117,7 +117,7 @@ def _print_mail(mail: Any) -> None:
 @command("initial-passwords")
 async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) -> int:
     """Issue initial passwords and write the mail-merge CSV (A5)."""
-    from server.account.initial import (
+    from server.account.service import (
         IssueError,
         issue_initial_passwords,
         members_to_issue,

@@ -8,7 +8,7 @@ only its hash is stored.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
@@ -21,22 +21,26 @@ from server.account.codes import (
     issue_code,
     lock_member_codes,
 )
+from server.account.eligibility import (
+    membership_ended,
+    refusal_reason,
+    refused_message,
+    registration_opens_on,
+)
 from server.account.initial import normalize_initial_password
 from server.account.lockdown import LockdownResult, lock_down
 from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
-from server.account.passwords import check_new_password
 from server.audit.events import AccountEvent, LockdownEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
+from server.auth.passwords import check_new_password
 from server.config import Settings
 from server.errors import DomainError
-from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate, jdatetime
 from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.mail.outbox import code_ref, enqueue_mail
-from server.members.access import access_ended_reason
 from server.members.models import Member
 from server.security import hash_password, new_token, token_hash, verify_password
 
@@ -65,22 +69,6 @@ class RegistrationLost(DomainError):
             "登録の手続きの有効期限が切れたか、すでに終わっています。"
             "お手数ですが、最初からやり直してください。"
         )
-
-
-def refused_message(settings: Settings) -> str:
-    """What a refused member reads: what to check and whom to phone."""
-    return (
-        "入力された内容では登録できません。組合員番号・初期パスワード・生年月日を"
-        "ご確認ください。初期パスワードがお手元にない場合、有効期限が切れた場合、"
-        "または確認しても登録できない場合は、お手数ですが"
-        f"{settings.coop_name}（フリーダイヤル {settings.coop_free_dial}）までお電話ください。"
-    )
-
-
-def registration_opens_on(joined_on: date, settings: Settings) -> date:
-    """The first day a member who joined on `joined_on` may register (B3)."""
-    calendar = BusinessCalendar.from_strings(settings.coop_closed_days)
-    return calendar.add_business_days(joined_on, settings.registration_delay_business_days)
 
 
 async def start_registration(
@@ -116,7 +104,7 @@ async def start_registration(
     password_ok = await verify_password(
         initial.password_hash if initial else None, normalize_initial_password(initial_password)
     )
-    reason = await _refusal_reason(member, password_ok, born, initial, to_jst(now).date())
+    reason = await refusal_reason(member, password_ok, born, initial, to_jst(now).date())
     if reason is not None or member is None or initial is None:
         who = actor.anonymous().about(member) if member is not None else actor
         await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
@@ -144,39 +132,6 @@ async def start_registration(
     )
     await record(AccountEvent.REGISTRATION_START, actor.anonymous().about(member), now)
     return token
-
-
-def _membership_ended(member: Member, today: date) -> bool:
-    # The account's state is left out: a stopped member may come back with a
-    # new initial password (checked below), a former member may not.
-    return access_ended_reason(member.status, member.capital_refund_on, today) is not None
-
-
-async def _refusal_reason(
-    member: Member | None,
-    password_ok: bool,
-    born: date,
-    initial: InitialPassword | None,
-    today: date,
-) -> str | None:
-    if member is None:
-        return "unknown"
-    if not password_ok:
-        return "initial_password"
-    if member.birth_date != born:
-        return "birth_date"
-    if _membership_ended(member, today):
-        return "withdrawn"
-    account = await Account.filter(member_id=member.id).first()
-    if account is not None and account.state == AccountState.STOPPED:
-        # A member who stopped the service comes back only with an initial
-        # password the co-op issued after the stop (B8).
-        from server.requests.models import ServiceStop
-
-        stop = await ServiceStop.filter(account_id=account.id).order_by("-stopped_at").first()
-        if initial is None or stop is None or initial.issued_at <= stop.stopped_at:
-            return "stopped"
-    return None
 
 
 async def live_registration(token: str | None, now: datetime) -> Registration:
@@ -311,7 +266,7 @@ async def complete_registration(
         )
     new_hash = await hash_password(value)
     await member.refresh_from_db(fields=["status", "capital_refund_on"])
-    if _membership_ended(member, to_jst(now).date()):
+    if membership_ended(member, to_jst(now).date()):
         # Withdrawn (a members import) while the steps were under way.
         await record(
             AccountEvent.REGISTRATION_REFUSED,

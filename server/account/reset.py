@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from server.account.models import PasswordReset
-from server.account.passwords import check_new_password
 from server.audit.events import AccountEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
+from server.auth.passwords import check_new_password
 from server.auth.service import unblock
 from server.auth.sessions import end_all_sessions
 from server.config import Settings

@@ -9,11 +9,11 @@ from functools import lru_cache
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from server.account.passwords import password_matches
 from server.audit.events import AuthEvent
 from server.audit.service import Actor, record
 from server.auth import rows
 from server.auth.models import Account, AccountState
+from server.auth.passwords import password_matches
 from server.auth.sessions import ended_reason
 from server.config import Settings
 from server.errors import DomainError

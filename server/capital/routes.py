@@ -8,7 +8,7 @@ from server.audit.events import CapitalEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
 from server.capital.service import first_visible, visible_records
-from server.members.routes import current_viewer
+from server.members.access import current_viewer
 
 bp = Blueprint("capital", __name__)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.account.codes import (
+from server.account.service import (
     CODE_DIGITS,
     CODE_LIFETIME,
     MAX_ATTEMPTS,

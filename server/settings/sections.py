@@ -1,4 +1,4 @@
-"""Sections of /settings: each feature contributes one, listed in SECTIONS of routes.py."""
+"""Sections of /settings: each feature contributes one, listed in SECTIONS of page.py."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 from quart import g
 
+from server.account.service import remembered_browsers
 from server.audit.events import HISTORY_LABELS, SIGN_IN_LABELS, VIEW_LABELS, AccountEvent
 from server.audit.models import AuditEvent
 from server.auth.models import Session
+from server.auth.web import now
 from server.lib.useragent import member_device
 from server.statements.service import MONTH_RE, month_label
 
@@ -29,9 +31,6 @@ METHODS = {"password": "パスワード", "passkey": "パスキー"}
 
 async def sessions_section() -> SettingsSection:
     """ログイン中の端末 and the browsers that skip the sign-in code, this one marked."""
-    from server.account.signin import remembered_browsers
-    from server.auth.web import now
-
     rows = await Session.filter(account_id=g.account.id).order_by("-last_seen_at")
     sessions = [
         {
@@ -120,8 +119,6 @@ async def security_timeline(member_id: int, now: datetime) -> list[dict[str, Any
 
 async def history_section() -> SettingsSection:
     """セキュリティ履歴: the member's own security events of the last 90 days (timeline)."""
-    from server.auth.web import now
-
     events = await security_timeline(g.member.id, now())
     context = {"events": events, "days": TIMELINE_DAYS, "limit": TIMELINE_LIMIT}
     return SettingsSection("settings/_history.html", context)
@@ -144,8 +141,6 @@ def view_label(event: str, data: dict[str, Any]) -> str:
 
 async def views_section() -> SettingsSection:
     """閲覧の記録: when the member's own data was shown or downloaded, last 90 days."""
-    from server.auth.web import now
-
     rows = (
         await AuditEvent.filter(
             member_id=g.member.id,

@@ -16,7 +16,8 @@ from server.errors import NotFound
 from server.imports.overrides import CoreSync, change_request_sync
 from server.lib.clock import to_jst
 from server.members.models import Member
-from server.requests.changes import (
+from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
+from server.requests.service import (
     FIELD_LABELS,
     GROUP_FIELDS,
     GROUP_LABELS,
@@ -27,10 +28,7 @@ from server.requests.changes import (
     set_change_state,
     view,
 )
-from server.requests.changes import (
-    comparable as comparable_value,
-)
-from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
+from server.requests.service import comparable as comparable_value
 from server.staff.models import StaffUser
 from server.staff.paging import Page, paginate
 

@@ -10,7 +10,7 @@ from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError
 from server.help.documents import KIND_TITLES, DocumentError, current_documents, upload_document
-from server.requests.models import Document, DocumentKind
+from server.help.models import Document, DocumentKind
 from server.staff.models import StaffUser
 
 KIND_CHOICES = [(kind.value, KIND_TITLES[kind]) for kind in DocumentKind]

@@ -15,15 +15,15 @@ from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError, NotFound
-from server.inquiries.service import CATEGORY_LABELS, reply_to_inquiry
-from server.members.models import Member
-from server.requests.models import (
+from server.inquiries.models import (
     Inquiry,
     InquiryCategory,
     InquiryNote,
     InquiryReply,
     InquiryState,
 )
+from server.inquiries.service import CATEGORY_LABELS, reply_to_inquiry
+from server.members.models import Member
 from server.staff.models import StaffUser
 from server.staff.paging import Page, paginate
 

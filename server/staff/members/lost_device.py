@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from server.account.lockdown import LockdownResult, lost_device
+from server.account.service import LockdownResult, lost_device
 from server.audit.service import Actor
 from server.config import Settings
 from server.staff.members.service import MemberActionError, account_of, get_member
