@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.account.models import RememberedBrowser
-from server.audit.service import Actor, Event, record
+from server.audit.events import AuthEvent
+from server.audit.service import Actor, record
 from server.auth.models import Account, Session
 from server.auth.session_store import SessionPolicy, SessionStore
 from server.lib.clock import to_jst
@@ -58,20 +59,14 @@ async def start_session(
     """
     member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     reason = ended_reason(account, member, now, free_dial)
-    who = Actor(
-        kind="member",
-        member_id=member.id,
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
+    who = actor.as_member(account)
     if reason:
-        await record(Event.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
+        await record(AuthEvent.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
         raise AccessEnded(reason)
     await Account.filter(id=account.id).update(last_login_at=now)  # registration too (最終ログイン)
     token = await MEMBER_SESSIONS.create(account, policy, now, actor, auth_method=method)
     account.last_login_at = now
-    await record(Event.LOGIN_SUCCESS, who, now, method=method, **details)
+    await record(AuthEvent.LOGIN_SUCCESS, who, now, method=method, **details)
     return token
 
 
@@ -99,15 +94,15 @@ async def load_session(
     account: Account = session.account
     member: Member = account.member
     expired = policy.expired(session, now)
-    who = Actor(kind="system", member_id=member.id, account_id=account.id)
+    who = Actor(kind="system").about(member, account)
     if expired:
         await MEMBER_SESSIONS.drop(session.id)
-        await record(Event.SESSION_EXPIRED, who, now)
+        await record(AuthEvent.SESSION_EXPIRED, who, now)
         return None
     reason = ended_reason(account, member, now, free_dial)
     if reason:
         await MEMBER_SESSIONS.drop(session.id)
-        await record(Event.SESSION_ACCESS_ENDED, who, now, session_id=session.id)
+        await record(AuthEvent.SESSION_ACCESS_ENDED, who, now, session_id=session.id)
         raise AccessEnded(reason)
     await MEMBER_SESSIONS.touch(session, now)
     return LiveSession(session, account, member)

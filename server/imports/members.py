@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server.audit.events import ImportEvent
 from server.audit.service import record
 from server.card.revocation import revoke_certificates_of
 from server.imports.bulk import insert_rows
@@ -25,7 +26,7 @@ from server.imports.reader import (
     parse_optional_date,
     parse_text,
 )
-from server.imports.service import Context, Counts, ImportEvent, Progress, chunks
+from server.imports.service import Context, Counts, Progress, chunks
 from server.lib.clock import to_jst
 from server.lib.text import AddressInvalid, nfkc, valid_email
 from server.members.access import access_ended_reason

@@ -20,6 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from server import metrics
+from server.audit.events import ImportEvent
 from server.audit.service import Actor, record
 from server.imports.overrides import KEEP_ALL, Kept, KeptKind, Overwrite
 from server.imports.reader import (
@@ -34,16 +35,6 @@ from server.imports.reader import (
 
 Progress = Callable[[str], None]
 UNKNOWN_MEMBER = "この組合員番号の組合員は登録されていません。"
-
-
-class ImportEvent(StrEnum):
-    """Audit events of imports."""
-
-    APPLIED = "imports:file:applied"
-    CHECKED = "imports:file:checked"
-    REJECTED = "imports:file:rejected"
-    # The operator chose the file's value over one recorded in the console.
-    OVERWRITTEN = "imports:override:overwritten"
 
 
 class Kind(StrEnum):

@@ -22,11 +22,11 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from server import metrics
+from server.audit.events import MailEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.db import is_postgres
 from server.lib.clock import Clock
-from server.mail.events import MailEvent
 from server.mail.models import OutboxMessage, OutboxStatus
 from server.mail.sealing import SEALED
 from server.mail.senders import (

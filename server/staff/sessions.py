@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from server.audit.events import StaffEvent
 from server.audit.service import Actor, record
 from server.auth.session_store import SessionPolicy, SessionStore
-from server.staff.events import StaffEvent
 from server.staff.models import StaffSession, StaffUser
 
 # Half a minute of slack on a 15-minute idle timeout.

@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.audit.events import StaffEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import NotFound
@@ -20,8 +21,7 @@ from server.passkeys.challenges import (
     verified_registration,
 )
 from server.security import token_hash
-from server.staff.accounts.service import StaffError, staff_actor
-from server.staff.events import StaffEvent
+from server.staff.accounts.service import StaffError
 from server.staff.models import StaffPasskey, StaffSession, StaffSetupLink, StaffUser
 
 SETUP = "staff_setup"
@@ -148,7 +148,7 @@ async def complete_setup(
     """Verify the first passkey, use up the link, and return the staff member to sign in."""
     link = await live_setup_link(token, now)
     staff: StaffUser = link.staff
-    who = staff_actor(staff, actor)
+    who = actor.as_staff(staff)
     new = await _verify_new_passkey(staff, credential, SETUP, rp, binding, now, who)
     async with in_transaction():
         used = await StaffSetupLink.filter(id=link.id, used_at=None).update(used_at=now)
@@ -185,7 +185,7 @@ async def sign_in(
         await record(StaffEvent.LOGIN_FAILURE, actor, now, reason="unknown_credential")
         raise StaffSignInFailed()
     staff: StaffUser = passkey.staff
-    who = staff_actor(staff, actor)
+    who = actor.as_staff(staff)
     handle = parsed.response.user_handle
     if not staff.active or (handle is not None and handle != wa.decode(staff.user_handle)):
         reason = "inactive" if not staff.active else "user_handle_mismatch"

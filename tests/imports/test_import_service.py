@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from server.audit.events import ImportEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.capital.models import CapitalRecord
@@ -163,7 +164,7 @@ async def test_a_crash_mid_import_leaves_the_database_as_before(app, clock, monk
     real_record = service.record
 
     async def crash(event, *args, **kwargs):
-        if event == service.ImportEvent.APPLIED:
+        if event == ImportEvent.APPLIED:
             raise RuntimeError("power cut")
         return await real_record(event, *args, **kwargs)
 

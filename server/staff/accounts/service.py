@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.audit.events import StaffEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError, NotFound
@@ -15,7 +16,6 @@ from server.lib.text import AddressInvalid, valid_email
 from server.mail.outbox import enqueue_mail
 from server.passkeys import webauthn as wa
 from server.security import new_token, token_hash
-from server.staff.events import StaffEvent
 from server.staff.models import StaffRole, StaffSetupLink, StaffUser
 from server.staff.sessions import end_all_staff_sessions
 
@@ -24,11 +24,6 @@ MAX_NAME = 60
 
 class StaffError(DomainError):
     """A staff-side rule was broken; the message is for the staff member."""
-
-
-def staff_actor(staff: StaffUser, actor: Actor) -> Actor:
-    """The request's actor, as this staff member."""
-    return Actor(kind="staff", staff_id=staff.id, ip=actor.ip, user_agent=actor.user_agent)
 
 
 def check_name(text: str) -> str:

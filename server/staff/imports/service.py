@@ -9,11 +9,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
 
+from server.audit.events import ImportStaffEvent
 from server.audit.service import Actor, record
 from server.errors import DomainError, NotFound
 from server.imports.overrides import Overwrite
@@ -71,16 +71,6 @@ SUMMARY_FIELDS = (
     "applied_counts",
     "kept",
 )
-
-
-class ImportStaffEvent(StrEnum):
-    """Audit events of the staff import screen, named area:subject:action."""
-
-    DRY_RUN = "staff:import:dry_run"
-    UPLOAD_REFUSED = "staff:import:upload_refused"
-    APPLY = "staff:import:apply"
-    APPLY_FAILED = "staff:import:apply_failed"
-    APPLY_REFUSED = "staff:import:apply_refused"
 
 
 class UploadRefused(DomainError):
