@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncGenerator, MutableMapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import jinja2
@@ -26,10 +26,13 @@ from server.errors import register_error_handlers
 from server.lib.clock import Clock, system_clock
 from server.lib.ratelimit_store import ExpiringMemoryStore, ExpiringRedisStore
 from server.lib.threads import PAGES
-from server.mail import runtime as mail_runtime
+from server.mail.smtp import OUTLET_KEY, MailOutlet
+from server.outbox import runtime as outbox_runtime
 from server.pages.routes import PWA_DIR, ROOT_FILES
+from server.push.channel import open_push
 from server.security import add_vary, apply_security_headers
 from server.staff import web as staff_web
+from server.staff.imports.job import open_imports
 
 # A pure function of the secret and the member id (an HMAC), asked for on every
 # signed-in response; remembering it keeps no session state.
@@ -178,7 +181,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     # The outbox sender runs while serving: started after the database opens,
     # stopped before it closes (MYPAGE_OUTBOX_SENDER=0 turns it off).
-    mail_runtime.install(app, settings, clock)
+    mail = app.config[OUTLET_KEY] = MailOutlet(settings)
+    channels: list[outbox_runtime.ChannelOpener] = [
+        mail.open,
+        partial(open_push, settings),
+        open_imports,
+    ]
+    outbox_runtime.install(app, settings, clock, channels)
 
     @app.after_request
     async def headers(response: Response) -> Response:

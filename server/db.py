@@ -18,7 +18,8 @@ APPS: dict[str, list[str]] = {
         "server.auth.models",
         "server.audit.models",
     ],
-    "mail": ["server.mail.models"],
+    # The outbox's table kept the label it was created under (its migrations live there).
+    "mail": ["server.outbox.models"],
     "account": ["server.account.models"],
     "requests": ["server.requests.models"],
     "passkeys": ["server.passkeys.models"],

@@ -25,7 +25,7 @@ from server.auth.models import Account
 from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.lib.formatting import jdatetime
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
 from server.push.service import device_label
 from server.security import new_token, token_hash

@@ -33,8 +33,8 @@ from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
-from server.mail.models import OutboxMessage
-from server.mail.outbox import code_ref, enqueue_mail
+from server.mail.compose import code_ref, enqueue_mail
+from server.outbox.models import OutboxMessage
 from server.push.service import device_label
 from server.security import new_token, token_hash
 

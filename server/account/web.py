@@ -24,7 +24,7 @@ from server.auth.web import (
     set_session_cookie,
     settings,
 )
-from server.mail.runtime import wake_sender
+from server.outbox.runtime import wake_sender
 
 REGISTRATION_COOKIE = "mypage_registration"
 LOGIN_CODE_COOKIE = "mypage_login_code"

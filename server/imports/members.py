@@ -12,8 +12,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from server.audit.service import record
 from server.card.revocation import revoke_certificates_of
 from server.imports.bulk import insert_rows
+from server.imports.events import ImportEvent
 from server.imports.models import Settlement
 from server.imports.overrides import Kept, Weighing, open_overrides, settle, weigh
+from server.imports.plan import Context, Counts, Progress
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -25,7 +27,7 @@ from server.imports.reader import (
     parse_optional_date,
     parse_text,
 )
-from server.imports.service import Context, Counts, ImportEvent, Progress, chunks
+from server.lib.batches import chunks
 from server.lib.clock import to_jst
 from server.lib.text import AddressInvalid, nfkc, valid_email
 from server.members.access import access_ended_reason
@@ -212,7 +214,8 @@ class MembersPlan:
             ]
             await insert_rows(conn, "member", columns, rows, dates=DATE_COLUMNS)
             if len(self.new) > BATCH:
-                progress(f"追加中: {min(start + BATCH, len(self.new))}/{len(self.new)}人")
+                done = min(start + BATCH, len(self.new))
+                progress(f"追加中: {done}/{len(self.new)}人", done, len(self.new))
         if self.changed:
             for member in self.changed:
                 member.updated_at = now

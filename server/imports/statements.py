@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.imports.bulk import insert_rows, params, read_dates, stored_date
 from server.imports.overrides import Kept
+from server.imports.plan import Context, Counts, Progress, resolve_members
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -27,7 +28,7 @@ from server.imports.reader import (
     parse_month,
     parse_text,
 )
-from server.imports.service import Context, Counts, Progress, chunks, resolve_members
+from server.lib.batches import chunks
 from server.push.service import queue_statement_notices
 from server.statements.models import StatementLine
 
@@ -263,7 +264,7 @@ def parse_rows(table: Table, progress: Progress) -> tuple[dict[Pair, list[Line]]
     billed: dict[Pair, tuple[int, date]] = {}
     for count, (number, cells) in enumerate(table.rows, 1):
         if count % 50_000 == 0:
-            progress(f"検証中: {count}/{len(table.rows)}行")
+            progress(f"検証中: {count}/{len(table.rows)}行", count, len(table.rows))
         values = _plain(cells, positions)
         if values is None:
             try:  # full-width digits, separators and the like; a bad row is read again
@@ -327,7 +328,8 @@ class StatementsPlan:
             # Dates are already in the driver's form (see `stored_date`).
             await insert_rows(conn, TABLE, INSERT_COLUMNS, batch)
             if total > BATCH:
-                progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
+                done = min(start + BATCH, total)
+                progress(f"書き込み中: {done}/{total}行", done, total)
         # A push notice (or its mail) per member and month, in this same transaction.
         if self.changed:
             await queue_statement_notices(self.changed, now)

@@ -18,7 +18,7 @@ from server.auth.models import Account, AccountState, Session
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
 from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (

@@ -10,7 +10,8 @@ from quart import g
 
 from server.audit.models import AuditEvent
 from server.auth.models import Session
-from server.statements.service import MONTH_RE, month_label
+from server.lib.dates import parse_month
+from server.statements.service import month_label
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def view_label(event: str, data: dict[str, Any]) -> str:
     """A data view in the member's words, with the month or file type when there is one."""
     details = []
     month = str(data.get("month", ""))
-    if MONTH_RE.match(month):
+    if parse_month(month) is not None:
         details.append(f"{month_label(month)}分")
     if data.get("format"):
         details.append(str(data["format"]).upper())

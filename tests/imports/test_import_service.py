@@ -10,8 +10,10 @@ import pytest
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.capital.models import CapitalRecord
+from server.imports.events import ImportEvent
+from server.imports.plan import Kind
 from server.imports.reader import ImportRejected
-from server.imports.service import Kind, import_file
+from server.imports.service import import_file
 from server.lib.clock import FrozenClock
 from server.members.models import Category, Member, MemberStatus
 from server.statements.models import StatementLine
@@ -163,11 +165,11 @@ async def test_a_crash_mid_import_leaves_the_database_as_before(app, clock, monk
     real_record = service.record
 
     async def crash(event, *args, **kwargs):
-        if event == service.ImportEvent.APPLIED:
+        if event == ImportEvent.APPLIED:
             raise RuntimeError("power cut")
         return await real_record(event, *args, **kwargs)
 
-    from server.mail.models import OutboxMessage
+    from server.outbox.models import OutboxMessage
 
     queued_before = await OutboxMessage.filter(channel="push").count()
     monkeypatch.setattr(service, "record", crash)
@@ -210,7 +212,7 @@ async def test_rejected_runs_are_audited(app, clock) -> None:
 
 
 async def test_an_import_queues_one_notice_per_changed_member_month(app, clock) -> None:
-    from server.mail.models import OutboxMessage
+    from server.outbox.models import OutboxMessage
 
     await run(Kind.MEMBERS, example("members.csv"), clock)
     await run(Kind.STATEMENTS, example("statements.csv"), clock)

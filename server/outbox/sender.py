@@ -11,11 +11,10 @@ message is tried again (the Message-ID stays the same).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
@@ -27,33 +26,16 @@ from server.config import Settings
 from server.db import is_postgres
 from server.lib.clock import Clock
 from server.mail.events import MailEvent
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.sealing import SEALED
-from server.mail.senders import (
-    BATCH_HANDLERS,
-    HANDLERS,
-    DeliveryContext,
-    DeliveryError,
-    SMTPTarget,
-)
+from server.outbox.channels import Channel, DeliveryError, RetryAfter
+from server.outbox.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-# Modules that register a channel handler when imported; one line per channel.
-CHANNEL_MODULES = ["server.mail.senders", "server.push.outbox_bridge"]
 BATCH = 200
-SEQUENTIAL_CHANNELS = frozenset({"mail"})
 CHANNEL_BATCH = 100  # messages a batch handler gets in one call
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
-# Payload keys dropped once the message is done with (sent, failed for good or
-# expired): a mail body may hold a code or a link, even sealed the outbox has
-# no reason to keep it (ASVS 14.2.4). "body" is a row queued before sealing.
-FORGET_AFTER_SENDING: dict[str, tuple[str, ...]] = {"mail": ("body", SEALED)}
-# Channels with one destination (the SMTP server): once a message goes through,
-# the others waiting out their backoff are due at once, not in up to an hour.
-PULL_FORWARD_CHANNELS = frozenset({"mail"})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -61,25 +43,13 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** min(attempts - 1, 20)), LONGEST_RETRY)
 
 
-def forget_content(row: OutboxMessage) -> dict:
-    """The row's payload without what a finished message must not keep (its body)."""
-    forget = FORGET_AFTER_SENDING.get(row.channel, ())
-    return {key: value for key, value in row.payload.items() if key not in forget}
-
-
-def _load_channels() -> None:
-    for name in CHANNEL_MODULES:
-        importlib.import_module(name)
-
-
 class OutboxSender:
     """Delivers what is due in the outbox; `run_once` for one pass, `run` until stopped."""
 
-    def __init__(self, settings: Settings, clock: Clock, *, smtp: SMTPTarget | None = None) -> None:
-        _load_channels()
+    def __init__(self, settings: Settings, clock: Clock, channels: Iterable[Channel]) -> None:
         self.settings = settings
         self.clock = clock
-        self.context = DeliveryContext(settings, smtp or SMTPTarget.from_settings(settings))
+        self.channels = {channel.name: channel for channel in channels}
         self.give_up_after = timedelta(hours=settings.outbox_give_up_hours)
         self.postgres = is_postgres(settings.database_url)
         self.wake_event = asyncio.Event()
@@ -162,7 +132,7 @@ class OutboxSender:
         # channels (push to thousands of members) go out together, so that
         # their HTTP round trips do not wait for each other.
         for row in live:
-            if row.channel in SEQUENTIAL_CHANNELS:
+            if self._sequential(row):
                 if stop is not None and stop.is_set():
                     return attempted
                 await self._deliver(row)
@@ -170,18 +140,29 @@ class OutboxSender:
         batched: dict[str, list[OutboxMessage]] = {}
         together = []
         for row in live:
-            if row.channel in SEQUENTIAL_CHANNELS:
+            if self._sequential(row):
                 continue
-            if row.channel in BATCH_HANDLERS:
+            channel = self.channels.get(row.channel)
+            if channel is not None and channel.deliver_batch is not None:
                 batched.setdefault(row.channel, []).append(row)
             else:
                 together.append(row)
         jobs = [self._deliver(row) for row in together]
-        for channel, group in batched.items():
+        for name, group in batched.items():
             for start in range(0, len(group), CHANNEL_BATCH):
-                jobs.append(self._deliver_batch(channel, group[start : start + CHANNEL_BATCH]))
+                jobs.append(self._deliver_batch(name, group[start : start + CHANNEL_BATCH]))
         await asyncio.gather(*jobs)
         return attempted + len(together) + sum(len(group) for group in batched.values())
+
+    def _sequential(self, row: OutboxMessage) -> bool:
+        channel = self.channels.get(row.channel)
+        return channel is not None and channel.sequential
+
+    def forget_content(self, row: OutboxMessage) -> dict:
+        """The row's payload without what a finished message must not keep (its body)."""
+        channel = self.channels.get(row.channel)
+        forget = channel.forget if channel is not None else ()
+        return {key: value for key, value in row.payload.items() if key not in forget}
 
     async def _release(self, rows: list[OutboxMessage]) -> None:
         """Hand back claimed rows still `sending` under this claim's lease (not delivered)."""
@@ -201,7 +182,8 @@ class OutboxSender:
         now = self.clock()
         pulled = 0
         went_out, self.went_out = self.went_out, set()
-        for channel in PULL_FORWARD_CHANNELS & went_out:
+        single_destination = {name for name, ch in self.channels.items() if ch.pull_forward}
+        for channel in single_destination & went_out:
             # Not a recipient's own refusal (a full mailbox): only what waited
             # for the server itself.
             pulled += await (
@@ -230,7 +212,7 @@ class OutboxSender:
     async def _expired(
         self, row: OutboxMessage, only_if: OutboxStatus = OutboxStatus.SENDING
     ) -> None:
-        payload = forget_content(row)
+        payload = self.forget_content(row)
         changed = await OutboxMessage.filter(id=row.id, status=only_if).update(
             payload=payload,
             status=OutboxStatus.EXPIRED,
@@ -248,11 +230,11 @@ class OutboxSender:
             self.heartbeat = time.monotonic()
 
     async def _deliver_one(self, row: OutboxMessage) -> None:
-        handler = HANDLERS.get(row.channel)
+        channel = self.channels.get(row.channel)
         try:
-            if handler is None:
+            if channel is None:
                 raise DeliveryError(f"no handler for channel {row.channel!r}", temporary=False)
-            await handler(row.payload, self.context)
+            await channel.deliver(row.payload)
         except DeliveryError as error:
             await self._failed(row, error)
         except Exception as error:  # a bug in a handler must not stop the sender
@@ -262,9 +244,10 @@ class OutboxSender:
             await self._sent(row)
 
     async def _deliver_batch(self, channel: str, rows: list[OutboxMessage]) -> None:
-        handler = BATCH_HANDLERS[channel]
+        deliver_batch = self.channels[channel].deliver_batch
+        assert deliver_batch is not None  # only batch channels are grouped
         try:
-            results = await handler([row.payload for row in rows], self.context)
+            results = await deliver_batch([row.payload for row in rows])
         except Exception as error:  # a bug in a handler must not stop the sender
             log.exception("outbox batch of %s %s messages: handler crashed", len(rows), channel)
             results = [DeliveryError(repr(error), temporary=True)] * len(rows)
@@ -284,7 +267,7 @@ class OutboxSender:
                 await self._failed(row, result)
 
     async def _sent(self, row: OutboxMessage) -> None:
-        payload = forget_content(row)
+        payload = self.forget_content(row)
         self.went_out.add(row.channel)
         metrics.outbox_result(row.channel, "sent")
         await OutboxMessage.filter(id=row.id).update(
@@ -308,7 +291,7 @@ class OutboxSender:
                 attempts,
                 error.reason,
             )
-            asked = getattr(error, "retry_after", None)  # e.g. a push service's 429
+            asked = error.retry_after if isinstance(error, RetryAfter) else None
             delay = timedelta(seconds=asked) if asked else retry_delay(attempts)
             metrics.outbox_result(row.channel, "retry")
             await OutboxMessage.filter(id=row.id).update(
@@ -328,7 +311,7 @@ class OutboxSender:
             error.reason,
         )
         await OutboxMessage.filter(id=row.id).update(
-            payload=forget_content(row),
+            payload=self.forget_content(row),
             status=OutboxStatus.FAILED,
             attempts=attempts,
             locked_until=None,

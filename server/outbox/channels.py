@@ -1,0 +1,49 @@
+"""What a channel is to the outbox sender: how its rows are delivered, and how failure is told."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class DeliveryError(Exception):
+    """Not delivered; `temporary` says whether a later attempt may succeed."""
+
+    def __init__(self, reason: str, *, temporary: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason[:500]
+        self.temporary = temporary
+
+
+class RetryAfter(DeliveryError):
+    """A temporary failure whose far end said when to try again (e.g. a 429 Retry-After)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None) -> None:
+        super().__init__(reason, temporary=True)
+        self.retry_after = retry_after
+
+
+# One payload: returns when delivered, raises DeliveryError otherwise.
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+# Many payloads in one call: one result per payload, None when delivered.
+DeliverBatch = Callable[[list[dict[str, Any]]], Awaitable[list[DeliveryError | None]]]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One kind of outbox row and how the sender delivers it.
+
+    `sequential`: rows go out one at a time, in order (one SMTP conversation),
+    rather than together with the rest of a claim. `pull_forward`: the channel
+    has a single destination, so one success makes the rows waiting out their
+    backoff due at once. `forget`: payload keys dropped once a row is done with
+    (a mail body holding a code or a link).
+    """
+
+    name: str
+    deliver: Deliver
+    deliver_batch: DeliverBatch | None = None
+    sequential: bool = False
+    pull_forward: bool = False
+    forget: tuple[str, ...] = ()

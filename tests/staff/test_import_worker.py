@@ -1,0 +1,100 @@
+"""Staff imports run by the outbox worker: waiting, progress, failure, and the CLI beside it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from quart import Quart
+
+from server.audit.models import AuditEvent
+from server.members.models import Member
+from server.outbox.models import OutboxMessage, OutboxStatus
+from server.staff.imports import job
+from server.staff.imports.job import ProgressWriter
+from server.staff.imports.models import IMPORTS_CHANNEL, ImportUpload, UploadState
+from tests.helpers import page, post_form
+from tests.smtp import deliver
+from tests.staff.helpers import signed_in_staff
+from tests.staff.test_imports import upload_example
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+REFRESH = '<meta http-equiv="refresh"'
+
+
+async def press_apply(client: Any, location: str) -> Any:
+    """取り込む, without running the worker."""
+    return await post_form(client, f"{location}/apply", {}, token_from=location)
+
+
+async def test_an_apply_waits_in_the_outbox_until_a_worker_runs_it(app: Quart) -> None:
+    client, staff, _ = await signed_in_staff(app)
+    location, _ = await upload_example(client, "members", "members.csv")
+    response = await press_apply(client, location)
+    assert response.headers["Location"] == f"{location}?done=queued"
+    [queued] = await OutboxMessage.filter(channel=IMPORTS_CHANNEL)
+    assert queued.status == OutboxStatus.PENDING
+    _, html = await page(client, response.headers["Location"])
+    assert "待機中" in html and REFRESH in html and ">取り込む</button>" not in html
+    assert await Member.all().count() == 0  # nothing runs in the request
+    # A second click while it waits is refused.
+    again = await press_apply(client, location)
+    assert again.status_code == 409
+    assert "ただいま取り込み中です" in await again.get_data(as_text=True)
+
+    await deliver(app)
+    assert await Member.all().count() == 3
+    _, html = await page(client, response.headers["Location"])
+    assert "取り込みました。" in html and "取り込み済み" in html and REFRESH not in html
+    row = await ImportUpload.get(id=int(location.rsplit("/", 1)[1]))
+    assert row.state == UploadState.APPLIED and row.applied_by_id == staff.id
+    assert row.progress_done == row.progress_total == 3
+    assert (await OutboxMessage.get(id=queued.id)).status == OutboxStatus.SENT
+    assert await deliver(app) == 0  # run once
+
+
+async def test_progress_shows_rows_done_of_the_total_and_refreshes(app: Quart) -> None:
+    client, _, _ = await signed_in_staff(app)
+    location, _ = await upload_example(client, "members", "members.csv")
+    upload_id = int(location.rsplit("/", 1)[1])
+    await ImportUpload.filter(id=upload_id).update(state=UploadState.APPLYING)
+    async with ProgressWriter(upload_id) as progress:
+        progress("書き込み中: 1200/3600行", 1200, 3600)
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            row = await ImportUpload.get(id=upload_id)
+            if row.progress_done:
+                break
+    assert (row.progress_done, row.progress_total) == (1200, 3600)
+    _, html = await page(client, location)
+    assert "取り込み中です（1,200 / 3,600行）" in html and "書き込み中: 1200/3600行" in html
+    assert REFRESH in html and '<progress max="3600" value="1200">' in html
+
+
+async def test_a_failed_apply_shows_why_changes_nothing_and_may_be_tried_again(
+    app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, _ = await signed_in_staff(app)
+    location, _ = await upload_example(client, "members", "members.csv")
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(job, "import_file", broken)
+    await press_apply(client, location)
+    await deliver(app)
+    _, html = await page(client, f"{location}?done=queued")
+    assert "失敗" in html and "予期しないエラーが起きたため、取り込めませんでした" in html
+    assert "（データは変更していません）" in html and ">取り込む</button>" in html
+    assert REFRESH not in html
+    assert await Member.all().count() == 0
+    assert await AuditEvent.filter(event="staff:import:apply_failed").exists()
+
+    monkeypatch.undo()
+    await press_apply(client, location)
+    await deliver(app)
+    assert await Member.all().count() == 3
+    _, html = await page(client, location)
+    assert "取り込み済み" in html and "予期しないエラー" not in html
