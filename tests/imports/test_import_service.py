@@ -182,10 +182,10 @@ async def test_a_crash_mid_import_leaves_the_database_as_before(app, clock, monk
 
 async def test_a_crash_between_batches_rolls_back_earlier_batches(app, clock, monkeypatch) -> None:
     await run(Kind.MEMBERS, example("members.csv"), clock)
-    import server.imports.statements as statements
+    from server.imports import statement_plan
 
-    monkeypatch.setattr(statements, "BATCH", 2)
-    real_insert = statements.insert_rows
+    monkeypatch.setattr(statement_plan, "BATCH", 2)
+    real_insert = statement_plan.insert_rows
     calls = 0
 
     async def flaky(*args, **kwargs):
@@ -195,7 +195,7 @@ async def test_a_crash_between_batches_rolls_back_earlier_batches(app, clock, mo
             raise OSError("disk full")
         return await real_insert(*args, **kwargs)
 
-    monkeypatch.setattr(statements, "insert_rows", flaky)
+    monkeypatch.setattr(statement_plan, "insert_rows", flaky)
     with pytest.raises(OSError):
         await run(Kind.STATEMENTS, example("statements.csv"), clock)
     assert calls == 3
