@@ -6,9 +6,11 @@ outbox worker): both hand over the bytes, who is acting and the clock reading.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -150,16 +152,17 @@ async def import_file(
     """
     started, outcome = time.perf_counter(), "rejected"
     try:
-        result = await _import_file(
-            kind,
-            data,
-            source=source,
-            actor=actor,
-            now=now,
-            dry_run=dry_run,
-            progress=progress,
-            overwrite=overwrite,
-        )
+        with gc_paused():
+            result = await _import_file(
+                kind,
+                data,
+                source=source,
+                actor=actor,
+                now=now,
+                dry_run=dry_run,
+                progress=progress,
+                overwrite=overwrite,
+            )
         outcome = "checked" if dry_run else "applied"
         return result
     finally:
@@ -221,3 +224,33 @@ async def _import_file(
         await plan.apply(conn, now, progress)
         await record(ImportEvent.APPLIED, actor, now, **audit)
     return result
+
+
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while an import builds its rows.
+
+    A file's hundreds of thousands of new lists and tuples would trigger
+    collections that walk all of them again and again; they form no cycles,
+    and reference counting frees them as usual. Measured with
+    bench/import_bench.py (SQLite, 20,000 members, 160,000 statement lines):
+    without the pause an import takes about 45 % more CPU time (statements
+    1.72 s against 1.20 s, members 0.55 s against 0.38 s), well above the
+    10 % a piece of performance code must earn to stay.
+    Overlapping imports in one process keep it paused until the last ends.
+    """
+    global _gc_pauses, _gc_was_enabled
+    if _gc_pauses == 0:
+        _gc_was_enabled = gc.isenabled()
+        gc.disable()
+    _gc_pauses += 1
+    try:
+        yield
+    finally:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and _gc_was_enabled:
+            gc.enable()
