@@ -90,8 +90,8 @@ class CapitalPlan:
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
-        for start in range(0, len(self.new), BATCH):
-            await CapitalRecord.bulk_create(self.new[start : start + BATCH], using_db=conn)
+        for part in chunks(self.new, BATCH):
+            await CapitalRecord.bulk_create(part, using_db=conn)
         if self.changed:
             await CapitalRecord.bulk_update(
                 self.changed, fields=list(FIELDS), batch_size=500, using_db=conn

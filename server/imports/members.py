@@ -207,15 +207,13 @@ class MembersPlan:
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
         columns = ("member_no", *FIELDS, "created_at", "updated_at")
-        for start in range(0, len(self.new), BATCH):
-            rows = [
-                (*(values[name] for name in columns[:-2]), now, now)
-                for values in self.new[start : start + BATCH]
-            ]
+        done, total = 0, len(self.new)
+        for part in chunks(self.new, BATCH):
+            rows = [(*(values[name] for name in columns[:-2]), now, now) for values in part]
             await insert_rows(conn, "member", columns, rows, dates=DATE_COLUMNS)
-            if len(self.new) > BATCH:
-                done = min(start + BATCH, len(self.new))
-                progress(f"追加中: {done}/{len(self.new)}人", done, len(self.new))
+            done += len(part)
+            if total > BATCH:
+                progress(f"追加中: {done}/{total}人", done, total)
         if self.changed:
             for member in self.changed:
                 member.updated_at = now

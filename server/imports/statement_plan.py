@@ -54,13 +54,12 @@ class StatementsPlan:
                     .using_db(conn)
                     .delete()
                 )
-        total = len(self.rows)
-        for start in range(0, total, BATCH):
-            batch = self.rows[start : start + BATCH]
+        done, total = 0, len(self.rows)
+        for batch in chunks(self.rows, BATCH):
             # Dates are already in the driver's form (see `stored_date`).
             await insert_rows(conn, TABLE, INSERT_COLUMNS, batch)
+            done += len(batch)
             if total > BATCH:
-                done = min(start + BATCH, total)
                 progress(f"書き込み中: {done}/{total}行", done, total)
         # A push notice (or its mail) per member and month, in this same transaction.
         if self.changed:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-def chunks(items: Sequence[T], size: int = 500) -> list[list[T]]:
+def chunks(items: list[T], size: int = 500) -> list[list[T]]:
     """`items` in consecutive slices of at most `size` (the last may be shorter)."""
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -24,6 +24,7 @@ from server import metrics
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.db import is_postgres
+from server.lib.batches import chunks
 from server.lib.clock import Clock
 from server.mail.events import MailEvent
 from server.outbox.channels import Channel, DeliveryError, RetryAfter
@@ -149,8 +150,7 @@ class OutboxSender:
                 together.append(row)
         jobs = [self._deliver(row) for row in together]
         for name, group in batched.items():
-            for start in range(0, len(group), CHANNEL_BATCH):
-                jobs.append(self._deliver_batch(name, group[start : start + CHANNEL_BATCH]))
+            jobs += [self._deliver_batch(name, part) for part in chunks(group, CHANNEL_BATCH)]
         await asyncio.gather(*jobs)
         return attempted + len(together) + sum(len(group) for group in batched.values())
 

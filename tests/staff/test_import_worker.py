@@ -98,3 +98,30 @@ async def test_a_failed_apply_shows_why_changes_nothing_and_may_be_tried_again(
     assert await Member.all().count() == 3
     _, html = await page(client, location)
     assert "取り込み済み" in html and "予期しないエラー" not in html
+
+
+async def test_an_apply_cut_short_by_a_stopping_worker_waits_for_the_next(
+    app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, _ = await signed_in_staff(app)
+    location, _ = await upload_example(client, "members", "members.csv")
+    upload_id = int(location.rsplit("/", 1)[1])
+    started = asyncio.Event()
+
+    async def slow(*args: Any, **kwargs: Any) -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(job, "import_file", slow)
+    await press_apply(client, location)
+    [queued] = await OutboxMessage.filter(channel=IMPORTS_CHANNEL)
+    running = asyncio.create_task(job.run_apply(queued.payload))
+    await started.wait()
+    assert (await ImportUpload.get(id=upload_id)).state == UploadState.APPLYING
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert (await ImportUpload.get(id=upload_id)).state == UploadState.QUEUED
+    monkeypatch.undo()
+    await job.run_apply(queued.payload)
+    assert await Member.all().count() == 3

@@ -109,6 +109,13 @@ async def run_apply(payload: dict[str, Any]) -> None:
                 overwrite=overwrite,
                 progress=progress,
             )
+    except asyncio.CancelledError:
+        # The worker is stopping mid-import: the transaction rolled back, and
+        # the job (handed back to the outbox) runs again when a worker starts.
+        await ImportUpload.filter(id=upload_id, state=UploadState.APPLYING).update(
+            state=UploadState.QUEUED
+        )
+        raise
     except ImportRejected as rejected:
         # The database changed since the dry run; the service wrote nothing.
         await ImportUpload.filter(id=upload_id).update(
