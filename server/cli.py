@@ -117,7 +117,7 @@ def _print_mail(mail: Any) -> None:
 @command("initial-passwords")
 async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) -> int:
     """Issue initial passwords and write the mail-merge CSV (A5)."""
-    from server.account.initial import (
+    from server.account.service import (
         IssueError,
         issue_initial_passwords,
         members_to_issue,
@@ -235,7 +235,8 @@ async def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
 @command("end-sessions")
 async def cmd_end_sessions(args: argparse.Namespace, settings: Settings) -> int:
     """Sign every member and every clerk out at once (after a suspected leak); audited."""
-    from server.audit.service import Actor, Event, record
+    from server.audit.events import AuthEvent
+    from server.audit.service import Actor, record
     from server.auth.models import Session
     from server.lib.clock import system_clock
     from server.staff.models import StaffSession
@@ -248,7 +249,7 @@ async def cmd_end_sessions(args: argparse.Namespace, settings: Settings) -> int:
         members = await Session.all().delete()
         staff = await StaffSession.all().delete()
         await record(
-            Event.SESSIONS_END_EVERYONE,
+            AuthEvent.SESSIONS_END_EVERYONE,
             Actor(kind="system"),
             system_clock(),
             members=members,

@@ -11,7 +11,8 @@ from tortoise.exceptions import DBConnectionError
 from werkzeug.exceptions import HTTPException
 
 from server.accesslog import redact
-from server.audit.refusals import RefusalEvent, refuse
+from server.audit.events import RefusalEvent
+from server.audit.refusals import refuse
 
 log = logging.getLogger(__name__)
 

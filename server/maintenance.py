@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from tortoise.models import Model
 
-from server.account.devices import DEVICE_LIFETIME
 from server.account.models import (
     AuthCode,
     KnownDevice,
@@ -16,6 +15,7 @@ from server.account.models import (
     Registration,
     RememberedBrowser,
 )
+from server.account.service import DEVICE_LIFETIME
 from server.auth.models import Session
 from server.config import Settings
 from server.lib.clock import Clock

@@ -16,18 +16,18 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.account.events import AccountEvent
 from server.account.models import KnownDevice
-from server.account.signin import LOST_DEVICE_PATH, member_who
+from server.account.signin import LOST_DEVICE_PATH
+from server.audit.events import AccountEvent, AuthEvent
 from server.audit.models import AuditEvent
-from server.audit.service import Actor, Event, record
+from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.lib.formatting import jdatetime
+from server.lib.useragent import browser_and_system
 from server.mail.compose import enqueue_mail
 from server.members.models import Member
-from server.push.service import device_label
 from server.security import new_token, token_hash
 
 # Browsers keep a cookie at most 400 days (Chrome's cap); each sign-in renews it.
@@ -35,7 +35,7 @@ DEVICE_LIFETIME = timedelta(days=400)
 METHOD_NAMES = {"password": "パスワード", "passkey": "パスキー"}
 # The events that end in a session: the device event points at the one it belongs to.
 SIGN_IN_EVENTS = (
-    str(Event.LOGIN_SUCCESS),
+    str(AuthEvent.LOGIN_SUCCESS),
     str(AccountEvent.LOGIN_CODE_SUCCESS),
     str(AccountEvent.REGISTRATION_COMPLETE),
 )
@@ -79,7 +79,7 @@ async def see_device(
             )
         return SeenDevice(token, new=False)
     token = token or new_token()
-    who = member_who(account, actor)
+    who = actor.as_member(account)
     try:
         async with in_transaction():
             await KnownDevice.create(
@@ -119,7 +119,7 @@ async def _sign_in_event(who: Actor) -> int | None:
 async def _mail_new_device(
     account: Account, now: datetime, settings: Settings, actor: Actor, method: str
 ) -> None:
-    browser, system = device_label(actor.user_agent)
+    browser, system = browser_and_system(actor.user_agent)
     member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     await enqueue_mail(
         account.email,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from server.account.events import AccountEvent
 from server.account.models import InitialPassword
+from server.audit.events import AccountEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
 from server.account.devices import forget_known_devices
 from server.account.signin import forget_all_browsers
+from server.audit.events import LockdownEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.sessions import end_all_sessions
@@ -30,14 +30,6 @@ from server.passkeys.manage import remove_all_passkeys
 from server.passkeys.models import Passkey
 from server.push.service import remove_all_for_account
 from server.requests.models import EmailChange
-
-
-class LockdownEvent(StrEnum):
-    """Audit events, named area:subject:action."""
-
-    LOST_DEVICE = "account:lockdown:lost_device"
-    REREGISTRATION = "account:lockdown:reregistration"
-
 
 # More ticked passkeys than anyone keeps is not a form a browser sent.
 MAX_CHOSEN = 100

@@ -8,7 +8,7 @@ only its hash is stored.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
@@ -21,22 +21,26 @@ from server.account.codes import (
     issue_code,
     lock_member_codes,
 )
-from server.account.events import AccountEvent
+from server.account.eligibility import (
+    membership_ended,
+    refusal_reason,
+    refused_message,
+    registration_opens_on,
+)
 from server.account.initial import normalize_initial_password
-from server.account.lockdown import LockdownEvent, LockdownResult, lock_down
+from server.account.lockdown import LockdownResult, lock_down
 from server.account.models import AuthCode, CodePurpose, InitialPassword, Registration
-from server.account.passwords import check_new_password
+from server.audit.events import AccountEvent, LockdownEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
+from server.auth.passwords import check_new_password
 from server.config import Settings
 from server.errors import DomainError
-from server.lib.business_days import BusinessCalendar
 from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate, jdatetime
 from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.mail.compose import code_ref, enqueue_mail
-from server.members.access import access_ended_reason
 from server.members.models import Member
 from server.security import hash_password, new_token, token_hash, verify_password
 
@@ -65,32 +69,6 @@ class RegistrationLost(DomainError):
             "登録の手続きの有効期限が切れたか、すでに終わっています。"
             "お手数ですが、最初からやり直してください。"
         )
-
-
-def refused_message(settings: Settings) -> str:
-    """What a refused member reads: what to check and whom to phone."""
-    return (
-        "入力された内容では登録できません。組合員番号・初期パスワード・生年月日を"
-        "ご確認ください。初期パスワードがお手元にない場合、有効期限が切れた場合、"
-        "または確認しても登録できない場合は、お手数ですが"
-        f"{settings.coop_name}（フリーダイヤル {settings.coop_free_dial}）までお電話ください。"
-    )
-
-
-def registration_opens_on(joined_on: date, settings: Settings) -> date:
-    """The first day a member who joined on `joined_on` may register (B3)."""
-    calendar = BusinessCalendar.from_strings(settings.coop_closed_days)
-    return calendar.add_business_days(joined_on, settings.registration_delay_business_days)
-
-
-def _member_actor(actor: Actor, member_id: int, account_id: int | None = None) -> Actor:
-    return Actor(
-        kind="anonymous",
-        member_id=member_id,
-        account_id=account_id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
 
 
 async def start_registration(
@@ -126,16 +104,16 @@ async def start_registration(
     password_ok = await verify_password(
         initial.password_hash if initial else None, normalize_initial_password(initial_password)
     )
-    reason = await _refusal_reason(member, password_ok, born, initial, to_jst(now).date())
+    reason = await refusal_reason(member, password_ok, born, initial, to_jst(now).date())
     if reason is not None or member is None or initial is None:
-        who = _member_actor(actor, member.id) if member is not None else actor
+        who = actor.anonymous().about(member) if member is not None else actor
         await record(AccountEvent.REGISTRATION_REFUSED, who, now, reason=reason or "unknown")
         raise RegistrationRefused(refused_message(settings))
     opens = registration_opens_on(member.joined_on, settings)
     if to_jst(now).date() < opens:
         await record(
             AccountEvent.REGISTRATION_TOO_EARLY,
-            _member_actor(actor, member.id),
+            actor.anonymous().about(member),
             now,
             opens_on=opens.isoformat(),
         )
@@ -152,41 +130,8 @@ async def start_registration(
         created_at=now,
         expires_at=now + REGISTRATION_LIFETIME,
     )
-    await record(AccountEvent.REGISTRATION_START, _member_actor(actor, member.id), now)
+    await record(AccountEvent.REGISTRATION_START, actor.anonymous().about(member), now)
     return token
-
-
-def _membership_ended(member: Member, today: date) -> bool:
-    # The account's state is left out: a stopped member may come back with a
-    # new initial password (checked below), a former member may not.
-    return access_ended_reason(member.status, member.capital_refund_on, today) is not None
-
-
-async def _refusal_reason(
-    member: Member | None,
-    password_ok: bool,
-    born: date,
-    initial: InitialPassword | None,
-    today: date,
-) -> str | None:
-    if member is None:
-        return "unknown"
-    if not password_ok:
-        return "initial_password"
-    if member.birth_date != born:
-        return "birth_date"
-    if _membership_ended(member, today):
-        return "withdrawn"
-    account = await Account.filter(member_id=member.id).first()
-    if account is not None and account.state == AccountState.STOPPED:
-        # A member who stopped the service comes back only with an initial
-        # password the co-op issued after the stop (B8).
-        from server.requests.models import ServiceStop
-
-        stop = await ServiceStop.filter(account_id=account.id).order_by("-stopped_at").first()
-        if initial is None or stop is None or initial.issued_at <= stop.stopped_at:
-            return "stopped"
-    return None
 
 
 async def live_registration(token: str | None, now: datetime) -> Registration:
@@ -235,7 +180,7 @@ async def send_registration_code(
         if cap is None:
             await _mail_registration_code(registration, address, now, settings, actor)
         else:
-            who = _member_actor(actor, member.id)
+            who = actor.anonymous().about(member)
             until = cap.retry_at.isoformat()
             await record(AccountEvent.REGISTRATION_CODE_CAPPED, who, now, until=until)
     if cap is not None:
@@ -270,7 +215,7 @@ async def _mail_registration_code(
         name=member.name,
         minutes=10,
     )
-    await record(AccountEvent.REGISTRATION_CODE_SENT, _member_actor(actor, member.id), now)
+    await record(AccountEvent.REGISTRATION_CODE_SENT, actor.anonymous().about(member), now)
 
 
 async def verify_registration_code(
@@ -285,17 +230,17 @@ async def verify_registration_code(
             CodePurpose.REGISTER, registration.token_hash, code, now, settings.secret_key
         )
     except TooManyWrongCodes as stopped:
-        who = _member_actor(actor, registration.member.id)
+        who = actor.anonymous().about(registration.member)
         until = stopped.retry_at.isoformat()
         await record(AccountEvent.CODE_CHECKS_STOPPED, who, now, purpose="register", until=until)
         raise
     except DomainError:
-        who = _member_actor(actor, registration.member.id)
+        who = actor.anonymous().about(registration.member)
         await record(AccountEvent.CODE_FAILURE, who, now, purpose="register")
         raise
     registration.email_verified_at = now
     await registration.save(update_fields=["email_verified_at"])
-    who = _member_actor(actor, registration.member.id)
+    who = actor.anonymous().about(registration.member)
     await record(AccountEvent.REGISTRATION_EMAIL_VERIFIED, who, now)
 
 
@@ -321,11 +266,11 @@ async def complete_registration(
         )
     new_hash = await hash_password(value)
     await member.refresh_from_db(fields=["status", "capital_refund_on"])
-    if _membership_ended(member, to_jst(now).date()):
+    if membership_ended(member, to_jst(now).date()):
         # Withdrawn (a members import) while the steps were under way.
         await record(
             AccountEvent.REGISTRATION_REFUSED,
-            _member_actor(actor, member.id),
+            actor.anonymous().about(member),
             now,
             reason="withdrawn",
         )
@@ -343,7 +288,7 @@ async def complete_registration(
         previous = await Account.filter(member_id=member.id).first()
         old_address = previous.email if previous is not None else None
         account, removed = await _save_account(
-            member, address, new_hash, now, _member_actor(actor, member.id)
+            member, address, new_hash, now, actor.anonymous().about(member)
         )
         told_old = False
         if old_address is not None and old_address != address:
@@ -372,7 +317,7 @@ async def complete_registration(
         )
         await record(
             AccountEvent.REGISTRATION_COMPLETE,
-            _member_actor(actor, member.id, account.id),
+            actor.anonymous().about(member, account),
             now,
             old_address_told=told_old,
         )
@@ -410,6 +355,6 @@ async def _save_account(
     await account.save(
         update_fields=["email", "password_hash", "failed_count", "blocked_until", "state"]
     )
-    who = _member_actor(actor, member.id, account.id)
+    who = actor.anonymous().about(member, account)
     removed = await lock_down(account, now, who, event=LockdownEvent.REREGISTRATION)
     return account, removed

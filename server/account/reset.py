@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from server.account.events import AccountEvent
 from server.account.models import PasswordReset
-from server.account.passwords import check_new_password
+from server.audit.events import AccountEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
+from server.auth.passwords import check_new_password
 from server.auth.service import unblock
 from server.auth.sessions import end_all_sessions
 from server.config import Settings
@@ -44,16 +44,6 @@ class ResetLinkInvalid(DomainError):
         )
 
 
-def _who(account: Account, actor: Actor) -> Actor:
-    return Actor(
-        kind="member",
-        member_id=account.member_id,  # type: ignore[attr-defined]
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
-
-
 async def request_password_reset(
     email: str, now: datetime, settings: Settings, actor: Actor
 ) -> None:
@@ -72,7 +62,7 @@ async def request_password_reset(
     ).count()
     if recent >= RESET_MAILS_PER_HOUR:
         await record(
-            AccountEvent.RESET_REQUEST, _who(account, actor), now, known=True, mailed=False
+            AccountEvent.RESET_REQUEST, actor.as_member(account), now, known=True, mailed=False
         )
         return
     token = new_token()
@@ -92,7 +82,7 @@ async def request_password_reset(
             url=f"{settings.base_url.rstrip('/')}/password/reset/{token}",
             minutes=30,
         )
-        await record(AccountEvent.RESET_REQUEST, _who(account, actor), now, known=True)
+        await record(AccountEvent.RESET_REQUEST, actor.as_member(account), now, known=True)
 
 
 async def live_reset(token: str, now: datetime) -> PasswordReset:
@@ -125,7 +115,7 @@ async def reset_password(
         coop_name=settings.coop_name,
     )
     new_hash = await hash_password(value)
-    who = _who(account, actor)
+    who = actor.as_member(account)
     async with in_transaction():
         if not await PasswordReset.filter(id=reset.id, used_at=None).update(used_at=now):
             raise ResetLinkInvalid()

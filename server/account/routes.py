@@ -8,10 +8,22 @@ from quart import Blueprint, g, make_response, redirect, render_template, reques
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account import registration as reg
-from server.account.codes import CodeDead
-from server.account.reset import live_reset, request_password_reset, reset_password
-from server.account.signin import LoginCodeLost, finish_login_code, remember_browser
+from server.account.service import (
+    REGISTRATION_LIFETIME,
+    CodeDead,
+    LoginCodeLost,
+    RegistrationLost,
+    complete_registration,
+    finish_login_code,
+    live_registration,
+    live_reset,
+    remember_browser,
+    request_password_reset,
+    reset_password,
+    send_registration_code,
+    start_registration,
+    verify_registration_code,
+)
 from server.account.web import (
     BROWSER_COOKIE,
     LOGIN_CODE_COOKIE,
@@ -41,8 +53,8 @@ async def _render(template: str, status: int = 200, **context: object) -> Respon
 # -- Registration (利用登録) ---------------------------------------------------
 
 
-@bp.errorhandler(reg.RegistrationLost)
-async def registration_lost(error: reg.RegistrationLost) -> ResponseReturnValue:
+@bp.errorhandler(RegistrationLost)
+async def registration_lost(error: RegistrationLost) -> ResponseReturnValue:
     """Any step without a live registration: say so and offer to start again."""
     body = await render_template("account/register_lost.html", error=error.message)
     response = await make_response(body, 400)
@@ -69,7 +81,7 @@ async def register_post() -> ResponseReturnValue:
     form = await request.form
     fields = {key: form.get(key, "") for key in ("member_no", "initial_password", "birth_date")}
     try:
-        token = await reg.start_registration(
+        token = await start_registration(
             fields["member_no"],
             fields["initial_password"],
             fields["birth_date"],
@@ -81,7 +93,7 @@ async def register_post() -> ResponseReturnValue:
         refill = {"member_no": fields["member_no"][:40], "birth_date": fields["birth_date"][:40]}
         return await _render("register.html", error.status, form=refill, error=error.message)
     response = redirect("/register/email", 303)
-    set_cookie(response, REGISTRATION_COOKIE, token, reg.REGISTRATION_LIFETIME)
+    set_cookie(response, REGISTRATION_COOKIE, token, REGISTRATION_LIFETIME)
     return response
 
 
@@ -89,7 +101,7 @@ async def register_post() -> ResponseReturnValue:
 @public
 async def register_email() -> ResponseReturnValue:
     """Step 2: the address to use for My Page."""
-    registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
+    registration = await live_registration(read_cookie(REGISTRATION_COOKIE), now())
     email = registration.email or ""
     name = registration.member.name
     return await _render("register_email.html", email=email, error=None, name=name)
@@ -106,11 +118,11 @@ async def register_email_post() -> ResponseReturnValue:
     email = form.get("email", "")
     token = read_cookie(REGISTRATION_COOKIE)
     try:
-        await reg.send_registration_code(token, email, now(), settings(), request_actor())
-    except reg.RegistrationLost:
+        await send_registration_code(token, email, now(), settings(), request_actor())
+    except RegistrationLost:
         raise
     except DomainError as error:
-        registration = await reg.live_registration(token, now())
+        registration = await live_registration(token, now())
         return await _render(
             "register_email.html",
             error.status,
@@ -126,7 +138,7 @@ async def register_email_post() -> ResponseReturnValue:
 @public
 async def register_code() -> ResponseReturnValue:
     """Step 3: the code that was mailed."""
-    registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
+    registration = await live_registration(read_cookie(REGISTRATION_COOKIE), now())
     if registration.email is None:
         return redirect("/register/email", 303)
     if await expired_unsent(code_ref(registration.token_hash), now()):
@@ -145,13 +157,13 @@ async def register_code_post() -> ResponseReturnValue:
     form = await request.form
     token = read_cookie(REGISTRATION_COOKIE)
     try:
-        await reg.verify_registration_code(
+        await verify_registration_code(
             token, form.get("code", ""), now(), settings(), request_actor()
         )
-    except reg.RegistrationLost:
+    except RegistrationLost:
         raise
     except DomainError as error:
-        registration = await reg.live_registration(token, now())
+        registration = await live_registration(token, now())
         return await _render(
             "register_code.html",
             error.status,
@@ -166,7 +178,7 @@ async def register_code_post() -> ResponseReturnValue:
 @public
 async def register_password() -> ResponseReturnValue:
     """Step 4: the password the member will sign in with."""
-    registration = await reg.live_registration(read_cookie(REGISTRATION_COOKIE), now())
+    registration = await live_registration(read_cookie(REGISTRATION_COOKIE), now())
     if registration.email_verified_at is None:
         return redirect("/register/code", 303)
     return await _render("register_password.html", email=registration.email, error=None)
@@ -180,7 +192,7 @@ async def register_password_post() -> ResponseReturnValue:
     form = await request.form
     token = read_cookie(REGISTRATION_COOKIE)
     try:
-        account = await reg.complete_registration(
+        account = await complete_registration(
             token,
             form.get("password", ""),
             form.get("password_confirm", ""),
@@ -188,10 +200,10 @@ async def register_password_post() -> ResponseReturnValue:
             settings(),
             request_actor(),
         )
-    except reg.RegistrationLost:
+    except RegistrationLost:
         raise
     except DomainError as error:
-        registration = await reg.live_registration(token, now())
+        registration = await live_registration(token, now())
         return await _render(
             "register_password.html", error.status, email=registration.email, error=error.message
         )

@@ -24,8 +24,8 @@ from server.account.codes import (
     issue_code,
     lock_member_codes,
 )
-from server.account.events import AccountEvent
 from server.account.models import AuthCode, CodePurpose, RememberedBrowser
+from server.audit.events import AccountEvent
 from server.audit.service import Actor, record
 from server.auth import rows
 from server.auth.models import Account, AccountState
@@ -33,9 +33,9 @@ from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
+from server.lib.useragent import browser_and_system
 from server.mail.compose import code_ref, enqueue_mail
 from server.outbox.models import OutboxMessage
-from server.push.service import device_label
 from server.security import new_token, token_hash
 
 CODE_METHODS = frozenset({"password"})
@@ -50,17 +50,6 @@ class LoginCodeLost(DomainError):
             message
             or "ログインの有効期限が切れました。お手数ですが、もう一度ログインしてください。"
         )
-
-
-def member_who(account: Account, actor: Actor) -> Actor:
-    """The request's actor, as the member of this account."""
-    return Actor(
-        kind="member",
-        member_id=account.member_id,  # type: ignore[attr-defined]
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
 
 
 async def browser_is_remembered(account_id: int, token: str | None, now: datetime) -> bool:
@@ -145,9 +134,9 @@ async def _mail_code(
         name=account.member.name,
         minutes=10,
         at=jdatetime(now),
-        device=device_label(actor.user_agent),
+        device=browser_and_system(actor.user_agent),
     )
-    await record(AccountEvent.LOGIN_CODE_SENT, member_who(account, actor), now)
+    await record(AccountEvent.LOGIN_CODE_SENT, actor.as_member(account), now)
 
 
 async def _refuse_code(
@@ -171,7 +160,7 @@ async def _refuse_code(
             until=jdatetime(cap.retry_at),
             lost_device_url=settings.base_url + LOST_DEVICE_PATH,
         )
-    who = member_who(account, actor)
+    who = actor.as_member(account)
     until = cap.retry_at.isoformat()
     await record(AccountEvent.LOGIN_CODE_CAPPED, who, now, until=until, mailed=mailed)
 
@@ -193,15 +182,15 @@ async def finish_login_code(
         await check_code(CodePurpose.LOGIN, flow_hash, code, now, settings.secret_key)
     except TooManyWrongCodes as stopped:
         until = stopped.retry_at.isoformat()
-        await record(AccountEvent.CODE_CHECKS_STOPPED, member_who(account, actor), now, until=until)
+        await record(AccountEvent.CODE_CHECKS_STOPPED, actor.as_member(account), now, until=until)
         raise
     except DomainError:
-        await record(AccountEvent.CODE_FAILURE, member_who(account, actor), now, purpose="login")
+        await record(AccountEvent.CODE_FAILURE, actor.as_member(account), now, purpose="login")
         raise
     blocked = account.blocked_until is not None and now < account.blocked_until
     if account.state != AccountState.ACTIVE or blocked:
         raise LoginCodeLost("ログインできませんでした。もう一度ログインしてください。")
-    await record(AccountEvent.LOGIN_CODE_SUCCESS, member_who(account, actor), now)
+    await record(AccountEvent.LOGIN_CODE_SUCCESS, actor.as_member(account), now)
     return account
 
 
@@ -219,7 +208,7 @@ async def remember_browser(
         last_used_at=now,
         expires_at=now + lifetime,
     )
-    await record(AccountEvent.BROWSER_REMEMBER, member_who(account, actor), now)
+    await record(AccountEvent.BROWSER_REMEMBER, actor.as_member(account), now)
     return token, lifetime
 
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from quart import Quart, Response, current_app, g, request
 
 from server.accesslog import redact
+from server.audit.events import RefusalEvent
 from server.audit.service import Actor, record
 from server.lib.clock import Clock
 
@@ -35,15 +35,6 @@ EXTENSION = "mypage_refusals"
 PER_ADDRESS = 10
 PER_KIND = 200
 FLAG = "refusal"
-
-
-class RefusalEvent(StrEnum):
-    """A request refused for want of authorization, named area:subject:action."""
-
-    CSRF = "security:csrf:refused"
-    AUTHZ = "security:authz:refused"
-    RECORD = "security:record:not_found"
-    RATE = "security:rate:limited"
 
 
 def refuse(kind: RefusalEvent) -> None:
@@ -97,19 +88,14 @@ def _actor() -> Actor:
     """
     ip = (request.remote_addr or "")[:45]
     ua = request.headers.get("User-Agent", "")[:300]
+    actor = Actor(kind="anonymous", ip=ip, user_agent=ua)
     staff = g.get("staff")
     if staff is not None:
-        return Actor(kind="staff", staff_id=staff.id, ip=ip, user_agent=ua)
+        return actor.as_staff(staff)
     account = g.get("account")
     if account is not None:
-        return Actor(
-            kind="member",
-            member_id=account.member_id,
-            account_id=account.id,
-            ip=ip,
-            user_agent=ua,
-        )
-    return Actor(kind="anonymous", ip=ip, user_agent=ua)
+        return actor.as_member(account)
+    return actor
 
 
 def install(app: Quart) -> None:

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from server import metrics
 from server.audit.models import AuditEvent
-
-
-class Event(StrEnum):
-    """Every kind of event, named area:subject:action."""
-
-    LOGIN_SUCCESS = "auth:login:success"
-    # The password was right and a code was (or may be) asked next: not yet a sign-in (16.3.1).
-    LOGIN_PASSWORD_OK = "auth:login:password_ok"  # noqa: S105 - an event name
-    LOGIN_FAILURE = "auth:login:failure"
-    LOGIN_BLOCKED = "auth:login:blocked"
-    ACCOUNT_BLOCK = "auth:account:block"
-    LOGOUT = "auth:session:logout"
-    SESSION_EXPIRED = "auth:session:expired"
-    SESSION_ACCESS_ENDED = "auth:session:access_ended"
-    SESSIONS_END_OTHERS = "auth:session:end_others"
-    SESSIONS_END_EVERYONE = "auth:session:end_everyone"
+from server.auth.models import Account
+from server.members.models import Member
+from server.staff.models import StaffUser
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acted and from where; built by routes from the request."""
+    """Who acted and from where: built from the request, then as whom and about whom."""
 
     kind: str = "system"
     member_id: int | None = None
@@ -38,8 +25,31 @@ class Actor:
     ip: str = ""
     user_agent: str = ""
 
+    def as_member(self, account: Account) -> Actor:
+        """The same request (address, browser), as the member of this account."""
+        return Actor(
+            kind="member",
+            member_id=account.member_id,  # type: ignore[attr-defined]
+            account_id=account.id,
+            ip=self.ip,
+            user_agent=self.user_agent,
+        )
 
-async def record(event: Event | str, actor: Actor, at: datetime, **data: Any) -> AuditEvent:
+    def as_staff(self, staff: StaffUser) -> Actor:
+        """The same request (address, browser), as this staff member."""
+        return Actor(kind="staff", staff_id=staff.id, ip=self.ip, user_agent=self.user_agent)
+
+    def anonymous(self) -> Actor:
+        """The same request (address, browser), as no one signed in."""
+        return Actor(kind="anonymous", ip=self.ip, user_agent=self.user_agent)
+
+    def about(self, member: Member, account: Account | None = None) -> Actor:
+        """The same actor, with the member (and account) the event is about."""
+        account_id = account.id if account is not None else None
+        return replace(self, member_id=member.id, account_id=account_id)
+
+
+async def record(event: StrEnum, actor: Actor, at: datetime, **data: Any) -> AuditEvent:
     """Append one event to the access log."""
     metrics.event(str(event))
     return await AuditEvent.create(

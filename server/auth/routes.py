@@ -9,7 +9,8 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.account.web import complete_sign_in, hold_for_code, needs_code
-from server.audit.service import Event, record
+from server.audit.events import AuthEvent
+from server.audit.service import record
 from server.auth.failures import SIGN_IN_FAILURES, limit_failures
 from server.auth.service import (
     AccessEnded,
@@ -92,7 +93,9 @@ async def logout() -> ResponseReturnValue:
         # The page script sends this browser's push endpoint: its notices stop too (D3).
         endpoint = (await request.form).get("push_endpoint")
         pushed_off = await forget_device_at_logout(g.member.id, endpoint)
-        await record(Event.LOGOUT, request_actor("member"), now(), push_device_removed=pushed_off)
+        await record(
+            AuthEvent.LOGOUT, request_actor("member"), now(), push_device_removed=pushed_off
+        )
         await end_session(g.session_token)
     response = redirect("/login?done=logout", 303)
     clear_session_cookie(response)

@@ -9,10 +9,11 @@ from functools import lru_cache
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from server.account.passwords import password_matches
-from server.audit.service import Actor, Event, record
+from server.audit.events import AuthEvent
+from server.audit.service import Actor, record
 from server.auth import rows
 from server.auth.models import Account, AccountState
+from server.auth.passwords import password_matches
 from server.auth.sessions import ended_reason
 from server.config import Settings
 from server.errors import DomainError
@@ -110,28 +111,22 @@ async def authenticate(
     # Passwords are chosen and checked NFKC-normalised (ａｂｃ１２３ is abc123).
     ok = await password_matches(password_hash, password)
     if account is None:
-        await record(Event.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
+        await record(AuthEvent.LOGIN_FAILURE, actor, now, reason="unknown_or_unusable")
         raise LoginFailed()
-    who = Actor(
-        kind="member",
-        member_id=account.member_id,  # type: ignore[attr-defined]
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
+    who = actor.as_member(account)
     if account.blocked_until is not None and now < account.blocked_until:
-        await record(Event.LOGIN_BLOCKED, who, now, until=account.blocked_until.isoformat())
+        await record(AuthEvent.LOGIN_BLOCKED, who, now, until=account.blocked_until.isoformat())
         raise LoginFailed()
     if not ok:
         if account.state != AccountState.ACTIVE:
-            await record(Event.LOGIN_FAILURE, who, now, reason="unknown_or_unusable")
+            await record(AuthEvent.LOGIN_FAILURE, who, now, reason="unknown_or_unusable")
             raise LoginFailed()
         await _count_failure(account, now, policy, who, settings)
         raise LoginFailed()
     # Only after the right password, so this says nothing to someone guessing.
     ended = ended_reason(account, account.member, now, settings.coop_free_dial)
     if ended:
-        await record(Event.LOGIN_FAILURE, who, now, reason="access_ended")
+        await record(AuthEvent.LOGIN_FAILURE, who, now, reason="access_ended")
         raise AccessEnded(ended)
     account.failed_count = 0
     account.block_count = 0
@@ -139,7 +134,7 @@ async def authenticate(
     # last_login_at is set when the session starts (start_session), not here:
     # a right password alone, still waiting for its code, is no sign-in.
     await account.save(update_fields=["failed_count", "block_count", "blocked_until"])
-    await record(Event.LOGIN_PASSWORD_OK, who, now, method="password")
+    await record(AuthEvent.LOGIN_PASSWORD_OK, who, now, method="password")
     return account
 
 
@@ -156,12 +151,14 @@ async def _count_failure(
     # the owner gets one mail per block.
     counting = Account.filter(_not_blocked(now), id=account.id)
     if not await counting.update(failed_count=F("failed_count") + 1):
-        await record(Event.LOGIN_BLOCKED, who, now)
+        await record(AuthEvent.LOGIN_BLOCKED, who, now)
         return
     counted = await Account.filter(id=account.id).first()
     if counted is None:  # deleted meanwhile (re-registration, staff): nothing to block
         return
-    await record(Event.LOGIN_FAILURE, who, now, reason="password", failures=counted.failed_count)
+    await record(
+        AuthEvent.LOGIN_FAILURE, who, now, reason="password", failures=counted.failed_count
+    )
     if counted.failed_count < policy.max_failures:
         return
     until = now + policy.duration(counted.block_count)
@@ -172,7 +169,11 @@ async def _count_failure(
         if not started:
             return
         await record(
-            Event.ACCOUNT_BLOCK, who, now, until=until.isoformat(), block=counted.block_count + 1
+            AuthEvent.ACCOUNT_BLOCK,
+            who,
+            now,
+            until=until.isoformat(),
+            block=counted.block_count + 1,
         )
         # Told to the owner only: the sign-in page says nothing more (A2).
         await enqueue_mail(
@@ -192,4 +193,4 @@ async def unblock(account: Account, now: datetime, actor: Actor) -> None:
     account.failed_count = 0
     account.blocked_until = None
     await account.save(update_fields=["failed_count", "blocked_until"])
-    await record("auth:account:unblock", actor, now)
+    await record(AuthEvent.ACCOUNT_UNBLOCK, actor, now)

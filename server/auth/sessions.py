@@ -10,7 +10,8 @@ from typing import Any
 from tortoise.models import Model
 
 from server.account.models import RememberedBrowser
-from server.audit.service import Actor, Event, record
+from server.audit.events import AuthEvent
+from server.audit.service import Actor, record
 from server.auth import rows
 from server.auth.models import Account, Session
 from server.lib.clock import to_jst
@@ -63,15 +64,9 @@ async def start_session(
     """
     member = await Member.get(id=account.member_id)  # type: ignore[attr-defined]
     reason = ended_reason(account, member, now, free_dial)
-    who = Actor(
-        kind="member",
-        member_id=member.id,
-        account_id=account.id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
+    who = actor.as_member(account)
     if reason:
-        await record(Event.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
+        await record(AuthEvent.LOGIN_FAILURE, who, now, reason="access_ended", method=method)
         raise AccessEnded(reason)
     await Account.filter(id=account.id).update(last_login_at=now)  # registration too (最終ログイン)
     token = new_token()
@@ -87,7 +82,7 @@ async def start_session(
     )
     account.last_login_at = now
     await Account.filter(id=account.id).update(last_login_at=now)
-    await record(Event.LOGIN_SUCCESS, who, now, method=method, **details)
+    await record(AuthEvent.LOGIN_SUCCESS, who, now, method=method, **details)
     return token
 
 
@@ -132,15 +127,15 @@ async def load_session(
         return None
     session, account, member = rows.decode(row, _MODELS)
     expired = now >= session.expires_at or now - session.last_seen_at >= policy.idle
-    who = Actor(kind="system", member_id=member.id, account_id=account.id)
+    who = Actor(kind="system").about(member, account)
     if expired:
         await Session.filter(id=session.id).delete()
-        await record(Event.SESSION_EXPIRED, who, now)
+        await record(AuthEvent.SESSION_EXPIRED, who, now)
         return None
     reason = ended_reason(account, member, now, free_dial)
     if reason:
         await Session.filter(id=session.id).delete()
-        await record(Event.SESSION_ACCESS_ENDED, who, now, session_id=session.id)
+        await record(AuthEvent.SESSION_ACCESS_ENDED, who, now, session_id=session.id)
         raise AccessEnded(reason)
     if now - session.last_seen_at >= TOUCH_EVERY:
         session.last_seen_at = now

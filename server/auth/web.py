@@ -13,7 +13,8 @@ from quart import Quart, Response, current_app, g, redirect, request, url_for
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from werkzeug.sansio.response import Response as BaseResponse
 
-from server.audit.refusals import RefusalEvent, refuse
+from server.audit.events import RefusalEvent
+from server.audit.refusals import refuse
 from server.audit.service import Actor
 from server.auth.models import Account
 from server.auth.sessions import SessionPolicy, load_session
@@ -65,15 +66,10 @@ def request_actor(kind: str = "anonymous") -> Actor:
     account: Account | None = g.get("account")
     ip = (request.remote_addr or "")[:45]
     ua = request.headers.get("User-Agent", "")[:300]
+    actor = Actor(kind=kind, ip=ip, user_agent=ua)
     if account is not None and kind in ("anonymous", "member"):
-        return Actor(
-            kind="member",
-            member_id=account.member_id,  # type: ignore[attr-defined]
-            account_id=account.id,
-            ip=ip,
-            user_agent=ua,
-        )
-    return Actor(kind=kind, ip=ip, user_agent=ua)
+        return actor.as_member(account)
+    return actor
 
 
 def view_mark(name: str, default: Any) -> Any:

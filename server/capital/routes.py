@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from quart import Blueprint, render_template
 
+from server.audit.events import CapitalEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
-from server.capital.events import CapitalEvent
 from server.capital.service import first_visible, visible_records
-from server.members.routes import current_viewer
+from server.members.access import current_viewer
 
 bp = Blueprint("capital", __name__)
 

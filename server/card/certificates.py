@@ -10,6 +10,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import CardEvent
 from server.audit.service import Actor, record
 from server.card.cose import (
     Malformed,
@@ -18,7 +19,6 @@ from server.card.cose import (
     sign1,
     verify_raw,
 )
-from server.card.events import CardEvent
 from server.card.keys import KeyRing
 from server.card.models import CardCertificate, IssuedBy
 from server.card.service import fiscal_year

@@ -12,7 +12,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from server.config import Settings
 from server.help.documents import KIND_TITLES, current_documents, upload_document
-from server.requests.models import DocumentKind
+from server.help.models import DocumentKind
 from server.statements.pdf import PdfUnavailable, japanese_font
 
 FIELDS = {

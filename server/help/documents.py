@@ -8,11 +8,11 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError, NotFound
-from server.requests.events import RequestEvent
-from server.requests.models import Document, DocumentKind
+from server.help.models import Document, DocumentKind
 
 MAX_BYTES = 10 * 1024 * 1024
 TITLE_MAX = 100

@@ -9,11 +9,11 @@ from quart import Blueprint, Response, g, render_template, request, send_file
 from server.auth.web import now, public, settings
 from server.help.browsers import is_unsupported
 from server.help.documents import KIND_TITLES, current_documents, document_file
+from server.help.models import DocumentKind
 from server.help.qr import qr_svg
 from server.lib.clock import to_jst
 from server.members.access import withdrawal_deadline
-from server.requests.models import DocumentKind
-from server.requests.stop import fee_with_tax
+from server.requests.service import fee_with_tax
 
 bp = Blueprint("help", __name__)
 

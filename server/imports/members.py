@@ -9,10 +9,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server.audit.events import ImportEvent
 from server.audit.service import record
 from server.card.revocation import revoke_certificates_of
 from server.imports.bulk import insert_rows
-from server.imports.events import ImportEvent
 from server.imports.models import Settlement
 from server.imports.overrides import Kept, Weighing, open_overrides, settle, weigh
 from server.imports.plan import Context, Counts, Progress

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from tortoise.transactions import in_transaction
 
 from server import metrics
+from server.audit.events import ImportEvent
 from server.audit.service import Actor, record
 from server.imports import capital, members, statements
-from server.imports.events import ImportEvent
 from server.imports.overrides import KEEP_ALL, Kept, KeptKind, Overwrite
 from server.imports.plan import KIND_LABELS, Context, Counts, Kind, Plan, Progress, quiet
 from server.imports.reader import ImportRejected, Table, read_table

@@ -8,15 +8,15 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError, NotFound
+from server.inquiries import notify
+from server.inquiries.models import Inquiry, InquiryCategory, InquiryReply, InquiryState
 from server.lib.clock import to_jst
 from server.members.models import Member
-from server.requests import notify
-from server.requests.events import RequestEvent
-from server.requests.models import Inquiry, InquiryCategory, InquiryReply, InquiryState
 
 MAX_MESSAGE = 2000
 MAX_REPLY = 4000

@@ -1,13 +1,16 @@
 """Who may see what, and until when (REQUIREMENTS B4, B5, B7).
 
-Pure rules on plain values; the dates are Japan dates, because members and
-the co-op count months and refund days in Japan time.
+Pure rules on plain values, and `current_viewer`, the one way a member page
+gets the signed-in member as a `Viewer`. The dates are Japan dates, because
+members and the co-op count months and refund days in Japan time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from quart import g
 
 from server.auth.models import AccountState
 from server.errors import DomainError
@@ -39,6 +42,21 @@ class Viewer:
     def registered_on(self) -> date:
         """The Japan date of the My Page registration."""
         return to_jst(self.registered_at).date()
+
+
+def current_viewer() -> Viewer:
+    """The signed-in member (the only one whose data a member page may read).
+
+    Whether their access has ended was settled when the session was loaded
+    (server.auth.sessions.load_session), for every page alike.
+    """
+    member = g.member
+    return Viewer(
+        member_id=member.id,
+        registered_at=g.account.registered_at,
+        status=member.status,
+        capital_refund_on=member.capital_refund_on,
+    )
 
 
 def month_key(day: date) -> str:

@@ -1,32 +1,17 @@
-"""The member's own registered details (C1) and the helper that scopes member data."""
+"""The member's own registered details (登録情報)."""
 
 from __future__ import annotations
 
 from quart import Blueprint, g, render_template
 
+from server.audit.events import MemberPageEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor
-from server.members.access import Viewer
-from server.members.events import MemberPageEvent
+from server.members.access import current_viewer
 from server.members.service import get_member
-from server.requests.changes import member_change_requests
+from server.requests.service import member_change_requests
 
 bp = Blueprint("members", __name__)
-
-
-def current_viewer() -> Viewer:
-    """The signed-in member (the only one whose data a member page may read).
-
-    Whether their access has ended was settled when the session was loaded
-    (server.auth.sessions.load_session), for every page alike.
-    """
-    member = g.member
-    return Viewer(
-        member_id=member.id,
-        registered_at=g.account.registered_at,
-        status=member.status,
-        capital_refund_on=member.capital_refund_on,
-    )
 
 
 @bp.get("/profile")

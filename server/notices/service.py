@@ -10,11 +10,11 @@ from enum import StrEnum
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from server.audit.events import NoticeEvent
 from server.audit.service import Actor, record
 from server.errors import DomainError, NotFound
 from server.lib.clock import to_jst
 from server.lib.text import nfkc
-from server.notices.events import NoticeEvent
 from server.notices.models import CoopNotice
 from server.push.service import opted_in_members, queue_member_notices
 

@@ -21,12 +21,12 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from server import metrics
+from server.audit.events import MailEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.db import is_postgres
 from server.lib.batches import chunks
 from server.lib.clock import Clock
-from server.mail.events import MailEvent
 from server.outbox.channels import Channel, DeliveryError, RetryAfter
 from server.outbox.models import OutboxMessage, OutboxStatus
 

@@ -13,10 +13,11 @@ from datetime import datetime, time, timedelta
 
 from tortoise.exceptions import IntegrityError
 
+from server.inquiries.models import Inquiry, InquiryState
 from server.lib.clock import JST, to_jst
 from server.members.access import Viewer
 from server.pages.models import HomeSeen
-from server.requests.models import ChangeRequest, ChangeState, Inquiry, InquiryState
+from server.requests.models import ChangeRequest, ChangeState
 from server.statements.service import visible_months
 
 STATEMENT, INQUIRY, CHANGE = "statement", "inquiry", "change"

@@ -9,7 +9,7 @@ from typing import Any
 from quart import Blueprint, Response, current_app, g, render_template, send_from_directory
 
 from server.auth.web import member_required, now, public, settings
-from server.members.routes import current_viewer
+from server.members.access import current_viewer
 from server.notices.cache import notice_cache
 from server.pages.news import home_news
 

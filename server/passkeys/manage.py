@@ -7,18 +7,14 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import PasskeyEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, Session
 from server.errors import NotFound
 from server.lib.text import nfkc
 from server.passkeys.models import Passkey, WebAuthnChallenge
 from server.passkeys.providers import provider_name
-from server.passkeys.service import (
-    PasskeyEvent,
-    PasskeyRuleError,
-    member_actor,
-    require_recent_auth,
-)
+from server.passkeys.service import PasskeyRuleError, require_recent_auth
 
 MAX_NAME = 40
 
@@ -82,7 +78,7 @@ async def rename_passkey(
     await passkey.save(update_fields=["name"])
     await record(
         PasskeyEvent.CREDENTIAL_RENAME,
-        member_actor(account, actor),
+        actor.as_member(account),
         now,
         passkey_id=passkey.id,
         old=old,
@@ -109,7 +105,7 @@ async def remove_passkey(
         await Passkey.filter(id=passkey.id).delete()
         await record(
             PasskeyEvent.CREDENTIAL_REMOVE,
-            member_actor(account, actor),
+            actor.as_member(account),
             now,
             passkey_id=passkey.id,
             name=passkey.name,

@@ -1,4 +1,4 @@
-"""Passkey credentials, WebAuthn user handles, challenges and re-authentication times."""
+"""Passkey credentials, WebAuthn user handles and one-use challenges."""
 
 from __future__ import annotations
 

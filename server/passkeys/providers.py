@@ -6,8 +6,6 @@ one that some providers send) show no provider. Add rows as members' devices nee
 
 from __future__ import annotations
 
-ZERO_AAGUID = "00000000-0000-0000-0000-000000000000"
-
 PROVIDERS: dict[str, str] = {
     "fbfc3007-154e-4ecc-8c0b-6e020557d7bd": "iCloud キーチェーン",
     "dd4ec289-e01d-41c9-bb89-70fa845d4bf2": "iCloud キーチェーン（管理対象）",

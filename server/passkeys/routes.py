@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import Blueprint, g, jsonify, redirect, request
+from quart import Blueprint, g, jsonify, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -23,15 +23,15 @@ from server.auth.web import (
     settings,
 )
 from server.errors import DomainError
-from server.passkeys import manage, service
+from server.passkeys import manage, registration, service, signin
+from server.passkeys.models import Passkey
 from server.passkeys.webauthn import RelyingParty
 from server.security import csrf_token
-from server.settings.sections import SettingsSection
+from server.settings.page import render_settings
 
 bp = Blueprint("passkeys", __name__)
 
 OFFER_COOKIE = "mypage_passkey_offer"
-SCRIPT = "js/passkeys.js"
 
 
 def relying_party() -> RelyingParty:
@@ -69,7 +69,7 @@ async def _confirmed() -> ResponseReturnValue:
 async def registration_options() -> ResponseReturnValue:
     """Options for navigator.credentials.create(), or 403 {reauth: true}."""
     try:
-        options = await service.registration_options(
+        options = await registration.registration_options(
             g.account, g.member.name, g.session, relying_party(), g.csrf_binding, now()
         )
     except service.ReauthRequired as error:
@@ -84,7 +84,7 @@ async def registration_verify() -> ResponseReturnValue:
     """Store the new passkey; the script then shows /settings with it listed."""
     body = await _json_body()
     try:
-        passkey = await service.register_passkey(
+        passkey = await registration.register_passkey(
             g.account,
             g.session,
             body.get("credential"),
@@ -122,7 +122,7 @@ async def reauth() -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=1))
 async def reauth_options() -> ResponseReturnValue:
     """Options to confirm the member with one of their own passkeys."""
-    options = await service.reauthentication_options(
+    options = await signin.reauthentication_options(
         g.account, relying_party(), g.csrf_binding, now()
     )
     return jsonify({"publicKey": options})
@@ -134,7 +134,7 @@ async def reauth_options() -> ResponseReturnValue:
 async def reauth_verify() -> ResponseReturnValue:
     """A use of one of the member's passkeys, instead of re-entering the password."""
     body = await _json_body()
-    await service.reauthenticate_with_passkey(
+    await signin.reauthenticate_with_passkey(
         g.account,
         g.session,
         body.get("credential"),
@@ -155,7 +155,7 @@ async def reauth_verify() -> ResponseReturnValue:
 @rate_limit(3000, timedelta(hours=1))
 async def authentication_options() -> ResponseReturnValue:
     """Options for navigator.credentials.get() with any discoverable passkey."""
-    options = await service.authentication_options(relying_party(), g.csrf_binding, now())
+    options = await signin.authentication_options(relying_party(), g.csrf_binding, now())
     return jsonify({"publicKey": options})
 
 
@@ -170,7 +170,7 @@ async def authentication_verify() -> ResponseReturnValue:
     next_value = body.get("next")
     target = safe_next(next_value if isinstance(next_value, str) else None)
     try:
-        account, passkey_id = await service.sign_in_with_passkey(
+        account, passkey_id = await signin.sign_in_with_passkey(
             body.get("credential"), relying_party(), g.csrf_binding, now(), request_actor()
         )
     except service.UnknownPasskey as error:
@@ -182,7 +182,27 @@ async def authentication_verify() -> ResponseReturnValue:
     return response
 
 
-# Renaming and removing (plain forms, no JavaScript needed) -----------------
+# Renaming and removing (plain pages and forms, no JavaScript needed) -------
+
+
+@bp.get("/settings/passkeys/<int:passkey_id>/remove")
+@member_required
+async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
+    """削除 asks first (no JavaScript needed): what removal means, then a POST button."""
+    passkey = await manage.own_passkey(g.account.id, passkey_id)
+    this_page = f"/settings/passkeys/{passkey.id}/remove"
+    last_one = (
+        g.account.password_hash is None
+        and await Passkey.filter(account_id=g.account.id).count() <= 1
+    )
+    return await render_template(
+        "settings/passkey_remove.html",
+        passkey=passkey,
+        last_one=last_one,
+        confirmed=now() - await service.last_strong_auth(g.session) <= service.REAUTH_WINDOW,
+        reauth_url="/reauth?" + urlencode({"next": this_page}),
+        minutes=int(service.REAUTH_WINDOW.total_seconds() // 60),
+    )
 
 
 @bp.post("/settings/passkeys/<int:passkey_id>/rename")
@@ -190,8 +210,6 @@ async def authentication_verify() -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def rename(passkey_id: int) -> ResponseReturnValue:
     """Rename one of the member's passkeys."""
-    from server.settings.routes import render_settings
-
     form = await request.form
     try:
         await manage.rename_passkey(
@@ -207,8 +225,6 @@ async def rename(passkey_id: int) -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def delete(passkey_id: int) -> ResponseReturnValue:
     """Remove one of the member's passkeys (not the last way to sign in)."""
-    from server.settings.routes import render_settings
-
     try:
         await manage.remove_passkey(
             g.account, g.session, passkey_id, now(), request_actor("member")
@@ -223,19 +239,7 @@ async def delete(passkey_id: int) -> ResponseReturnValue:
     return redirect("/settings?done=passkey-removed#passkeys", 303)
 
 
-# /settings section and the offer after a password sign-in -------------------
-
-
-async def settings_section() -> SettingsSection:
-    """パスキー: the list with rename/remove, and the add button (shown by the script)."""
-    return SettingsSection(
-        "settings/_passkeys.html",
-        {
-            "passkeys": await manage.passkeys_of(g.account.id),
-            "has_password": g.account.password_hash is not None,
-        },
-        scripts=("js/webauthn-json.js", SCRIPT),
-    )
+# The offer after a password sign-in ---------------------------------------
 
 
 @bp.app_context_processor

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 from quart import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.audit.events import PushEvent
 from server.audit.service import record
 from server.auth.web import current_csrf_token, member_required, now, request_actor, settings
 from server.errors import DomainError
 from server.push import service
+from server.push.section import notifications_section
 from server.push.vapid import application_server_key
 
 bp = Blueprint("push", __name__)
-
-
-class PushEvent(StrEnum):
-    """Audit events of push notices, named area:subject:action."""
-
-    SUBSCRIBED = "push:subscription:create"
-    RESUBSCRIBED = "push:subscription:update"
-    UNSUBSCRIBED = "push:subscription:delete"
-    PREFERENCES = "push:preference:update"
 
 
 async def _json_body() -> Any:
@@ -82,33 +73,11 @@ def _back(saved: str) -> ResponseReturnValue:
     return redirect(url_for(endpoint or "push.notifications", saved=saved) + "#notifications", 303)
 
 
-@dataclass(frozen=True)
-class NotificationsSection:
-    """Same fields as server.settings.sections.SettingsSection (the /settings page's sections)."""
-
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-    scripts: tuple[str, ...] = ()
-
-
-async def settings_section() -> NotificationsSection:
-    """The notifications section of /settings: this member's devices and topic choices."""
-    return NotificationsSection(
-        "settings/_notifications.html",
-        {
-            "devices": await service.devices_of(g.member.id),
-            "preference": await service.preference_of(g.member.id),
-            "saved": request.args.get("saved", ""),
-        },
-        ("js/push.js",),
-    )
-
-
 @bp.get("/settings/notifications")
 @member_required
 async def notifications() -> ResponseReturnValue:
     """The notifications section on a page of its own (also the no-JavaScript way back)."""
-    return await render_template("push/notifications.html", section=await settings_section())
+    return await render_template("push/notifications.html", section=await notifications_section())
 
 
 @bp.post("/settings/notifications")

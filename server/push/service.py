@@ -17,6 +17,7 @@ from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.lib.dates import parse_month
+from server.lib.useragent import browser_and_system
 from server.outbox.queue import enqueue, enqueue_per_member
 from server.push.models import PUSH_CHANNEL, PushDelivery, PushPreference, PushSubscription
 from server.push.vapid import b64url_decode
@@ -121,32 +122,6 @@ def check_subscription(body: Any, settings: Settings) -> SubscriptionInput:
     return SubscriptionInput(endpoint, p256dh, auth)
 
 
-_BROWSERS = (
-    ("Edge", re.compile(r"Edg(e|A|iOS)?/")),
-    ("Opera", re.compile(r"OPR/|OPT/")),
-    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
-    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
-    ("Chrome", re.compile(r"Chrome/|CriOS/")),
-    ("Safari", re.compile(r"Safari/")),
-)
-_SYSTEMS = (
-    ("iPadOS", re.compile(r"iPad")),
-    ("iOS", re.compile(r"iPhone|iPod")),
-    ("Android", re.compile(r"Android")),
-    ("Windows", re.compile(r"Windows")),
-    ("ChromeOS", re.compile(r"CrOS")),
-    ("macOS", re.compile(r"Macintosh|Mac OS X")),
-    ("Linux", re.compile(r"Linux")),
-)
-
-
-def device_label(user_agent: str) -> tuple[str, str]:
-    """(browser, OS) from a User-Agent, for the member's list of devices."""
-    browser = next((name for name, rx in _BROWSERS if rx.search(user_agent)), "ブラウザー")
-    system = next((name for name, rx in _SYSTEMS if rx.search(user_agent)), "")
-    return browser, system
-
-
 async def save_subscription(
     member_id: int, data: SubscriptionInput, user_agent: str, now: datetime
 ) -> tuple[PushSubscription, str]:
@@ -155,10 +130,10 @@ async def save_subscription(
     Returns the row and what happened: "created", "updated" or "unchanged".
     """
     try:
-        return await _upsert(member_id, data, device_label(user_agent), now)
+        return await _upsert(member_id, data, browser_and_system(user_agent), now)
     except IntegrityError:
         # The same browser sent it twice at once: the other request created the row.
-        return await _upsert(member_id, data, device_label(user_agent), now)
+        return await _upsert(member_id, data, browser_and_system(user_agent), now)
 
 
 async def _upsert(

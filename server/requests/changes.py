@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -21,7 +22,6 @@ from server.lib.kana import to_katakana
 from server.lib.text import digits_only, nfkc
 from server.members.models import Member
 from server.requests import notify
-from server.requests.events import RequestEvent
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 
 EXPECTED_BUSINESS_DAYS = 3

@@ -8,7 +8,7 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.account.codes import (
+from server.account.service import (
     CODE_DIGITS,
     CODE_LIFETIME,
     MAX_ATTEMPTS,
@@ -16,6 +16,7 @@ from server.account.codes import (
     new_code,
     spend_try,
 )
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.auth.sessions import SignInKept, end_other_sign_ins
@@ -23,7 +24,6 @@ from server.config import Settings
 from server.errors import DomainError
 from server.lib.text import AddressInvalid, digits_only, valid_email
 from server.requests import notify
-from server.requests.events import RequestEvent
 from server.requests.models import EmailChange
 
 

@@ -66,25 +66,6 @@ async def email_changed_notice(to: str, settings: Settings, now: datetime, **ctx
     await _enqueue(to, "email_changed", settings, now, at=jdatetime(now), **ctx)
 
 
-async def inquiry_to_coop(settings: Settings, now: datetime, **ctx: Any) -> None:
-    """A new inquiry, to the co-op's address."""
-    created_at = jdatetime(ctx["inquiry"].created_at)
-    await _enqueue(
-        settings.coop_inquiry_email, "inquiry_to_coop", settings, now, created_at=created_at, **ctx
-    )
-
-
-async def inquiry_copy(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
-    """The member's copy of their inquiry, with its receipt number."""
-    created_at = jdatetime(ctx["inquiry"].created_at)
-    await _enqueue(to, "inquiry_copy", settings, now, created_at=created_at, **ctx)
-
-
-async def inquiry_reply(to: str, settings: Settings, now: datetime, **ctx: Any) -> None:
-    """A staff reply, to the member."""
-    await _enqueue(to, "inquiry_reply", settings, now, **ctx)
-
-
 async def service_stopped(
     to: str, settings: Settings, now: datetime, *, fee: int, fee_with_tax: int, **ctx: Any
 ) -> None:

@@ -9,6 +9,12 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.account.web import BROWSER_COOKIE, read_cookie
+from server.auth.reauth import (
+    REAUTH_WINDOW,
+    ReauthFailed,
+    reauthenticate_with_password,
+    recent_auth_required,
+)
 from server.auth.sessions import SignInKept, renew_session_token
 from server.auth.web import (
     clear_session_cookie,
@@ -21,28 +27,22 @@ from server.auth.web import (
     settings,
 )
 from server.pages.news import CHANGE, finished_change_refs, mark_seen
-from server.requests.changes import (
+from server.requests.models import ChangeGroup
+from server.requests.service import (
     ChangeInputError,
+    EmailChangeError,
+    StopError,
+    confirm_email_change,
     current_values,
+    fee_with_tax,
     member_change_requests,
+    pending_email_change,
     pending_values,
     split_name,
+    start_email_change,
+    stop_service,
     submit_changes,
 )
-from server.requests.email_change import (
-    EmailChangeError,
-    confirm_email_change,
-    pending_email_change,
-    start_email_change,
-)
-from server.requests.models import ChangeGroup
-from server.requests.reauth import (
-    REAUTH_WINDOW,
-    ReauthFailed,
-    reauthenticate_with_password,
-    recent_auth_required,
-)
-from server.requests.stop import StopError, fee_with_tax, stop_service
 
 bp = Blueprint("requests", __name__)
 

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account, AccountState
 from server.auth.sessions import end_all_sessions
 from server.card.revocation import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError
-from server.members.models import Member, MemberStatus
+from server.members.models import Member
 from server.passkeys.manage import remove_all_passkeys
 from server.push.service import remove_all_for_account
 from server.requests import notify
-from server.requests.events import RequestEvent
 from server.requests.models import ServiceStop
 
 TAX_RATE_PERCENT = 10
@@ -66,39 +65,3 @@ async def stop_service(
         await record(RequestEvent.SERVICE_STOP, actor, now, sessions=ended, cards=cards)
     account.state = AccountState.STOPPED
     return stop
-
-
-@dataclass(frozen=True)
-class PaperMember:
-    """A member on the paper-statement list."""
-
-    member_no: str
-    name: str
-    postal_code: str
-    address: str
-    stopped_at: datetime
-
-
-async def paper_statement_members() -> list[PaperMember]:
-    """Staff: members whose My Page is stopped, so statements go by post with the fee."""
-    stopped = await Account.filter(state=AccountState.STOPPED).values_list("member_id", flat=True)
-    # A withdrawn member is billed no more, so gets no postcards and no fee.
-    stops = (
-        await ServiceStop.filter(member_id__in=list(stopped))
-        .exclude(member__status=MemberStatus.WITHDRAWN)
-        .order_by("-stopped_at")
-        .select_related("member")
-    )
-    seen: set[int] = set()
-    result: list[PaperMember] = []
-    for stop in stops:
-        member: Member = stop.member
-        if member.id in seen:
-            continue
-        seen.add(member.id)
-        result.append(
-            PaperMember(
-                member.member_no, member.name, member.postal_code, member.address, stop.stopped_at
-            )
-        )
-    return sorted(result, key=lambda item: item.member_no)

@@ -8,7 +8,7 @@ from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.lockdown import LostDeviceInputError, chosen_passkeys, lost_device
+from server.account.service import LostDeviceInputError, chosen_passkeys, lost_device
 from server.auth.web import (
     clear_session_cookie,
     member_required,
@@ -24,7 +24,7 @@ from server.settings.sections import SettingsSection
 bp = Blueprint("lost_device", __name__)
 
 
-async def settings_section() -> SettingsSection:
+async def lost_device_section() -> SettingsSection:
     """端末をなくしたとき: what the switch does, and the link to it."""
     return SettingsSection("settings/_lost_device.html")
 

@@ -9,13 +9,13 @@ chooses whether this browser stays signed in.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from server.account.passwords import check_new_password, password_matches
+from server.audit.events import PasswordEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
+from server.auth.passwords import check_new_password, password_matches
 from server.auth.sessions import EndedSignIns, SignInKept, end_other_sign_ins
 from server.config import Settings
 from server.errors import DomainError
@@ -27,18 +27,11 @@ from server.settings.sections import SettingsSection
 PAGE = "/settings/password"
 
 
-class PasswordEvent(StrEnum):
-    """Events named area:subject:action."""
-
-    CHANGE = "account:password:change"
-    CHANGE_FAILURE = "account:password:change_failure"
-
-
 class PasswordChangeError(DomainError):
     """The current password was wrong, or the new one breaks a rule."""
 
 
-async def settings_section() -> SettingsSection:
+async def password_section() -> SettingsSection:
     """パスワード: what changing it does, and the link to the page."""
     return SettingsSection("settings/_password.html", {"path": PAGE})
 

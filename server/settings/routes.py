@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from quart import Blueprint, g, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account import signin
-from server.account.events import AccountEvent
-from server.account.passwords import PasswordRejected
+from server.account import service as account_service
 from server.account.web import BROWSER_COOKIE, read_cookie
-from server.audit.service import Event, record
+from server.audit.events import AccountEvent, AuthEvent
+from server.audit.service import record
 from server.auth import sessions
 from server.auth.failures import limit_failures
+from server.auth.passwords import PasswordRejected
 from server.auth.web import (
     clear_session_cookie,
     member_required,
@@ -28,59 +25,10 @@ from server.auth.web import (
 )
 from server.errors import NotFound
 from server.lib.ratelimit_store import FailureLimit
+from server.settings.page import render_settings
 from server.settings.password import PAGE, PasswordChangeError, change_password
-from server.settings.sections import SettingsSection
 
 bp = Blueprint("settings", __name__)
-
-# Each feature's section of /settings, as "module:async function"; one line per feature.
-SECTIONS = [
-    "server.settings.password:settings_section",
-    "server.passkeys.routes:settings_section",
-    "server.push.routes:settings_section",
-    "server.settings.sections:sessions_section",
-    "server.settings.sections:history_section",
-    "server.settings.sections:views_section",
-    "server.settings.lost_device:settings_section",
-]
-
-DONE_MESSAGES = {
-    "browser-forgotten": "この端末の記憶を解除しました。次回のログインでは認証コードが必要です。",
-    "browsers-forgotten": (
-        "すべての端末の記憶を解除しました。次回のログインでは認証コードが必要です。"
-    ),
-    "others-ended": "ほかの端末のログインをすべて終了しました。",
-    "session-ended": "その端末のログインを終了しました。",
-    "passkey-added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
-    "passkey-renamed": "パスキーの名前を変更しました。",
-    "passkey-removed": "パスキーを削除しました。",
-    "password-changed": (
-        "パスワードを変更しました。ほかの端末のログインは終了しました。"
-        "変更のお知らせをメールでお送りしました。"
-    ),
-}
-
-
-def _loader(path: str) -> Callable[[], Awaitable[SettingsSection]]:
-    module_name, attribute = path.split(":")
-    loader: Callable[[], Awaitable[SettingsSection]] = getattr(
-        importlib.import_module(module_name), attribute
-    )
-    return loader
-
-
-async def render_settings(error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    """The page with every section; an error from a form is shown at the top."""
-    sections = [await _loader(path)() for path in SECTIONS]
-    scripts = list(dict.fromkeys(src for section in sections for src in section.scripts))
-    body = await render_template(
-        "settings/index.html",
-        sections=sections,
-        scripts=scripts,
-        error=error,
-        done=None if error else DONE_MESSAGES.get(request.args.get("done", "")),
-    )
-    return body, status
 
 
 @bp.get("/settings")
@@ -99,7 +47,7 @@ def _back(done: str) -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=10))
 async def forget_browser(browser_id: int) -> ResponseReturnValue:
     """Stop one remembered browser from skipping the sign-in code."""
-    if not await signin.forget_browser(g.account.id, browser_id):
+    if not await account_service.forget_browser(g.account.id, browser_id):
         raise NotFound("その端末は見つかりません。")
     await record(AccountEvent.BROWSER_FORGET, request_actor("member"), now(), browser_id=browser_id)
     return _back("browser-forgotten")
@@ -110,7 +58,7 @@ async def forget_browser(browser_id: int) -> ResponseReturnValue:
 @rate_limit(10, timedelta(minutes=10))
 async def forget_all_browsers() -> ResponseReturnValue:
     """Every browser asks for the sign-in code again."""
-    count = await signin.forget_all_browsers(g.account.id)
+    count = await account_service.forget_all_browsers(g.account.id)
     await record(AccountEvent.BROWSER_FORGET, request_actor("member"), now(), count=count)
     return _back("browsers-forgotten")
 
@@ -121,7 +69,7 @@ async def forget_all_browsers() -> ResponseReturnValue:
 async def end_other_sessions() -> ResponseReturnValue:
     """Sign out every other device; this one stays signed in."""
     count = await sessions.end_other_sessions(g.account.id, g.session.id)
-    await record(Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
+    await record(AuthEvent.SESSIONS_END_OTHERS, request_actor("member"), now(), count=count)
     return _back("others-ended")
 
 
@@ -133,33 +81,9 @@ async def end_session(session_id: int) -> ResponseReturnValue:
     if not await sessions.end_one_other_session(g.account.id, session_id, g.session.id):
         raise NotFound("その端末は見つかりません。")
     await record(
-        Event.SESSIONS_END_OTHERS, request_actor("member"), now(), count=1, session=session_id
+        AuthEvent.SESSIONS_END_OTHERS, request_actor("member"), now(), count=1, session=session_id
     )
     return _back("session-ended")
-
-
-@bp.get("/settings/passkeys/<int:passkey_id>/remove")
-@member_required
-async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
-    """削除 asks first (no JavaScript needed): what removal means, then a POST button."""
-    from server.passkeys import manage
-    from server.passkeys.models import Passkey
-    from server.passkeys.service import REAUTH_WINDOW, last_strong_auth
-
-    passkey = await manage.own_passkey(g.account.id, passkey_id)
-    this_page = f"/settings/passkeys/{passkey.id}/remove"
-    last_one = (
-        g.account.password_hash is None
-        and await Passkey.filter(account_id=g.account.id).count() <= 1
-    )
-    return await render_template(
-        "settings/passkey_remove.html",
-        passkey=passkey,
-        last_one=last_one,
-        confirmed=now() - await last_strong_auth(g.session) <= REAUTH_WINDOW,
-        reauth_url="/reauth?" + urlencode({"next": this_page}),
-        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
-    )
 
 
 # A signed-in member guessing the current password spends this budget (per member).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.requests.models import ChangeRequest, ChangeState, Inquiry, InquiryState
+from server.inquiries.models import Inquiry, InquiryState
+from server.requests.models import ChangeRequest, ChangeState
 
 
 @dataclass(frozen=True)

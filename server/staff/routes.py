@@ -10,11 +10,12 @@ from quart import Blueprint, g, jsonify, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.audit.events import StaffEvent
 from server.audit.service import record
 from server.auth.web import now, request_actor, settings
 from server.errors import DomainError
 from server.staff import service
-from server.staff.events import StaffEvent
+from server.staff.dashboard import waiting_counts
 from server.staff.sessions import end_staff_session, start_staff_session
 from server.staff.web import (
     PREFIX,
@@ -160,8 +161,6 @@ async def setup_verify(token: str) -> ResponseReturnValue:
 @staff_required
 async def index() -> ResponseReturnValue:
     """The staff console's front page: the screens and what waits for staff."""
-    from server.staff.dashboard import waiting_counts
-
     return await render_template("staff/index.html", counts=await waiting_counts())
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.audit.events import StaffEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError, NotFound
@@ -23,7 +24,6 @@ from server.passkeys.challenges import (
     verified_registration,
 )
 from server.security import new_token, token_hash
-from server.staff.events import StaffEvent
 from server.staff.models import StaffPasskey, StaffRole, StaffSession, StaffSetupLink, StaffUser
 from server.staff.sessions import end_all_staff_sessions
 
@@ -76,11 +76,6 @@ class SetupLinkInvalid(StaffError):
 def relying_party(settings: Settings) -> wa.RelyingParty:
     """The staff console's relying party: its own host with MYPAGE_STAFF_BASE_URL (ASVS 3.5.4)."""
     return wa.RelyingParty.from_base_url(settings.staff_url, f"{settings.coop_name} 職員用画面")
-
-
-def staff_actor(staff: StaffUser, actor: Actor) -> Actor:
-    """The request's actor, as this staff member."""
-    return Actor(kind="staff", staff_id=staff.id, ip=actor.ip, user_agent=actor.user_agent)
 
 
 def check_name(text: str) -> str:
@@ -280,7 +275,7 @@ async def complete_setup(
     """Verify the first passkey, use up the link, and return the staff member to sign in."""
     link = await live_setup_link(token, now)
     staff: StaffUser = link.staff
-    who = staff_actor(staff, actor)
+    who = actor.as_staff(staff)
     new = await _verify_new_passkey(staff, credential, SETUP, rp, binding, now, who)
     async with in_transaction():
         used = await StaffSetupLink.filter(id=link.id, used_at=None).update(used_at=now)
@@ -317,7 +312,7 @@ async def sign_in(
         await record(StaffEvent.LOGIN_FAILURE, actor, now, reason="unknown_credential")
         raise StaffSignInFailed()
     staff: StaffUser = passkey.staff
-    who = staff_actor(staff, actor)
+    who = actor.as_staff(staff)
     handle = parsed.response.user_handle
     if not staff.active or (handle is not None and handle != wa.decode(staff.user_handle)):
         reason = "inactive" if not staff.active else "user_handle_mismatch"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from server.audit.events import StaffEvent
 from server.audit.service import Actor, record
 from server.security import new_token, token_hash
-from server.staff.events import StaffEvent
 from server.staff.models import StaffSession, StaffUser
 
 TOUCH_EVERY = timedelta(seconds=30)

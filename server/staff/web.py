@@ -12,13 +12,13 @@ from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 from werkzeug.sansio.response import Response as BaseResponse
 
-from server.audit.refusals import RefusalEvent, refuse
+from server.audit.events import RefusalEvent
+from server.audit.refusals import refuse
 from server.audit.service import Actor
 from server.auth.web import allow_slow_upload, now, request_actor, settings
 from server.config import Settings, authority
 from server.errors import DomainError
 from server.staff.models import StaffRole, StaffUser
-from server.staff.service import staff_actor
 from server.staff.sessions import StaffSessionPolicy, load_staff_session
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -58,7 +58,7 @@ def current_staff() -> StaffUser:
 
 def staff_request_actor() -> Actor:
     """The signed-in staff member as the audit log's actor for this request."""
-    return staff_actor(current_staff(), request_actor("staff"))
+    return request_actor("staff").as_staff(current_staff())
 
 
 def _guard(view: F, *, admin: bool) -> F:

@@ -6,13 +6,12 @@ from functools import partial
 
 from quart import Blueprint, Response, current_app, g, render_template
 
+from server.audit.events import StatementEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
 from server.lib.downloads import content_disposition
-from server.members.access import first_statement_month
-from server.members.routes import current_viewer
+from server.members.access import current_viewer, first_statement_month
 from server.pages.news import STATEMENT, mark_seen
-from server.statements.events import StatementEvent
 from server.statements.export import statements_csv
 from server.statements.pdf import statement_pdf
 from server.statements.pdf_cache import pdf_cache, version_key

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server.account.events import AccountEvent
 from server.account.models import PasswordReset
+from server.audit.events import AccountEvent
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.lib.clock import FrozenClock

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from server.audit.events import STAFF_LABELS
 from server.audit.models import AuditEvent
 from server.auth.models import Account, Session
 from server.lib.clock import FrozenClock
 from server.members.models import Member
-from server.staff.auditlog.labels import EVENT_LABELS
 from tests.account.flows import issue, register
 from tests.factories import PASSWORD, make_account, make_member
 from tests.helpers import login, post_form
@@ -48,7 +48,7 @@ async def test_password_and_code_leave_one_success_after_the_code(client) -> Non
     assert success.id > checked.id
     assert success.data == {"method": "password", "via": "code"}
     assert success.account_id == account.id and success.actor == "member"
-    assert EVENT_LABELS["auth:login:password_ok"]
+    assert STAFF_LABELS["auth:login:password_ok"]
 
 
 async def test_a_wrong_code_leaves_no_success(client) -> None:

@@ -10,8 +10,8 @@ from quart import Quart
 from quart.typing import TestClientProtocol as HttpClient
 
 from server.app import create_app
+from server.audit.events import AuthEvent
 from server.audit.models import AuditEvent
-from server.audit.service import Event
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from tests.factories import make_account
@@ -32,7 +32,7 @@ async def test_a_made_up_forwarded_for_does_not_escape_the_sign_in_limit(client)
     ]
     assert statuses == [400] * SIGN_IN_LIMIT + [429]
     # Nor does it reach the access log: the connection's own address is recorded.
-    event = await AuditEvent.filter(event=Event.LOGIN_FAILURE).first()
+    event = await AuditEvent.filter(event=AuthEvent.LOGIN_FAILURE).first()
     assert event is not None and not event.ip.startswith("198.51.100.")
 
 
@@ -54,7 +54,7 @@ async def test_behind_a_trusted_proxy_the_address_it_saw_counts(proxied_app: Qua
     assert statuses == [400] * SIGN_IN_LIMIT + [429]
     # Another member's browser behind the same proxy has its own budget.
     assert await forwarded_sign_in(client, "203.0.113.6") == 400
-    ips = {e.ip for e in await AuditEvent.filter(event=Event.LOGIN_FAILURE)}
+    ips = {e.ip for e in await AuditEvent.filter(event=AuthEvent.LOGIN_FAILURE)}
     assert ips == {"203.0.113.5", "203.0.113.6"}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from server.account.lockdown import LockdownEvent, lock_down, lost_device
+from server.account.lockdown import lock_down, lost_device
+from server.audit.events import LockdownEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.auth.models import Account

@@ -34,9 +34,8 @@ from server.config import Settings
 from server.lib.clock import system_clock, to_jst
 from server.members.models import Category, Member
 from server.push.models import PushSubscription
-from server.requests.models import (
-    ChangeGroup, ChangeRequest, ChangeState, Inquiry, InquiryCategory, InquiryReply, InquiryState,
-)
+from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
+from server.inquiries.models import Inquiry, InquiryCategory, InquiryReply, InquiryState
 from server.security import hash_password
 from server.passkeys.models import Passkey
 from server.statements.demo import create_member_history

@@ -11,7 +11,7 @@ from pathlib import Path
 from server import db
 from server.audit.service import Actor
 from server.members.models import Member
-from server.staff.members.service import record_withdrawal
+from server.staff.members.actions import record_withdrawal
 from server.staff.models import StaffUser
 from server.statements.models import StatementLine
 

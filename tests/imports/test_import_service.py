@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from server.audit.events import ImportEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.capital.models import CapitalRecord
-from server.imports.events import ImportEvent
 from server.imports.plan import Kind
 from server.imports.reader import ImportRejected
 from server.imports.service import import_file

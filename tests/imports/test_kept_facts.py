@@ -18,7 +18,7 @@ from server.lib.clock import FrozenClock
 from server.members.models import Member, MemberStatus
 from server.requests.changes import set_change_state
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
-from server.staff.members.service import record_withdrawal
+from server.staff.members.actions import record_withdrawal
 from server.staff.models import StaffUser
 from tests.staff.helpers import new_staff
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from server.audit.service import Actor
+from server.inquiries.models import Inquiry, InquiryCategory, InquiryState
 from server.inquiries.service import reply_to_inquiry
 from server.members.models import MemberStatus
 from server.pages.models import HomeSeen
 from server.requests.changes import set_change_state, submit_changes
-from server.requests.models import ChangeState, Inquiry, InquiryCategory, InquiryState
+from server.requests.models import ChangeState
 from tests.factories import make_account, make_member
 from tests.helpers import login, page
 from tests.statements.factories import make_statement

@@ -10,7 +10,7 @@ from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.auth.models import Session
 from server.members.models import Member
-from server.passkeys import service
+from server.passkeys import registration, service
 from server.passkeys.models import Passkey
 from tests.factories import make_account
 from tests.helpers import login, page, post_form
@@ -145,8 +145,8 @@ async def test_the_last_way_to_sign_in_cannot_be_removed(client, clock, settings
         last_seen_at=clock.now,
         expires_at=clock.now,
     )
-    options = await service.registration_options(account, "山田", session, rp, "b", clock.now)
-    await service.register_passkey(
+    options = await registration.registration_options(account, "山田", session, rp, "b", clock.now)
+    await registration.register_passkey(
         account, session, soft.create(options), rp, "b", clock.now, Actor(), settings
     )
     status, _ = await passkey_sign_in(client, soft)

@@ -11,9 +11,9 @@ import pytest
 from py_vapid import Vapid
 
 from server.config import ConfigError, Settings
+from server.lib.useragent import browser_and_system
 from server.outbox.models import OutboxStatus
 from server.push.service import (
-    device_label,
     host_allowed,
     push_body,
     queue_statement_notices,
@@ -114,7 +114,7 @@ def test_allowed_hosts_exact_and_by_suffix() -> None:
     ],
 )
 def test_device_labels(agent: str, label: tuple[str, str]) -> None:
-    assert device_label(agent) == label
+    assert browser_and_system(agent) == label
 
 
 def test_development_generates_a_key_once_under_data_dir(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from server.audit.models import AuditEvent
 from server.auth.models import Account, AccountState, Session
 from server.members.models import MemberStatus
 from server.requests.models import ServiceStop
-from server.requests.stop import STOP_HOOKS, paper_statement_members
+from server.requests.stop import STOP_HOOKS
+from server.staff.paper.service import paper_statement_members
 from tests.factories import PASSWORD, make_account, make_member
 from tests.helpers import login, page, post_form
 

@@ -13,8 +13,8 @@ from server.app import create_app
 from server.help.browsers import is_unsupported
 from server.help.demo import add_demo_forms
 from server.help.documents import DocumentError, upload_document
+from server.help.models import DocumentKind
 from server.lib.clock import FrozenClock
-from server.requests.models import DocumentKind
 from tests.conftest import START, make_settings
 from tests.factories import make_account
 from tests.helpers import login, page

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from server.app import create_app
+from server.inquiries.models import Inquiry
 from server.inquiries.service import InquiryInputError, reply_to_inquiry
-from server.requests.models import Inquiry
 from tests.factories import make_account
 from tests.helpers import login, page, post_form
 

@@ -12,8 +12,8 @@ from werkzeug.datastructures import FileStorage
 from server.audit.models import AuditEvent
 from server.config import Settings
 from server.help.documents import MAX_BYTES, DocumentError, documents_dir, upload_document
+from server.help.models import Document, DocumentKind
 from server.lib.clock import FrozenClock
-from server.requests.models import Document, DocumentKind
 from tests.helpers import csrf_of, page
 from tests.staff.helpers import signed_in_staff
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Quart
 
 from server.audit.models import AuditEvent
-from server.requests.models import Inquiry, InquiryNote, InquiryReply, InquiryState
+from server.inquiries.models import Inquiry, InquiryNote, InquiryReply, InquiryState
 from server.staff.models import StaffUser
 from tests.factories import make_account, make_member
 from tests.helpers import login, page, post_form

@@ -8,11 +8,12 @@ import pytest
 from quart import Quart
 
 from server.app import create_app
+from server.audit.events import RefusalEvent
 from server.audit.models import AuditEvent
-from server.audit.refusals import PER_ADDRESS, RefusalCap, RefusalEvent
+from server.audit.refusals import PER_ADDRESS, RefusalCap
 from server.config import Settings
+from server.inquiries.models import Inquiry
 from server.lib.clock import FrozenClock
-from server.requests.models import Inquiry
 from server.staff.auditlog.labels import event_label
 from tests.factories import make_account, make_member
 from tests.helpers import login, page, post_form

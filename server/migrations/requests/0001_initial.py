@@ -2,7 +2,9 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from server.requests.models import ChangeGroup, ChangeState, DocumentKind, InquiryCategory, InquiryState
+from server.requests.models import ChangeGroup, ChangeState
+from server.inquiries.models import InquiryCategory, InquiryState
+from server.help.models import DocumentKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

@@ -10,10 +10,10 @@ from quart import Blueprint, Response, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
+from server.audit.events import AccessLogEvent
 from server.audit.service import record
 from server.auth.web import now
 from server.staff.auditlog import service
-from server.staff.auditlog.events import AccessLogEvent
 from server.staff.web import PREFIX, staff_request_actor, staff_required
 
 bp = Blueprint("staff_auditlog", __name__, url_prefix=PREFIX + "/access-log")

@@ -9,20 +9,20 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from server.audit.events import STAFF_LABELS
 from server.audit.models import AuditEvent
 from server.errors import DomainError
 from server.lib.clock import JST, to_jst
 from server.lib.dates import parse_typed_date
 from server.lib.text import digits_only, nfkc
+from server.lib.useragent import staff_device
 from server.members.models import Member
-from server.push.service import device_label
-from server.staff.auditlog.labels import AREA_LABELS, EVENT_LABELS, event_label
+from server.staff.auditlog.labels import AREA_LABELS, event_label
 from server.staff.models import StaffUser
 from server.statements.export import safe_cell
 
@@ -190,15 +190,6 @@ def describe_data(data: Any) -> str:
     return " ".join(parts)
 
 
-@lru_cache(maxsize=512)
-def short_device(user_agent: str) -> str:
-    """ブラウザー（OS） from a User-Agent; empty when none was sent."""
-    if not user_agent:
-        return ""
-    browser, system = device_label(user_agent)
-    return f"{browser}（{system}）" if system else browser
-
-
 async def _rows(events: list[AuditEvent]) -> list[LogRow]:
     member_ids = {e.member_id for e in events if e.member_id is not None}
     staff_ids = {e.staff_id for e in events if e.staff_id is not None}
@@ -220,7 +211,7 @@ async def _rows(events: list[AuditEvent]) -> list[LogRow]:
                 member_name=member["name"] if member else "",
                 staff_name=str(staff.get(e.staff_id, "")) if e.staff_id is not None else "",
                 ip=e.ip,
-                device=short_device(e.user_agent),
+                device=staff_device(e.user_agent),
                 user_agent=e.user_agent,
                 details=describe_data(e.data),
             )
@@ -275,7 +266,7 @@ async def event_choices(
         .distinct()
         .values_list("event", flat=True)
     )
-    names = set(EVENT_LABELS) | {str(name) for name in recent}
+    names = set(STAFF_LABELS) | {str(name) for name in recent}
     if EVENT_RE.match(selected) and not selected.endswith(":"):
         names.add(selected)
     areas: dict[str, list[tuple[str, str]]] = {}

@@ -10,7 +10,7 @@ from quart_rate_limiter import rate_limit
 
 from server.auth.web import now, settings
 from server.errors import DomainError, NotFound
-from server.requests.changes import MAX_COMMENT
+from server.requests.service import MAX_COMMENT
 from server.staff.changes import service
 from server.staff.paging import page_number
 from server.staff.web import PREFIX, staff_request_actor, staff_required

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from enum import StrEnum
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from server.audit.events import ChangeEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
@@ -16,7 +16,8 @@ from server.errors import NotFound
 from server.imports.overrides import CoreSync, change_request_sync
 from server.lib.clock import to_jst
 from server.members.models import Member
-from server.requests.changes import (
+from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
+from server.requests.service import (
     FIELD_LABELS,
     GROUP_FIELDS,
     GROUP_LABELS,
@@ -27,10 +28,7 @@ from server.requests.changes import (
     set_change_state,
     view,
 )
-from server.requests.changes import (
-    comparable as comparable_value,
-)
-from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
+from server.requests.service import comparable as comparable_value
 from server.staff.models import StaffUser
 from server.staff.paging import Page, paginate
 
@@ -45,14 +43,6 @@ STATE_FILTERS: dict[str, tuple[str, tuple[ChangeState, ...]]] = {
     "replaced": ("置き換え済", (ChangeState.REPLACED,)),
     "all": ("すべて", tuple(ChangeState)),
 }
-
-
-class ChangeEvent(StrEnum):
-    """Staff actions on change requests, named area:subject:action."""
-
-    PROCESS = "staff:change_request:process"
-    APPROVE = "staff:change_request:approve"
-    RETURN = "staff:change_request:return"
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from server.audit.events import DocumentStaffEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError
 from server.help.documents import KIND_TITLES, DocumentError, current_documents, upload_document
-from server.requests.models import Document, DocumentKind
+from server.help.models import Document, DocumentKind
 from server.staff.models import StaffUser
 
 KIND_CHOICES = [(kind.value, KIND_TITLES[kind]) for kind in DocumentKind]
-
-
-class DocumentStaffEvent(StrEnum):
-    """Audit events of the forms screen (a stored upload is `requests:document:upload`)."""
-
-    UPLOAD_REFUSED = "staff:document:upload_refused"
 
 
 class DocumentRefused(DomainError):

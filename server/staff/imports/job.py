@@ -18,6 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from server.audit.events import ImportStaffEvent
 from server.audit.service import Actor, record
 from server.imports.overrides import Overwrite
 from server.imports.plan import Kind
@@ -25,7 +26,7 @@ from server.imports.reader import ImportRejected
 from server.imports.service import import_file
 from server.outbox.channels import Channel
 from server.staff.imports.models import IMPORTS_CHANNEL, ImportUpload, UploadState
-from server.staff.imports.service import ImportStaffEvent, problem_rows
+from server.staff.imports.service import problem_rows
 
 log = logging.getLogger(__name__)
 # How often the page's progress is written while the worker applies a file.

@@ -8,12 +8,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from server.audit.events import ImportStaffEvent
 from server.audit.service import Actor, record
 from server.errors import DomainError
 from server.imports.plan import KIND_LABELS, Kind
@@ -42,16 +42,6 @@ BINARY_STARTS = {
     b"\xff\xd8\xff": "画像ファイル",
 }
 KIND_CHOICES = [(kind.value, KIND_LABELS[kind]) for kind in Kind]
-
-
-class ImportStaffEvent(StrEnum):
-    """Audit events of the staff import screen, named area:subject:action."""
-
-    DRY_RUN = "staff:import:dry_run"
-    UPLOAD_REFUSED = "staff:import:upload_refused"
-    APPLY = "staff:import:apply"
-    APPLY_FAILED = "staff:import:apply_failed"
-    APPLY_REFUSED = "staff:import:apply_refused"
 
 
 class UploadRefused(DomainError):

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.audit.events import InquiryEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError, NotFound
-from server.inquiries.service import CATEGORY_LABELS, reply_to_inquiry
-from server.members.models import Member
-from server.requests.models import (
+from server.inquiries.models import (
     Inquiry,
     InquiryCategory,
     InquiryNote,
     InquiryReply,
     InquiryState,
 )
+from server.inquiries.service import CATEGORY_LABELS, reply_to_inquiry
+from server.members.models import Member
 from server.staff.models import StaffUser
 from server.staff.paging import Page, paginate
 
@@ -34,15 +34,6 @@ STATE_FILTERS = {"received": "未回答", "answered": "回答済", "all": "す�
 ASSIGNMENT_FILTERS = {"all": "すべて", "me": "自分の担当", "none": "未割当"}
 # Staff read a received inquiry as one still to answer.
 STATE_LABELS = {InquiryState.RECEIVED: "未回答", InquiryState.ANSWERED: "回答済"}
-
-
-class InquiryEvent(StrEnum):
-    """Staff actions on inquiries, named area:subject:action."""
-
-    REPLY = "staff:inquiry:reply"
-    NOTE = "staff:inquiry:note"
-    ASSIGN = "staff:inquiry:assign"
-    UNASSIGN = "staff:inquiry:unassign"
 
 
 class InboxError(DomainError):

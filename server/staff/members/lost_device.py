@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from server.account.lockdown import LockdownResult, lost_device
+from server.account.service import LockdownResult, lost_device
 from server.audit.service import Actor
 from server.config import Settings
-from server.staff.members.service import MemberActionError, about_member, account_of, get_member
+from server.staff.members.service import MemberActionError, account_of, get_member
 
 
 async def lost_device_for_member(
@@ -20,4 +20,4 @@ async def lost_device_for_member(
         raise MemberActionError(
             "ご本人からのお電話であることを確認して、チェックを入れてから実行してください。"
         )
-    return await lost_device(account, now, settings, about_member(actor, member, account))
+    return await lost_device(account, now, settings, actor.about(member, account))

@@ -9,11 +9,11 @@ from quart import Blueprint, Response, redirect, render_template, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
-from server.account.initial import IssueError
+from server.account.service import IssueError
 from server.auth.web import now, settings
 from server.lib.clock import to_jst
 from server.outbox.runtime import wake_sender
-from server.staff.members import service
+from server.staff.members import actions, service
 from server.staff.members.letter import Letter, letter_pdf
 from server.staff.members.lost_device import lost_device_for_member
 from server.staff.members.search import SearchInputError, search_members
@@ -45,7 +45,7 @@ async def _member_page(
     today = to_jst(now()).date()
     if not refund_on:
         current = page.member.capital_refund_on
-        default = service.default_refund_date(today, settings().capital_refund_month)
+        default = actions.default_refund_date(today, settings().capital_refund_month)
         refund_on = (current or default).isoformat()
     body = await render_template(
         "staff/members/member.html",
@@ -101,7 +101,7 @@ async def member(member_id: int) -> ResponseReturnValue:
 async def issue_password(member_id: int) -> ResponseReturnValue:
     """Issue a new initial password and show it once (never stored in plain text)."""
     try:
-        issued = await service.issue_password(member_id, now(), settings(), staff_request_actor())
+        issued = await actions.issue_password(member_id, now(), settings(), staff_request_actor())
     except IssueError as failure:
         return await _refused(member_id, failure.message, failure.status)
     if issued.owner_mailed:
@@ -116,8 +116,8 @@ async def letter(member_id: int) -> ResponseReturnValue:
     """The A4 letter with the initial password just shown, checked against its stored hash."""
     password = (await request.form).get("password", "")
     try:
-        issued = await service.letter_password(member_id, password, now(), staff_request_actor())
-    except service.LetterRefused as failure:
+        issued = await actions.letter_password(member_id, password, now(), staff_request_actor())
+    except actions.LetterRefused as failure:
         return await _refused(member_id, failure.message, failure.status)
     s = settings()
     member = issued.member
@@ -150,7 +150,7 @@ async def letter(member_id: int) -> ResponseReturnValue:
 async def unblock(member_id: int) -> ResponseReturnValue:
     """Lift the member's sign-in block (A7)."""
     try:
-        await service.unblock_member(member_id, now(), staff_request_actor())
+        await actions.unblock_member(member_id, now(), staff_request_actor())
     except service.MemberActionError as failure:
         return await _refused(member_id, failure.message, failure.status)
     return redirect(_member_path(member_id, "unblock"), 303)
@@ -162,7 +162,7 @@ async def unblock(member_id: int) -> ResponseReturnValue:
 async def end_sessions(member_id: int) -> ResponseReturnValue:
     """Sign the member out on every device."""
     try:
-        await service.end_member_sessions(member_id, now(), staff_request_actor())
+        await actions.end_member_sessions(member_id, now(), staff_request_actor())
     except service.MemberActionError as failure:
         return await _refused(member_id, failure.message, failure.status)
     return redirect(_member_path(member_id, "sessions"), 303)
@@ -176,7 +176,7 @@ async def withdrawal(member_id: int) -> ResponseReturnValue:
     form = await request.form
     refund_on = form.get("refund_on", "")
     try:
-        corrected = await service.record_withdrawal(
+        corrected = await actions.record_withdrawal(
             member_id, refund_on, form.get("confirm") == "1", now(), staff_request_actor()
         )
     except service.MemberActionError as failure:
@@ -205,5 +205,5 @@ async def lost_device(member_id: int) -> ResponseReturnValue:
 @rate_limit(20, timedelta(minutes=1))
 async def revoke_card(member_id: int) -> ResponseReturnValue:
     """「組合員証を失効させる」: the member's card certificates are revoked (a lost phone)."""
-    revoked = await service.revoke_member_cards(member_id, now(), staff_request_actor())
+    revoked = await actions.revoke_member_cards(member_id, now(), staff_request_actor())
     return redirect(_member_path(member_id, "card" if revoked else "card_none"), 303)

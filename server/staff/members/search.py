@@ -12,13 +12,13 @@ from pypika_tortoise import SqlContext
 from pypika_tortoise.terms import Function as SqlFunction
 from tortoise.expressions import F, Function, Q, Subquery
 
+from server.audit.events import MemberEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
 from server.errors import DomainError
 from server.lib.kana import kana_key, to_hiragana, without_spaces
 from server.lib.text import digits_only, nfkc, normalize_email
 from server.members.models import Member
-from server.staff.members.events import MemberEvent
 
 SEARCH_LIMIT = 50
 MAX_QUERY = 100

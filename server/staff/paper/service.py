@@ -6,12 +6,15 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from server.audit.events import PaperStaffEvent
 from server.audit.service import Actor, record
+from server.auth.models import Account, AccountState
 from server.config import Settings
 from server.lib.clock import to_jst
-from server.requests.stop import PaperMember, fee_with_tax, paper_statement_members
+from server.members.models import Member, MemberStatus
+from server.requests.models import ServiceStop
+from server.requests.service import fee_with_tax
 from server.statements.export import safe_cell
 
 CSV_HEADER = [
@@ -25,11 +28,40 @@ CSV_HEADER = [
 ]
 
 
-class PaperStaffEvent(StrEnum):
-    """Audit events of the paper list (names and addresses: every look is recorded)."""
+@dataclass(frozen=True)
+class PaperMember:
+    """A member on the paper-statement list."""
 
-    VIEW = "staff:paper:view"
-    EXPORT = "staff:paper:export"
+    member_no: str
+    name: str
+    postal_code: str
+    address: str
+    stopped_at: datetime
+
+
+async def paper_statement_members() -> list[PaperMember]:
+    """Members whose My Page is stopped, so statements go by post with the fee."""
+    stopped = await Account.filter(state=AccountState.STOPPED).values_list("member_id", flat=True)
+    # A withdrawn member is billed no more, so gets no postcards and no fee.
+    stops = (
+        await ServiceStop.filter(member_id__in=list(stopped))
+        .exclude(member__status=MemberStatus.WITHDRAWN)
+        .order_by("-stopped_at")
+        .select_related("member")
+    )
+    seen: set[int] = set()
+    result: list[PaperMember] = []
+    for stop in stops:
+        member: Member = stop.member
+        if member.id in seen:
+            continue
+        seen.add(member.id)
+        result.append(
+            PaperMember(
+                member.member_no, member.name, member.postal_code, member.address, stop.stopped_at
+            )
+        )
+    return sorted(result, key=lambda item: item.member_no)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.account.passwords import PasswordRejected, check_new_password, common_passwords
+from server.auth.passwords import PasswordRejected, check_new_password, common_passwords
 
 
 def check(password: str, confirm: str | None = None) -> str:

@@ -1,8 +1,9 @@
 """Re-authentication: a fresh proof of identity before changes that need one.
 
-A password (or, once passkeys are merged, a passkey assertion that calls
-`mark_reauthenticated(..., method="passkey")`) is good for five minutes in
-the session that gave it.
+A password, or a passkey assertion (server/passkeys/signin.py), is good for
+five minutes in the session that gave it. The /reauth page is in requests/
+(changing the sign-in address, stopping the service); the rows are the
+"requests" app's Reauthentication table.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from urllib.parse import urlencode
 
 from quart import g, redirect, request
 
-from server.account.passwords import password_matches
+from server.audit.events import RequestEvent
 from server.audit.service import Actor, record
 from server.auth.models import Account
+from server.auth.passwords import password_matches
+from server.auth.web import now
 from server.errors import DomainError
-from server.requests.events import RequestEvent
 from server.requests.models import Reauthentication
 
 REAUTH_WINDOW = timedelta(minutes=5)
@@ -64,8 +66,6 @@ def recent_auth_required(view: F) -> F:
 
     @wraps(view)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from server.auth.web import now
-
         if g.get("session") is None or not await is_recent(g.session.id, now()):
             target = request.path if request.method == "POST" else request.full_path.rstrip("?")
             return redirect("/reauth?" + urlencode({"next": target}), 303)
