@@ -6,6 +6,10 @@ hypercorn worker, plus `mypage worker`) never take the same message; on
 SQLite each row is claimed by a conditional UPDATE, and one sender is enough.
 A sender that dies mid-delivery leaves a lease that runs out, and the
 message is tried again (the Message-ID stays the same).
+
+`run` keeps one loop per lane: mail and push in the first, each channel of
+long jobs (a staff import) in a loop of its own, so that a sign-in code is
+delivered while an import applies.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from server.config import Settings
 from server.db import is_postgres
 from server.lib.batches import chunks
 from server.lib.clock import Clock
-from server.outbox.channels import Channel, DeliveryError, RetryAfter
+from server.outbox.channels import EVERY, Channel, DeliveryError, Lane, RetryAfter, lanes
 from server.outbox.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -53,17 +57,21 @@ class OutboxSender:
         self.channels = {channel.name: channel for channel in channels}
         self.give_up_after = timedelta(hours=settings.outbox_give_up_hours)
         self.postgres = is_postgres(settings.database_url)
-        self.wake_event = asyncio.Event()
-        # For readiness: a sender that stops making progress (a finished pass
-        # or message) is wedged.
+        self.lanes = lanes(self.channels.values())
+        self.wake_events: list[asyncio.Event] = []  # one per running loop
+        # For readiness: a sender whose first lane (mail, push) stops making
+        # progress (a finished pass or message) is wedged.
         self.heartbeat = time.monotonic()
         self.running = False
         self.went_out: set[str] = set()  # channels that delivered since the last pull-forward
 
-    async def claim(self, now: datetime, limit: int = BATCH) -> list[OutboxMessage]:
-        """Take up to `limit` due messages for this sender; `locked_until` is each one's lease."""
-        due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
-            status=OutboxStatus.SENDING, locked_until__lte=now
+    async def claim(
+        self, now: datetime, limit: int = BATCH, lane: Lane = EVERY
+    ) -> list[OutboxMessage]:
+        """Take up to `limit` due messages of the lane; `locked_until` is each one's lease."""
+        due = lane.narrow(
+            Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=OutboxStatus.SENDING, locked_until__lte=now)
         )
         if self.postgres:
             lease = now + LEASE
@@ -98,8 +106,8 @@ class OutboxSender:
         )
         return await OutboxMessage.filter(id__in=list(ids), locked_until=stamp).order_by("id")
 
-    async def run_once(self, stop: asyncio.Event | None = None) -> int:
-        """Deliver every message due now; returns how many were attempted.
+    async def run_once(self, stop: asyncio.Event | None = None, lane: Lane = EVERY) -> int:
+        """Deliver every message of the lane due now; returns how many were attempted.
 
         With `stop` set mid-pass, the message being sent is finished and the
         rest of the claim is handed back (lease released) for the next sender.
@@ -107,7 +115,7 @@ class OutboxSender:
         attempted = 0
         await self.expire_stale(self.clock())
         while True:
-            rows = await self.claim(self.clock())
+            rows = await self.claim(self.clock(), lane=lane)
             try:
                 done = await self._deliver_claim(rows, stop)
             finally:
@@ -116,7 +124,7 @@ class OutboxSender:
             attempted += done
             if stop is not None and stop.is_set():
                 return attempted
-            pulled = await self._pull_forward()
+            pulled = await self._pull_forward(lane)
             if len(rows) < BATCH and not pulled:
                 return attempted
 
@@ -177,11 +185,12 @@ class OutboxSender:
             if released:
                 log.info("outbox sender: %s claimed messages handed back", released)
 
-    async def _pull_forward(self) -> int:
+    async def _pull_forward(self, lane: Lane) -> int:
         """After a delivery succeeded, mail waiting out its backoff is due now."""
         now = self.clock()
         pulled = 0
-        went_out, self.went_out = self.went_out, set()
+        went_out = {channel for channel in self.went_out if lane.holds(channel)}
+        self.went_out -= went_out
         single_destination = {name for name, ch in self.channels.items() if ch.pull_forward}
         for channel in single_destination & went_out:
             # Not a recipient's own refusal (a full mailbox): only what waited
@@ -330,18 +339,29 @@ class OutboxSender:
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next poll."""
-        self.wake_event.set()
+        for event in self.wake_events:
+            event.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; a database hiccup is logged and retried."""
+        """Deliver until `stop` is set, one loop per lane; a database hiccup is logged and retried.
+
+        Cancelled (a stop that waited long enough), every loop's pass is
+        cancelled: what it claimed and had not finished is handed back.
+        """
         poll = max(self.settings.outbox_poll_seconds, 0.05)
         self.running = True
         try:
-            await self._loop(stop, poll)
+            first, *rest = self.lanes
+            await asyncio.gather(
+                self._loop(stop, poll, first, beat=True),
+                *(self._loop(stop, poll, lane, beat=False) for lane in rest),
+            )
         finally:
             self.running = False
 
-    async def _loop(self, stop: asyncio.Event, poll: float) -> None:
+    async def _loop(self, stop: asyncio.Event, poll: float, lane: Lane, *, beat: bool) -> None:
+        wake_event = asyncio.Event()
+        self.wake_events.append(wake_event)
         while not stop.is_set():
             try:
                 # Each pass in a task of its own, so that each starts from a clean
@@ -350,15 +370,16 @@ class OutboxSender:
                 # set stays in the context of the task that tried, and every
                 # later pass in that task would take the savepoint path on the
                 # dead connection forever.
-                await asyncio.create_task(self.run_once(stop), name="outbox-pass")
+                await asyncio.create_task(self.run_once(stop, lane), name="outbox-pass")
             except Exception:
                 log.exception("outbox sender: pass failed; trying again")
             else:
-                self.heartbeat = time.monotonic()
-            self.wake_event.clear()
+                if beat:
+                    self.heartbeat = time.monotonic()
+            wake_event.clear()
             waiters: Sequence[asyncio.Task[bool]] = [
                 asyncio.ensure_future(stop.wait()),
-                asyncio.ensure_future(self.wake_event.wait()),
+                asyncio.ensure_future(wake_event.wait()),
             ]
             _, pending = await asyncio.wait(
                 waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED

@@ -1,8 +1,10 @@
-"""Staff imports run by the outbox worker: waiting, progress, failure, and the CLI beside it."""
+"""Staff imports run by the outbox worker: waiting, progress, failure, stopping, and mail beside."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,15 @@ from server.outbox.models import OutboxMessage, OutboxStatus
 from server.staff.imports import job
 from server.staff.imports.job import ProgressWriter
 from server.staff.imports.models import IMPORTS_CHANNEL, ImportUpload, UploadState
+from tests.factories import PASSWORD, make_account
 from tests.helpers import page, post_form
-from tests.smtp import deliver
+from tests.smtp import CODE_RE, deliver, mails_to, outbox_sender
 from tests.staff.helpers import signed_in_staff
 from tests.staff.test_imports import upload_example
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REFRESH = '<meta http-equiv="refresh"'
+EMAIL = "hanako@example.jp"
 
 
 async def press_apply(client: Any, location: str) -> Any:
@@ -125,3 +129,101 @@ async def test_an_apply_cut_short_by_a_stopping_worker_waits_for_the_next(
     monkeypatch.undo()
     await job.run_apply(queued.payload)
     assert await Member.all().count() == 3
+
+
+def hold_imports(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """The job's import waits, once started, until released; then it runs for real."""
+    started, release = asyncio.Event(), asyncio.Event()
+    real_import = job.import_file
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        await release.wait()
+        return await real_import(*args, **kwargs)
+
+    monkeypatch.setattr(job, "import_file", held)
+    return started, release
+
+
+async def upload_state(location: str) -> UploadState:
+    """The upload's state as the staff page reads it."""
+    return UploadState((await ImportUpload.get(id=int(location.rsplit("/", 1)[1]))).state)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> bool:
+    """Whether `check` comes true within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+async def test_a_sign_in_code_goes_out_while_an_import_applies(
+    app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staff_client, _, _ = await signed_in_staff(app)
+    location, _ = await upload_example(staff_client, "members", "members.csv")
+    started, release = hold_imports(monkeypatch)
+    await press_apply(staff_client, location)
+    sender = outbox_sender(app.config["MYPAGE_SETTINGS"], app.config["MYPAGE_CLOCK"])
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    try:
+        await asyncio.wait_for(started.wait(), 5)
+        assert await upload_state(location) == UploadState.APPLYING
+
+        await make_account(email=EMAIL)
+        member = app.test_client()
+        signing_in = await post_form(member, "/login", {"email": EMAIL, "password": PASSWORD})
+        assert signing_in.headers["Location"] == "/login/code"
+        sender.wake()  # as the request does when the app runs its sender
+
+        async def code_arrived() -> bool:
+            return any(CODE_RE.search(mail.body) for mail in mails_to(EMAIL))
+
+        # The code reaches the SMTP server while the import is still applying.
+        assert await eventually(code_arrived, 5), "the code mail waited behind the import"
+        assert await upload_state(location) == UploadState.APPLYING
+
+        release.set()
+
+        async def applied() -> bool:
+            return await upload_state(location) == UploadState.APPLIED
+
+        assert await eventually(applied, 30)
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    _, html = await page(staff_client, location)
+    assert "取り込み済み" in html
+
+
+async def test_a_stopping_sender_hands_a_running_import_back_to_wait(
+    app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, _ = await signed_in_staff(app)
+    location, _ = await upload_example(client, "members", "members.csv")
+    started, _ = hold_imports(monkeypatch)
+    await press_apply(client, location)
+    sender = outbox_sender(app.config["MYPAGE_SETTINGS"], app.config["MYPAGE_CLOCK"])
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    await asyncio.wait_for(started.wait(), 5)
+    stop.set()
+    # As `mypage serve` stops: the sender gets a while to finish, then is cancelled.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(running, 0.5)
+    assert running.cancelled()
+    assert await upload_state(location) == UploadState.QUEUED
+    [handed_back] = await OutboxMessage.filter(channel=IMPORTS_CHANNEL)
+    assert handed_back.status == OutboxStatus.PENDING and handed_back.locked_until is None
+    _, html = await page(client, location)
+    assert "待機中" in html and REFRESH in html
+
+    monkeypatch.undo()
+    await deliver(app)
+    assert await Member.all().count() == 3
+    assert await upload_state(location) == UploadState.APPLIED

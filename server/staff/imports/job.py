@@ -6,6 +6,8 @@ transaction that marks the upload 待機中, and the worker (inside `mypage
 serve`, or `mypage worker`) runs it: 取り込み中 with rows done of the total,
 then 取り込み済み, エラーあり (the data changed since the dry run) or 失敗 with
 the reason. A job queued while no worker runs waits in the outbox for one.
+The worker runs these jobs in a loop of their own (the channel is `apart`),
+so mail queued while a file applies (a sign-in code) goes out meanwhile.
 """
 
 from __future__ import annotations
@@ -161,8 +163,8 @@ async def run_apply(payload: dict[str, Any]) -> None:
 
 
 def imports_channel() -> Channel:
-    """The "imports" channel the outbox worker runs staff imports on."""
-    return Channel(IMPORTS_CHANNEL, run_apply)
+    """The "imports" channel the outbox worker runs staff imports on (apart: mail never waits)."""
+    return Channel(IMPORTS_CHANNEL, run_apply, apart=True)
 
 
 @asynccontextmanager
