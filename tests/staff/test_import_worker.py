@@ -10,13 +10,17 @@ from typing import Any
 
 import pytest
 from quart import Quart
+from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from server.audit.models import AuditEvent
+from server.db import is_postgres
 from server.members.models import Member
 from server.outbox.models import OutboxMessage, OutboxStatus
 from server.staff.imports import job
 from server.staff.imports.job import ProgressWriter
 from server.staff.imports.models import IMPORTS_CHANNEL, ImportUpload, UploadState
+from tests.dbutil import base_url
 from tests.factories import PASSWORD, make_account
 from tests.helpers import page, post_form
 from tests.smtp import CODE_RE, deliver, mails_to, outbox_sender
@@ -227,3 +231,61 @@ async def test_a_stopping_sender_hands_a_running_import_back_to_wait(
     await deliver(app)
     assert await Member.all().count() == 3
     assert await upload_state(location) == UploadState.APPLIED
+
+
+@pytest.mark.skipif(
+    not is_postgres(base_url() or "sqlite://"),
+    reason="on SQLite one connection waits for the import's write transaction, as requests do",
+)
+async def test_a_sign_in_code_goes_out_while_an_import_waits_inside_its_transaction(
+    app: Quart,
+) -> None:
+    """PostgreSQL: the import holds its write transaction open, blocked on a real table lock."""
+    staff_client, _, _ = await signed_in_staff(app)
+    location, _ = await upload_example(staff_client, "members", "members.csv")
+    await make_account(email=EMAIL)
+    locked, unlock = asyncio.Event(), asyncio.Event()
+
+    async def hold_members_table() -> None:
+        # Reads go on; the import's writes to the table wait for the lock.
+        async with in_transaction() as conn:
+            await conn.execute_script('LOCK TABLE "member" IN SHARE MODE')
+            locked.set()
+            await unlock.wait()
+
+    async def import_waits_for_lock() -> bool:
+        sql = (
+            "SELECT count(*) AS n FROM pg_locks WHERE relation = 'member'::regclass AND NOT granted"
+        )
+        [row] = await connections.get("default").execute_query_dict(sql)
+        return bool(row["n"])
+
+    holder = asyncio.create_task(hold_members_table())
+    await asyncio.wait_for(locked.wait(), 5)
+    await press_apply(staff_client, location)
+    sender = outbox_sender(app.config["MYPAGE_SETTINGS"], app.config["MYPAGE_CLOCK"])
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    try:
+        assert await eventually(import_waits_for_lock, 10)
+        member = app.test_client()
+        signing_in = await post_form(member, "/login", {"email": EMAIL, "password": PASSWORD})
+        assert signing_in.headers["Location"] == "/login/code"
+        sender.wake()
+
+        async def code_arrived() -> bool:
+            return any(CODE_RE.search(mail.body) for mail in mails_to(EMAIL))
+
+        assert await eventually(code_arrived, 5), "the code mail waited behind the import"
+        assert await upload_state(location) == UploadState.APPLYING
+        unlock.set()
+
+        async def applied() -> bool:
+            return await upload_state(location) == UploadState.APPLIED
+
+        assert await eventually(applied, 30)
+    finally:
+        unlock.set()
+        await holder
+        stop.set()
+        await asyncio.wait_for(running, 10)
