@@ -35,9 +35,8 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port  # noqa: E402
-from tests.e2e.helpers import sign_in  # noqa: E402
-from tests.e2e.mailcatcher import MailCatcher  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+from tests.e2e.helpers import sign_in, start_catcher, stop_catcher  # noqa: E402
 
 PAINTED_JS = """() => new Promise((resolve) => {
   function done() {
@@ -66,8 +65,7 @@ def decode(page: Page) -> str:
 
 def run(runs: int, width: int, height: int, slowdown: float) -> dict[str, Any]:
     """Open the card offline `runs` times; the timings of each, and their verdicts."""
-    catcher = MailCatcher(free_port())
-    catcher.start()
+    catcher = start_catcher()
     with tempfile.TemporaryDirectory() as tmp:
         server = LiveServer(Path(tmp), f"sqlite://{Path(tmp) / 'bench.sqlite3'}", catcher.port)
         server.start()
@@ -75,7 +73,7 @@ def run(runs: int, width: int, height: int, slowdown: float) -> dict[str, Any]:
             result = measure(server, runs, width, height, slowdown)
         finally:
             server.stop()
-            catcher.stop()
+            stop_catcher(catcher)
     return result
 
 

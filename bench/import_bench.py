@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from server import db
 from server.audit.service import Actor
 from server.imports.members import COLUMNS as MEMBER_COLUMNS
-from server.imports.service import Kind, import_file
+from server.imports.plan import Kind
+from server.imports.service import import_file
 from server.imports.statements import COLUMNS as STATEMENT_COLUMNS
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -218,7 +218,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], work: Path, url: str) ->
 
 async def queue_mails(url: str, count: int) -> None:
     from server.config import Settings
-    from server.mail.outbox import enqueue_mail
+    from server.mail.compose import enqueue_mail
 
     await db.init_db(url)
     try:

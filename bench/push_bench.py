@@ -37,11 +37,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from server import db
 from server.config import Settings
+from server.lib.clock import system_clock
 from server.members.models import Category, Member
+from server.outbox.models import OutboxMessage
+from server.outbox.sender import OutboxSender
+from server.push.channel import push_channel
 from server.push.delivery import deliver_notices
 from server.push.models import PushDelivery, PushSubscription
-from server.push.outbox_bridge import queued
-from server.push.sender import PushClient, encrypt
+from server.push.sender import PushClient, close_shared_clients, encrypt
 from server.push.service import push_body, queue_statement_notices, statement_notice
 from server.push.vapid import b64url, load_vapid, new_key_pair
 
@@ -181,7 +184,9 @@ async def run(args: argparse.Namespace, origin: str, workdir: Path) -> dict[str,
         t0 = time.perf_counter()
         await queue_statement_notices([(member_id, MONTH) for member_id in ids], now)
         queue_time = time.perf_counter() - t0
-        payloads = [item.payload for item in await queued("push")]
+        payloads = [
+            item.payload for item in await OutboxMessage.filter(channel="push").order_by("id")
+        ]
 
         lag: list[float] = []
         stop = asyncio.Event()
@@ -195,11 +200,7 @@ async def run(args: argparse.Namespace, origin: str, workdir: Path) -> dict[str,
         errors = 0
         if args.through_outbox:
             # The real path: the outbox sender claims rows and runs the push handler.
-            from server.lib.clock import system_clock
-            from server.mail.sender import OutboxSender
-            from server.push.sender import close_shared_clients
-
-            sender = OutboxSender(settings, system_clock)
+            sender = OutboxSender(settings, system_clock, [push_channel(settings)])
             t0, cpu0 = time.perf_counter(), cpu_seconds()
             while await sender.run_once():
                 pass

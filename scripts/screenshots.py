@@ -19,9 +19,8 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port  # noqa: E402
-from tests.e2e.helpers import sign_in, wait_for_card_record  # noqa: E402
-from tests.e2e.mailcatcher import MailCatcher  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+from tests.e2e.helpers import sign_in, start_catcher, stop_catcher, wait_for_card_record  # noqa: E402
 
 WIDTH = 320
 HEIGHT = 568
@@ -54,8 +53,7 @@ def main(target: Path) -> None:
     """Start the demo, sign in, and save home, card, a statement, profile and settings."""
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as workdir:
-        catcher = MailCatcher(free_port())
-        catcher.start()
+        catcher = start_catcher()
         server = LiveServer(Path(workdir), f"sqlite://{workdir}/shots.sqlite3", catcher.port)
         try:
             server.start()
@@ -100,7 +98,7 @@ def main(target: Path) -> None:
                 browser.close()
         finally:
             server.stop()
-            catcher.stop()
+            stop_catcher(catcher)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Blueprint, Quart, Response, g, request
@@ -27,12 +28,14 @@ from server.lib.clock import Clock, system_clock
 from server.lib.formatting import register as register_filters
 from server.lib.ratelimit_store import ExpiringMemoryStore, ExpiringRedisStore
 from server.mail import routes as mail_routes
-from server.mail import runtime as mail_runtime
+from server.mail.smtp import OUTLET_KEY, MailOutlet
 from server.members import routes as members_routes
+from server.outbox import runtime as outbox_runtime
 from server.pages import routes as pages_routes
 from server.pages.routes import PWA_DIR, ROOT_FILES
 from server.passkeys import routes as passkeys_routes
 from server.push import routes as push_routes
+from server.push.channel import open_push
 from server.requests import routes as requests_routes
 from server.security import add_vary, apply_security_headers
 from server.settings import lost_device
@@ -44,6 +47,7 @@ from server.staff.auditlog import routes as staff_auditlog_routes
 from server.staff.changes import routes as staff_changes_routes
 from server.staff.documents import routes as staff_documents_routes
 from server.staff.imports import routes as staff_imports_routes
+from server.staff.imports.job import open_imports
 from server.staff.inquiries import routes as staff_inquiries_routes
 from server.staff.members import routes as staff_members_routes
 from server.staff.notices import routes as staff_notices_routes
@@ -126,7 +130,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     # The outbox sender runs while serving: started after the database opens,
     # stopped before it closes (MYPAGE_OUTBOX_SENDER=0 turns it off).
-    mail_runtime.install(app, settings, clock)
+    mail = app.config[OUTLET_KEY] = MailOutlet(settings)
+    channels: list[outbox_runtime.ChannelOpener] = [
+        mail.open,
+        partial(open_push, settings),
+        open_imports,
+    ]
+    outbox_runtime.install(app, settings, clock, channels)
 
     @app.after_request
     async def headers(response: Response) -> Response:

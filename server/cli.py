@@ -76,35 +76,35 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("worker")
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    """Deliver the outbox (mail, and later push) until interrupted."""
+    """Deliver the outbox (mail, push notices, staff imports) until interrupted."""
+    # Imported here, as every command's own needs are: the CLI starts fast.
     import signal
+    from functools import partial
 
     from server.lib.clock import system_clock
-    from server.mail.catcher import MailCatcher
-    from server.mail.runtime import run_worker
+    from server.mail.smtp import MailOutlet
+    from server.outbox.runtime import ChannelOpener, run_worker
+    from server.push.channel import open_push
+    from server.staff.imports.job import open_imports
 
-    catcher = None
-    if settings.is_development and not settings.smtp_host:
-        # As `mypage serve` does: development mail goes to a catcher of our own;
-        # the worker has no /dev/mail page, so it prints each mail here.
-        catcher = MailCatcher(on_mail=_print_mail)
-        await asyncio.to_thread(catcher.start)
+    # As `mypage serve` does: development mail goes to a catcher of our own;
+    # the worker has no /dev/mail page, so it prints each mail here.
+    mail = MailOutlet(settings, on_mail=_print_mail)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await db.init_db(settings.database_url, settings.db_pool_size)
     try:
-        if catcher is None:
-            print(f"worker: delivering mail through {settings.smtp_host}:{settings.smtp_port}")
-        else:
+        if mail.catches():
             print("worker: development: mail is caught and printed here (no MYPAGE_SMTP_HOST)")
+        else:
+            print(f"worker: delivering mail through {settings.smtp_host}:{settings.smtp_port}")
         sys.stdout.flush()
-        await run_worker(settings, system_clock, stop, catcher)
+        channels: list[ChannelOpener] = [mail.open, partial(open_push, settings), open_imports]
+        await run_worker(settings, system_clock, stop, channels)
     finally:
         await db.close_db()
-        if catcher is not None:
-            await asyncio.to_thread(catcher.stop)
     print("worker: stopped")
     return 0
 

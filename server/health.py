@@ -26,6 +26,7 @@ from tortoise import Tortoise
 
 from server import db, metrics
 from server.config import Settings
+from server.outbox.runtime import SENDER_KEY
 from server.security import PRODUCTION_HEADERS, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,6 @@ class Readiness:
 
     def sender(self) -> bool | None:
         """Alive and completing passes; None when this process runs no sender."""
-        from server.mail.runtime import SENDER_KEY
-
         sender = self.app.config.get(SENDER_KEY)
         if sender is None:
             return None
@@ -169,7 +168,9 @@ def install(app: Quart, settings: Settings) -> None:
             if not metrics.authorised(settings, given):
                 await _respond(send, 404, b"", "text/plain")
                 return
-            text, content_type = await metrics.exposition(app.config["MYPAGE_CLOCK"]())
+            sender = app.config.get(SENDER_KEY)
+            channels = sender.channels if sender is not None else ()
+            text, content_type = await metrics.exposition(app.config["MYPAGE_CLOCK"](), channels)
             await _respond(send, 200, text, content_type, head=head)
 
     app.asgi_app = probes  # type: ignore[method-assign,assignment]

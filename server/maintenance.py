@@ -19,7 +19,7 @@ from server.account.service import DEVICE_LIFETIME
 from server.auth.models import Session
 from server.config import Settings
 from server.lib.clock import Clock
-from server.mail.models import OutboxMessage, OutboxStatus
+from server.outbox.models import OutboxMessage, OutboxStatus
 from server.pages.models import HomeSeen
 from server.passkeys.models import WebAuthnChallenge
 from server.requests.models import EmailChange

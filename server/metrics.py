@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +25,10 @@ from prometheus_client import (
     generate_latest,
 )
 from quart import Quart, Response, g, request
+from tortoise.functions import Count, Min
 
 from server.config import Settings
+from server.outbox.models import OutboxMessage, OutboxStatus
 
 # Our own registry: tests build many apps in one process, and nothing of a
 # library's default registry should be published by accident.
@@ -138,12 +141,16 @@ def install(app: Quart) -> None:
         return response
 
 
-async def refresh_outbox(now: datetime) -> None:
-    """Read the outbox's depth and oldest waiting message per channel into the gauges."""
-    from tortoise.functions import Count, Min
+# Channels the gauges have named: one found empty later is set back to zero.
+_reported: set[str] = set()
 
-    from server.mail.models import OutboxMessage, OutboxStatus
 
+async def refresh_outbox(now: datetime, channels: Iterable[str] = ()) -> None:
+    """Read the outbox's depth and oldest waiting message per channel into the gauges.
+
+    `channels`: those the running sender delivers, shown (as zero) even before
+    their first message.
+    """
     rows = (
         await OutboxMessage.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING])
         .group_by("channel")
@@ -160,15 +167,10 @@ async def refresh_outbox(now: datetime) -> None:
             oldest = datetime.fromisoformat(oldest)
         age = (now - oldest).total_seconds() if oldest is not None else 0.0
         OUTBOX_AGE.labels(channel).set(max(age, 0.0))
-    for channel in _known_channels() - seen:
+    _reported.update(channels, seen)
+    for channel in _reported - seen:
         OUTBOX_DEPTH.labels(channel).set(0)
         OUTBOX_AGE.labels(channel).set(0)
-
-
-def _known_channels() -> set[str]:
-    from server.mail.senders import BATCH_HANDLERS, HANDLERS
-
-    return set(HANDLERS) | set(BATCH_HANDLERS)
 
 
 def authorised(settings: Settings, authorization: str) -> bool:
@@ -180,7 +182,7 @@ def authorised(settings: Settings, authorization: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected)
 
 
-async def exposition(now: datetime) -> tuple[bytes, str]:
+async def exposition(now: datetime, channels: Iterable[str] = ()) -> tuple[bytes, str]:
     """The metrics in Prometheus' text format, the outbox read fresh."""
-    await refresh_outbox(now)
+    await refresh_outbox(now, channels)
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

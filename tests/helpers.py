@@ -7,6 +7,7 @@ from typing import Any
 
 from quart.typing import TestClientProtocol
 
+from server.outbox.models import OutboxMessage
 from tests.factories import PASSWORD
 from tests.smtp import mailed_code
 
@@ -75,3 +76,8 @@ def cookie(client: TestClientProtocol, name: str) -> str | None:
         if item.name == name:
             return str(item.value)
     return None
+
+
+async def queued(channel: str) -> list[OutboxMessage]:
+    """What the outbox holds on a channel, oldest first."""
+    return await OutboxMessage.filter(channel=channel).order_by("id")

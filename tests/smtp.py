@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
+from email.message import EmailMessage
 
 from quart import Quart
 
+from server.config import Settings
+from server.lib.clock import Clock
 from server.lib.text import normalize_email
 from server.mail.catcher import CaughtMail, MailCatcher
-from server.mail.sender import OutboxSender
+from server.mail.smtp import mail_channel
+from server.outbox.channels import Channel
+from server.outbox.runtime import ChannelOpener
+from server.outbox.sender import OutboxSender
+from server.push.channel import push_channel
+from server.staff.imports.job import imports_channel
 
 # The session's SMTP server (set by the `smtp_server` fixture).
 SERVER: MailCatcher | None = None
@@ -22,10 +31,30 @@ def server() -> MailCatcher:
     return SERVER
 
 
+def channels(settings: Settings) -> list[Channel]:
+    """The channels `create_app` and `mypage worker` deliver, built from these settings."""
+    return [mail_channel(settings), push_channel(settings), imports_channel()]
+
+
+def openers(settings: Settings) -> list[ChannelOpener]:
+    """The same channels as `run_worker` takes them (nothing to open or close)."""
+    return [lambda channel=channel: nullcontext(channel) for channel in channels(settings)]
+
+
+def outbox_sender(settings: Settings, clock: Clock) -> OutboxSender:
+    """The real outbox sender on every channel, with these settings."""
+    return OutboxSender(settings, clock, channels(settings))
+
+
 async def deliver(app: Quart) -> int:
     """One pass of the real outbox sender with the app's settings and clock."""
-    sender = OutboxSender(app.config["MYPAGE_SETTINGS"], app.config["MYPAGE_CLOCK"])
+    sender = outbox_sender(app.config["MYPAGE_SETTINGS"], app.config["MYPAGE_CLOCK"])
     return await sender.run_once()
+
+
+def messages_to(box: MailCatcher, address: str) -> list[EmailMessage]:
+    """The parsed messages that arrived for an address, oldest first."""
+    return [mail.message for mail in mails_to(address, box)]
 
 
 def mails_to(address: str, box: MailCatcher | None = None) -> list[CaughtMail]:

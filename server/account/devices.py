@@ -26,7 +26,7 @@ from server.auth.sessions import TOUCH_EVERY
 from server.config import Settings
 from server.lib.formatting import jdatetime
 from server.lib.useragent import browser_and_system
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
 from server.security import new_token, token_hash
 

@@ -21,7 +21,7 @@ from server.errors import DomainError
 from server.lib.clock import to_jst
 from server.lib.formatting import jdatetime
 from server.lib.text import digits_only
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member, MemberStatus
 from server.security import hash_password
 

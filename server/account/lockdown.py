@@ -24,7 +24,7 @@ from server.card.revocation import revoke_member_certificates
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
 from server.passkeys.manage import remove_all_passkeys
 from server.passkeys.models import Passkey

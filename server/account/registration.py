@@ -40,7 +40,7 @@ from server.lib.clock import to_jst
 from server.lib.dates import parse_typed_date
 from server.lib.formatting import jdate, jdatetime
 from server.lib.text import AddressInvalid, digits_only, valid_email
-from server.mail.outbox import code_ref, enqueue_mail
+from server.mail.compose import code_ref, enqueue_mail
 from server.members.models import Member
 from server.security import hash_password, new_token, token_hash, verify_password
 

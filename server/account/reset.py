@@ -20,7 +20,7 @@ from server.auth.sessions import end_all_sessions
 from server.config import Settings
 from server.errors import DomainError
 from server.lib.text import normalize_email
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.security import hash_password, new_token, token_hash
 
 RESET_LIFETIME = timedelta(minutes=30)

@@ -36,8 +36,9 @@ from server.account.web import (
 from server.auth.failures import CODE_FAILURES, REGISTRATION_FAILURES, limit_failures
 from server.auth.web import member_required, now, public, request_actor, safe_next, settings
 from server.errors import DomainError
-from server.mail.outbox import code_ref, expired_unsent
-from server.mail.runtime import wake_sender
+from server.mail.compose import code_ref
+from server.outbox.queue import expired_unsent
+from server.outbox.runtime import wake_sender
 from server.security import token_hash
 
 bp = Blueprint("account", __name__)

@@ -32,8 +32,8 @@ from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
 from server.lib.useragent import browser_and_system
-from server.mail.models import OutboxMessage
-from server.mail.outbox import code_ref, enqueue_mail
+from server.mail.compose import code_ref, enqueue_mail
+from server.outbox.models import OutboxMessage
 from server.security import new_token, token_hash
 
 CODE_METHODS = frozenset({"password"})

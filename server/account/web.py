@@ -25,7 +25,7 @@ from server.auth.web import (
     settings,
 )
 from server.lib.cookies import remove_cookie, write_cookie
-from server.mail.runtime import wake_sender
+from server.outbox.runtime import wake_sender
 
 REGISTRATION_COOKIE = "mypage_registration"
 LOGIN_CODE_COOKIE = "mypage_login_code"

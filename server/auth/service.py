@@ -17,7 +17,7 @@ from server.config import Settings
 from server.errors import DomainError
 from server.lib.formatting import jdatetime
 from server.lib.text import normalize_email
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.access import AccessEnded
 
 MAX_EMAIL = 254

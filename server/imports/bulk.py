@@ -14,6 +14,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.db import speaks_postgres
+from server.lib.dates import as_date
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -109,8 +110,3 @@ def params(conn: BaseDBAsyncClient, count: int, start: int = 1) -> str:
     if speaks_postgres(conn):
         return ", ".join(f"${n}" for n in range(start, start + count))
     return ", ".join("?" for _ in range(count))
-
-
-def as_date(value: Any) -> date:
-    """A date column as read raw (SQLite hands back text)."""
-    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -10,6 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.capital.models import CapitalRecord
 from server.imports.overrides import Kept
+from server.imports.plan import Context, Counts, Progress, resolve_members
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -20,7 +21,7 @@ from server.imports.reader import (
     parse_int,
     parse_member_no,
 )
-from server.imports.service import Context, Counts, Progress, chunks, resolve_members
+from server.lib.batches import chunks
 
 COLUMNS = ("member_no", "fiscal_year", "published_on", "units", "balance_yen")
 REQUIRED = COLUMNS
@@ -89,8 +90,8 @@ class CapitalPlan:
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
-        for start in range(0, len(self.new), BATCH):
-            await CapitalRecord.bulk_create(self.new[start : start + BATCH], using_db=conn)
+        for part in chunks(self.new, BATCH):
+            await CapitalRecord.bulk_create(part, using_db=conn)
         if self.changed:
             await CapitalRecord.bulk_update(
                 self.changed, fields=list(FIELDS), batch_size=500, using_db=conn

@@ -11,8 +11,9 @@ from typing import TextIO
 
 from server.audit.service import Actor
 from server.imports.overrides import FIELD_LABELS, Overwrite
+from server.imports.plan import Kind
 from server.imports.reader import ImportRejected, check_size, parse_member_no
-from server.imports.service import ImportResult, Kind, import_file
+from server.imports.service import ImportResult, import_file
 from server.lib.clock import system_clock
 
 SHOWN_PROBLEMS = 200
@@ -97,7 +98,7 @@ async def run_import(
         print(f"ファイルを読めません: {file}（{error.strerror}）", file=sys.stderr)
         return 2
 
-    def progress(message: str) -> None:
+    def progress(message: str, done: int, total: int) -> None:
         print(message, file=sys.stderr, flush=True)
 
     try:

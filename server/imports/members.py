@@ -15,6 +15,7 @@ from server.card.revocation import revoke_certificates_of
 from server.imports.bulk import insert_rows
 from server.imports.models import Settlement
 from server.imports.overrides import Kept, Weighing, open_overrides, settle, weigh
+from server.imports.plan import Context, Counts, Progress
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -26,7 +27,7 @@ from server.imports.reader import (
     parse_optional_date,
     parse_text,
 )
-from server.imports.service import Context, Counts, Progress, chunks
+from server.lib.batches import chunks
 from server.lib.clock import to_jst
 from server.lib.text import AddressInvalid, nfkc, valid_email
 from server.members.access import access_ended_reason
@@ -206,14 +207,13 @@ class MembersPlan:
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Insert and update in batches."""
         columns = ("member_no", *FIELDS, "created_at", "updated_at")
-        for start in range(0, len(self.new), BATCH):
-            rows = [
-                (*(values[name] for name in columns[:-2]), now, now)
-                for values in self.new[start : start + BATCH]
-            ]
+        done, total = 0, len(self.new)
+        for part in chunks(self.new, BATCH):
+            rows = [(*(values[name] for name in columns[:-2]), now, now) for values in part]
             await insert_rows(conn, "member", columns, rows, dates=DATE_COLUMNS)
-            if len(self.new) > BATCH:
-                progress(f"追加中: {min(start + BATCH, len(self.new))}/{len(self.new)}人")
+            done += len(part)
+            if total > BATCH:
+                progress(f"追加中: {done}/{total}人", done, total)
         if self.changed:
             for member in self.changed:
                 member.updated_at = now

@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from server.imports.models import MemberFieldOverride, OverrideSource, Settlement
+from server.lib.batches import chunks
 from server.lib.formatting import jdate, jdatetime
 from server.lib.text import nfkc
 
@@ -193,9 +194,8 @@ async def settle(
     ids: Iterable[int], how: Settlement, now: datetime, source: str, sha256: str
 ) -> None:
     """Close overrides a file agreed with (or that the operator overwrote from it)."""
-    chosen = list(ids)
-    for start in range(0, len(chosen), 500):
-        await MemberFieldOverride.filter(id__in=chosen[start : start + 500]).update(
+    for part in chunks(list(ids)):
+        await MemberFieldOverride.filter(id__in=part).update(
             settled_at=now, settled_how=how, settled_by_file=source[:255], settled_sha256=sha256
         )
 

@@ -16,6 +16,7 @@ from datetime import date
 from operator import itemgetter
 
 from server.errors import DomainError
+from server.lib import dates
 from server.lib.text import nfkc
 
 # A month of statements for 30,000 members is about 20 MB; 40 MB leaves room
@@ -26,7 +27,6 @@ EMPTY_FILE = "ファイルが空です。見出し行とデータ行のあるCSV
 NO_ROWS = "データ行がありません（見出し行だけのファイルです）。"
 MISSING_COLUMN = "必要な列がありません。見出し行を確認してください。"
 UTF8_BOM = b"\xef\xbb\xbf"
-MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 DATE_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 INT_RE = re.compile(r"^-?\d+$")
 MINUS_SIGNS = str.maketrans({"−": "-", "▲": "-", "△": "-"})
@@ -290,10 +290,10 @@ def parse_month(value: str) -> str:
         if value[:4].isdigit() and value[5:].isdigit():
             return value
     text = _half(value).replace("/", "-")
-    match = MONTH_RE.match(text)
-    if not match or not 1 <= int(match[2]) <= 12:
+    parsed = dates.parse_month(text, padded=False)
+    if parsed is None:
         raise CellError("請求月は YYYY-MM の形で入力してください（例: 2026-11）。")
-    return f"{int(match[1]):04d}-{int(match[2]):02d}"
+    return f"{parsed[0]:04d}-{parsed[1]:02d}"
 
 
 def parse_int(value: str, *, minimum: int | None = None, maximum: int = 2_000_000_000) -> int:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from itertools import compress, pairwise
 from operator import ge, itemgetter, ne, or_
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
-from server.imports.bulk import insert_rows, params, read_dates, stored_date
-from server.imports.overrides import Kept
+from server.imports.bulk import stored_date
+from server.imports.plan import Context, Counts, Progress, resolve_members
 from server.imports.reader import (
     MAX_PROBLEMS,
     CellError,
@@ -27,8 +24,12 @@ from server.imports.reader import (
     parse_month,
     parse_text,
 )
-from server.imports.service import Context, Counts, Progress, chunks, resolve_members
-from server.push.service import queue_statement_notices
+from server.imports.statement_plan import (
+    Line,
+    StatementsPlan,
+    existing_lines,
+    months_with_data,
+)
 from server.statements.models import StatementLine
 
 COLUMNS = (
@@ -42,22 +43,8 @@ COLUMNS = (
     "amount_yen",
 )
 REQUIRED = COLUMNS
-BATCH = 20_000
 MAX_AMOUNT = 100_000_000
-TABLE = "statement_line"
-INSERT_COLUMNS = (
-    "member_id",
-    "billing_month",
-    "line_no",
-    "billed_on",
-    "used_on",
-    "description",
-    "quantity",
-    "amount_yen",
-)
 
-# (line_no, billed_on, used_on, description, quantity, amount_yen)
-Line = tuple[int, date, date, str, int, int]
 Pair = tuple[str, str]
 
 
@@ -263,7 +250,7 @@ def parse_rows(table: Table, progress: Progress) -> tuple[dict[Pair, list[Line]]
     billed: dict[Pair, tuple[int, date]] = {}
     for count, (number, cells) in enumerate(table.rows, 1):
         if count % 50_000 == 0:
-            progress(f"検証中: {count}/{len(table.rows)}行")
+            progress(f"検証中: {count}/{len(table.rows)}行", count, len(table.rows))
         values = _plain(cells, positions)
         if values is None:
             try:  # full-width digits, separators and the like; a bad row is read again
@@ -300,85 +287,14 @@ def parse_rows(table: Table, progress: Progress) -> tuple[dict[Pair, list[Line]]
     return pairs, problems
 
 
-@dataclass
-class StatementsPlan:
-    """The (member, month) pairs to replace and the lines to write."""
-
-    counts: Counts
-    # These files carry no field the console records: nothing is kept against them.
-    kept: list[Kept] = field(default_factory=list)
-    confirmed: int = 0
-    replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    changed: list[tuple[int, str]] = field(default_factory=list)  # (member id, month)
-
-    async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
-        """Delete the replaced pairs, then insert the new lines in batches."""
-        for month, ids in self.replace.items():
-            for part in chunks(ids):
-                await (
-                    StatementLine.filter(billing_month=month, member_id__in=part)
-                    .using_db(conn)
-                    .delete()
-                )
-        total = len(self.rows)
-        for start in range(0, total, BATCH):
-            batch = self.rows[start : start + BATCH]
-            # Dates are already in the driver's form (see `stored_date`).
-            await insert_rows(conn, TABLE, INSERT_COLUMNS, batch)
-            if total > BATCH:
-                progress(f"書き込み中: {min(start + BATCH, total)}/{total}行")
-        # A push notice (or its mail) per member and month, in this same transaction.
-        if self.changed:
-            await queue_statement_notices(self.changed, now)
-
-
-async def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
-    """The lines the database holds for these (member id, month) pairs, read raw for speed."""
-    conn = StatementLine._meta.db
-    dates = read_dates()
-    found: dict[tuple[int, str], list[Line]] = defaultdict(list)
-    by_month: dict[str, list[int]] = defaultdict(list)
-    for member_id, month in pairs:
-        by_month[month].append(member_id)
-    for month, ids in by_month.items():
-        for part in chunks(sorted(ids), 900):
-            sql = _select_lines(params(conn, 1), params(conn, len(part), 2))
-            _, rows = await conn.execute_query(sql, [month, *part])
-            for member_id, line_no, billed_on, used_on, description, quantity, amount in rows:
-                found[(member_id, month)].append(
-                    (line_no, dates[billed_on], dates[used_on], description, quantity, amount)
-                )
-    return found
-
-
-def _select_lines(month: str, members: str) -> str:
-    columns = "member_id, line_no, billed_on, used_on, description, quantity, amount_yen"
-    where = f"billing_month = {month} AND member_id IN ({members})"
-    return f"SELECT {columns} FROM {TABLE} WHERE {where}"  # noqa: S608 - placeholders only
-
-
-async def _months_with_data(months: list[str]) -> set[tuple[int, str]]:
-    conn = StatementLine._meta.db
-    found: set[tuple[int, str]] = set()
-    for part in chunks(months, 900):
-        sql = (
-            f"SELECT DISTINCT member_id, billing_month FROM {TABLE} "  # noqa: S608 - placeholders
-            f"WHERE billing_month IN ({params(conn, len(part))})"
-        )
-        _, rows = await conn.execute_query(sql, part)
-        found.update((member_id, month) for member_id, month in rows)
-    return found
-
-
 async def make_plan(table: Table, progress: Progress, context: Context) -> StatementsPlan:
     """Validate, resolve member numbers, and find which pairs differ from the database."""
     pairs, problems = parse_rows(table, progress)
     ids = await resolve_members(table, {no for no, _ in pairs}, problems)
     months = sorted({month for _, month in pairs})
-    present = await _months_with_data(months)
+    present = await months_with_data(months)
     wanted = {(ids[no], month) for no, month in pairs} & present
-    existing = await _existing(wanted)
+    existing = await existing_lines(wanted)
     plan = StatementsPlan(counts=Counts())
     store = stored_date(StatementLine._meta.db)
     for (no, month), numbered in pairs.items():

@@ -7,7 +7,7 @@ from typing import Any
 
 from server.config import Settings
 from server.lib.formatting import jdatetime
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 
 
 async def inquiry_to_coop(settings: Settings, now: datetime, **ctx: Any) -> None:

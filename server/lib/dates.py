@@ -54,3 +54,20 @@ def parse_typed_date(text: str) -> date | None:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return None
+
+
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
+
+
+def parse_month(text: str, *, padded: bool = True) -> tuple[int, int] | None:
+    """Year and month of "YYYY-MM" (with `padded=False` also "YYYY-M"); None for anything else."""
+    match = _MONTH.fullmatch(text)
+    if match is None or (padded and len(match[2]) != 2):
+        return None
+    year, month = int(match[1]), int(match[2])
+    return (year, month) if 1 <= month <= 12 else None
+
+
+def as_date(value: object) -> date:
+    """A date column as read raw or aggregated: SQLite hands back its ISO text."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

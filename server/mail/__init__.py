@@ -1,1 +1,1 @@
-"""Outgoing mail (and later push) through one outbox table and one sender."""
+"""Mail: the templates, sealed bodies, the outbox's SMTP channel and development's catcher."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, current_app, render_template
 
 from server.auth.web import public
-from server.mail.catcher import MailCatcher
-from server.mail.runtime import CATCHER_KEY
+from server.mail.smtp import OUTLET_KEY, MailOutlet
 
 # Registered by the app factory only when MYPAGE_ENV=development.
 dev_bp = Blueprint("devmail", __name__)
@@ -16,6 +15,7 @@ dev_bp = Blueprint("devmail", __name__)
 @public
 async def inbox() -> str:
     """Every caught mail, newest first, so a developer can click a reset link."""
-    catcher: MailCatcher | None = current_app.config.get(CATCHER_KEY)
+    outlet: MailOutlet | None = current_app.config.get(OUTLET_KEY)
+    catcher = outlet.catcher if outlet is not None else None
     mails = list(reversed(catcher.messages)) if catcher is not None else []
     return await render_template("devmail/index.html", mails=mails, catcher=catcher)

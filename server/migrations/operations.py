@@ -33,3 +33,22 @@ class AddColumnIndex(ops.AlterField):
         model = new_state.apps.get_model(f"{app_label}.{self.model_name}")
         name = self._index_name(state_editor, model)
         await state_editor._run_sql(state_editor.DROP_INDEX_TEMPLATE.format(name=name))
+
+
+class DescribeEnum(ops.AlterField):
+    """AlterField in the migration state only: new members of a CharEnumField's enum.
+
+    The column (a varchar long enough for the new values) takes them as it
+    is; on SQLite, Tortoise's AlterField would rebuild the table and lose its
+    other indexes.
+    """
+
+    async def database_forward(
+        self, app_label: str, old_state: Any, new_state: Any, state_editor: Any = None
+    ) -> None:
+        return None
+
+    async def database_backward(
+        self, app_label: str, old_state: Any, new_state: Any, state_editor: Any = None
+    ) -> None:
+        return None

@@ -13,7 +13,7 @@ from server.audit.service import Actor, record
 from server.auth.models import Account, Session
 from server.config import Settings
 from server.lib.formatting import jdatetime
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
 from server.passkeys import webauthn as wa
 from server.passkeys.challenges import (

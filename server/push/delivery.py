@@ -20,9 +20,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server import metrics
+from server.auth.models import Account
 from server.config import Settings
+from server.lib.batches import chunks
+from server.mail.compose import enqueue_mail
+from server.outbox.channels import DeliveryError, RetryAfter
 from server.push.models import PushDelivery, PushPreference, PushSubscription
-from server.push.outbox_bridge import DeliveryError, RetryAfter, enqueue_fallback_mail
 from server.push.sender import TARGET_FIELDS, DeviceResult, Outcome, PushClient, Target
 from server.push.service import default_preference, push_body
 
@@ -44,10 +47,6 @@ class NoticeReport:
     reasons: set[str] = field(default_factory=set)
 
 
-def _chunks(items: list[int], size: int = 500) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 async def _load(
     payloads: list[dict[str, Any]],
 ) -> tuple[dict[int, PushPreference], dict[int, list[Target]], set[tuple[int, str]]]:
@@ -55,7 +54,7 @@ async def _load(
     member_ids = sorted({int(p["member_id"]) for p in payloads})
     preferences: dict[int, PushPreference] = {}
     devices: dict[int, list[Target]] = {}
-    for chunk in _chunks(member_ids):
+    for chunk in chunks(member_ids):
         for row in await PushPreference.filter(member_id__in=chunk):
             preferences[row.member_id] = row  # type: ignore[attr-defined]
         found = (
@@ -69,7 +68,7 @@ async def _load(
     subscription_ids = [s.id for subs in devices.values() for s in subs]
     keys = sorted({str(p["notice_key"]) for p in payloads})
     done: set[tuple[int, str]] = set()
-    for chunk in _chunks(subscription_ids):
+    for chunk in chunks(subscription_ids):
         rows = await PushDelivery.filter(
             subscription_id__in=chunk, notice_key__in=keys
         ).values_list("subscription_id", "notice_key")
@@ -117,11 +116,11 @@ async def _write(
                 batch_size=500,
                 ignore_conflicts=True,
             )
-            for chunk in _chunks(sorted({s.id for s, _ in delivered})):
+            for chunk in chunks(sorted({s.id for s, _ in delivered})):
                 await PushSubscription.filter(id__in=chunk).update(
                     last_delivered_at=now, failures=0, last_error=""
                 )
-        for chunk in _chunks(gone):
+        for chunk in chunks(gone):
             await PushSubscription.filter(id__in=chunk).delete()
         for sub, result in failing:
             await PushSubscription.filter(id=sub.id).update(
@@ -130,8 +129,6 @@ async def _write(
 
 
 async def _member_email(member_id: int) -> str | None:
-    from server.auth.models import Account
-
     account = await Account.filter(member_id=member_id).first()
     return account.email if account is not None else None
 
@@ -141,8 +138,10 @@ async def _fall_back_to_mail(payload: dict[str, Any], settings: Settings, now: d
     email = await _member_email(member_id)
     if not email:
         return False
-    await enqueue_fallback_mail(
+    # The mail that stands in for a push notice no device received.
+    await enqueue_mail(
         email,
+        "push_notice",
         settings,
         now,
         dedupe_key=f"mail:push:{member_id}:{payload['notice_key']}",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tortoise import fields, models
 
+# The outbox channel queued notices wait on (and the prefix of their dedupe keys).
+PUSH_CHANNEL = "push"
+
 
 class PushSubscription(models.Model):
     """One browser on one device that receives push notices for a member."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -69,8 +69,6 @@ async def unsubscribe() -> ResponseReturnValue:
 
 def _back(saved: str) -> ResponseReturnValue:
     # Inside /settings once the settings page exists; our own page until then.
-    from quart import current_app
-
     endpoint = "settings.index" if "settings.index" in current_app.view_functions else None
     return redirect(url_for(endpoint or "push.notifications", saved=saved) + "#notifications", 303)
 

@@ -13,18 +13,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.auth.models import Account
 from server.config import Settings
 from server.errors import DomainError, NotFound
+from server.lib.dates import parse_month
 from server.lib.useragent import browser_and_system
-from server.mail.outbox import enqueue_per_member
-from server.push.models import PushDelivery, PushPreference, PushSubscription
-from server.push.outbox_bridge import PUSH_CHANNEL, enqueue_push
+from server.outbox.queue import enqueue, enqueue_per_member
+from server.push.models import PUSH_CHANNEL, PushDelivery, PushPreference, PushSubscription
 from server.push.vapid import b64url_decode
 
 MAX_ENDPOINT = 1000
 MAX_DEVICES = 10
 TOPICS = ("new_statement", "coop_notices", "change_requests", "security_alerts")
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_PAYLOAD_BYTES = 3000
 
 
@@ -207,8 +207,6 @@ async def remove_by_id(member_id: int, subscription_id: int) -> PushSubscription
 
 async def remove_all_for_account(account_id: int) -> int:
     """Stopping the service: every device of the account's member stops receiving notices."""
-    from server.auth.models import Account
-
     account = await Account.filter(id=account_id).first()
     if account is None:
         return 0
@@ -250,10 +248,10 @@ async def save_preference(
 
 def statement_notice(member_id: int, month: str) -> dict[str, Any]:
     """The queued payload of a new-statement notice for one member and month."""
-    match = MONTH_RE.match(month)
-    if match is None:
+    parsed = parse_month(month)
+    if parsed is None:
         raise ValueError(f"not a YYYY-MM month: {month!r}")
-    year, mon = int(match.group(1)), int(match.group(2))
+    year, mon = parsed
     return {
         "member_id": member_id,
         "topic": "new_statement",
@@ -296,7 +294,7 @@ async def queue_member_notice(
 ) -> None:
     """Queue a notice on one of the other topics (e.g. change_requests) for one member."""
     payload = member_notice(member_id, topic, key, title, body, url)
-    await enqueue_push(payload, now, dedupe_key=f"push:{member_id}:{key}")
+    await enqueue(PUSH_CHANNEL, payload, now, dedupe_key=f"{PUSH_CHANNEL}:{member_id}:{key}")
 
 
 async def queue_member_notices(

@@ -7,7 +7,7 @@ from typing import Any
 
 from server.config import Settings
 from server.lib.formatting import jdate, jdatetime, yen
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.push.service import queue_member_notice
 
 

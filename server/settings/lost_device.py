@@ -17,7 +17,7 @@ from server.auth.web import (
     request_actor,
     settings,
 )
-from server.mail.runtime import wake_sender
+from server.outbox.runtime import wake_sender
 from server.passkeys.manage import passkeys_of
 from server.settings.sections import SettingsSection
 

@@ -19,7 +19,7 @@ from server.auth.passwords import check_new_password, password_matches
 from server.auth.sessions import EndedSignIns, SignInKept, end_other_sign_ins
 from server.config import Settings
 from server.errors import DomainError
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
 from server.security import hash_password
 from server.settings.sections import SettingsSection

@@ -13,8 +13,9 @@ from server.audit.events import HISTORY_LABELS, SIGN_IN_LABELS, VIEW_LABELS, Acc
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.auth.web import now
+from server.lib.dates import parse_month
 from server.lib.useragent import member_device
-from server.statements.service import MONTH_RE, month_label
+from server.statements.service import month_label
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def view_label(event: str, data: dict[str, Any]) -> str:
     """A data view in the member's words, with the month or file type when there is one."""
     details = []
     month = str(data.get("month", ""))
-    if MONTH_RE.match(month):
+    if parse_month(month) is not None:
         details.append(f"{month_label(month)}分")
     if data.get("format"):
         details.append(str(data["format"]).upper())

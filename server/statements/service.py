@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from tortoise.functions import Count, Max, Sum
 
 from server.errors import NotFound
+from server.lib.dates import as_date, parse_month
 from server.members.access import Viewer, first_statement_month
 from server.statements.models import StatementLine
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NO_SUCH_STATEMENT = "ご指定の月のご請求明細は見つかりませんでした。"
 
 
@@ -69,7 +68,7 @@ async def visible_months(viewer: Viewer) -> list[MonthSummary]:
     return [
         MonthSummary(
             month=row["billing_month"],
-            billed_on=_as_date(row["billed"]),
+            billed_on=as_date(row["billed"]),  # an aggregate: SQLite gives text
             lines=int(row["count"]),
             total=int(row["total"] or 0),
         )
@@ -77,16 +76,9 @@ async def visible_months(viewer: Viewer) -> list[MonthSummary]:
     ]
 
 
-def _as_date(value: object) -> date:
-    # Aggregates bypass the field's conversion: SQLite hands back the ISO text.
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
 async def statement(viewer: Viewer, month: str) -> Statement:
     """One visible month of the member's own statements, or NotFound (never another's)."""
-    if not MONTH_RE.match(month) or month < first_statement_month(viewer):
+    if parse_month(month) is None or month < first_statement_month(viewer):
         raise NotFound(NO_SUCH_STATEMENT)
     lines = await StatementLine.filter(member_id=viewer.member_id, billing_month=month).order_by(
         "line_no"

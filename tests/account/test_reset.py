@@ -9,7 +9,7 @@ from server.audit.events import AccountEvent
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.lib.clock import FrozenClock
-from server.mail.models import OutboxMessage
+from server.outbox.models import OutboxMessage
 from tests.factories import make_account
 from tests.helpers import login, page, post_form
 from tests.smtp import deliver, mails_to, reset_link

@@ -12,7 +12,8 @@ from server.auth.models import Account
 from server.card.certificates import valid_until
 from server.card.models import CardCertificate
 from server.card.revocation import revoke_member_certificates
-from server.imports.service import Kind, import_file
+from server.imports.plan import Kind
+from server.imports.service import import_file
 from server.members.models import Member, MemberStatus
 from server.requests.stop import stop_service
 from tests.card.device import Device, verify

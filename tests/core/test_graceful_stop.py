@@ -22,8 +22,8 @@ from server import db
 from server.config import Settings
 from server.lib.clock import system_clock
 from server.mail.catcher import free_port
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
+from server.outbox.models import OutboxMessage, OutboxStatus
 from tests.helpers import csrf_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ from server.app import create_app
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.mail.catcher import MailCatcher, free_port
-from server.mail.outbox import enqueue_mail
-from server.mail.runtime import SENDER_KEY
+from server.mail.compose import enqueue_mail
+from server.outbox.runtime import SENDER_KEY
 from tests.conftest import make_settings
 from tests.factories import make_account
 from tests.helpers import login, wrong_sign_in

@@ -5,9 +5,9 @@ from __future__ import annotations
 from quart import Quart
 
 from server.auth.models import Session
-from server.mail.models import OutboxMessage
-from server.mail.outbox import enqueue
 from server.maintenance import purge_expired
+from server.outbox.models import OutboxMessage
+from server.outbox.queue import enqueue
 from server.staff.models import StaffSession, StaffSetupLink
 from tests.factories import make_account
 from tests.helpers import login

@@ -17,14 +17,15 @@ from server.account.models import AuthCode, Registration
 from server.audit.service import Actor
 from server.auth.models import Account
 from server.config import Settings
+from server.imports.plan import Kind
 from server.imports.reader import ImportRejected
-from server.imports.service import Kind, import_file
+from server.imports.service import import_file
 from server.lib.clock import FrozenClock
 from server.lib.text import AddressInvalid, valid_email
 from server.mail.catcher import MailCatcher
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.members.models import Member
+from server.outbox.models import OutboxMessage, OutboxStatus
 from server.requests.models import EmailChange
 from server.staff.models import StaffUser
 from tests.account.flows import give_email, identify, issue

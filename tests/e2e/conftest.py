@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from server.mail.catcher import MailCatcher
 from tests.dbutil import TemplateDatabase
-from tests.e2e.mailcatcher import MailCatcher
+from tests.e2e.helpers import start_catcher, stop_catcher
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -121,10 +122,9 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def mail_catcher() -> Iterator[MailCatcher]:
     """A real SMTP server (aiosmtpd) that keeps what the app sends."""
-    catcher = MailCatcher(free_port())
-    catcher.start()
+    catcher = start_catcher()
     yield catcher
-    catcher.stop()
+    stop_catcher(catcher)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Page
 
-from tests.e2e import mailcatcher
+from server.mail.catcher import MailCatcher
+from tests.smtp import messages_to
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
@@ -25,14 +26,29 @@ DEMO_NAME = "山田 花子"
 DEMO_KANA = "ヤマダ ハナコ"
 DEMO_NUMBER = "00012345"
 CODE_RE = re.compile(r"認証コード：(\d{6})")
+# The catchers started here; `sign_in` reads codes from the newest.
+_catchers: list[MailCatcher] = []
+
+
+def start_catcher() -> MailCatcher:
+    """A real SMTP server on a free port, the one `sign_in` reads mailed codes from."""
+    catcher = MailCatcher().start()
+    _catchers.append(catcher)
+    return catcher
+
+
+def stop_catcher(catcher: MailCatcher) -> None:
+    """Stop a catcher from `start_catcher`."""
+    _catchers.remove(catcher)
+    catcher.stop()
 
 
 def sign_in(
     page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD, *, remember: bool = True
 ) -> None:
     """Sign in through the real form; answer the mailed code when the browser is new."""
-    catcher = mailcatcher.current()
-    seen = len(catcher.messages_to(email))
+    catcher = _catchers[-1]
+    seen = len(messages_to(catcher, email))
     page.goto("/login")
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
@@ -48,11 +64,13 @@ def sign_in(
     page.wait_for_load_state()
 
 
-def _wait_for_code(catcher: Any, email: str, seen: int, timeout: float = 15) -> re.Match[str]:
+def _wait_for_code(
+    catcher: MailCatcher, email: str, seen: int, timeout: float = 15
+) -> re.Match[str]:
     """The code in the first new mail that has one (other mail may arrive in between)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for message in catcher.messages_to(email)[seen:]:
+        for message in messages_to(catcher, email)[seen:]:
             body = message.get_body(preferencelist=("plain",))
             match = CODE_RE.search(body.get_content() if body else "")
             if match:

@@ -7,9 +7,9 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
+from server.mail.catcher import MailCatcher
 from tests.e2e.conftest import LiveServer
 from tests.e2e.helpers import DEMO_EMAIL, sign_in
-from tests.e2e.mailcatcher import MailCatcher
 from tests.e2e.test_passkeys import (
     NO_CONDITIONAL_UI,
     add_passkey_in_settings,
@@ -17,12 +17,13 @@ from tests.e2e.test_passkeys import (
     sign_out,
     virtual_authenticator,
 )
+from tests.smtp import messages_to
 
 SUBJECT = "新しい端末からログインがありました"
 
 
 def new_device_mails(catcher: MailCatcher) -> list[Any]:
-    return [m for m in catcher.messages_to(DEMO_EMAIL) if SUBJECT in str(m["Subject"])]
+    return [m for m in messages_to(catcher, DEMO_EMAIL) if SUBJECT in str(m["Subject"])]
 
 
 def test_a_passkey_on_a_new_browser_is_mailed_once_and_shown_without_script(

@@ -7,9 +7,10 @@ import time
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from server.mail.catcher import MailCatcher
 from tests.e2e.conftest import LiveServer
-from tests.e2e.mailcatcher import MailCatcher
 from tests.e2e.test_passkeys import credentials, virtual_authenticator
+from tests.smtp import messages_to
 
 LINK_RE = re.compile(r"https?://\S+/staff/setup/[\w-]+")
 
@@ -17,7 +18,7 @@ LINK_RE = re.compile(r"https?://\S+/staff/setup/[\w-]+")
 def _setup_link(catcher: MailCatcher, email: str, timeout: float = 15) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for message in catcher.messages_to(email):
+        for message in messages_to(catcher, email):
             body = message.get_body(preferencelist=("plain",))
             match = LINK_RE.search(body.get_content() if body else "")
             if match:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
+from server.mail.catcher import MailCatcher
 from tests.e2e.conftest import LiveServer
-from tests.e2e.mailcatcher import MailCatcher
 from tests.e2e.test_passkeys import credentials, virtual_authenticator
 from tests.e2e.test_staff import _setup_link
 

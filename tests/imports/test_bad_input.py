@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from server.audit.service import Actor
+from server.imports.plan import Kind
 from server.imports.reader import MAX_FILE_BYTES, ImportRejected, Problem
-from server.imports.service import Kind, import_file
+from server.imports.service import import_file
 from server.members.models import Member
 from server.statements.models import StatementLine
 

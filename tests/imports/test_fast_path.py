@@ -31,7 +31,7 @@ def outcome(row: str, monkeypatch, fast: bool):
             patch.setattr(statements, "_plain", lambda cells, p: None)
             patch.setattr(statements, "_plain_columns", lambda table: None)
         try:
-            return dict(statements.parse(table, lambda m: None))
+            return dict(statements.parse(table, lambda *_: None))
         except ImportRejected as rejected:
             return [(p.column, p.reason) for p in rejected.problems]
 
@@ -71,7 +71,7 @@ def whole_file(rows: list[str], monkeypatch, fast: bool):
             patch.setattr(statements, "_plain", lambda cells, p: None)
             patch.setattr(statements, "_plain_columns", lambda table: None)
         try:
-            return list(statements.parse(table, lambda m: None).items())
+            return list(statements.parse(table, lambda *_: None).items())
         except ImportRejected as rejected:
             return [(p.line, p.column, p.value, p.reason) for p in rejected.problems]
 

@@ -11,8 +11,9 @@ from server.audit.events import ImportEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.capital.models import CapitalRecord
+from server.imports.plan import Kind
 from server.imports.reader import ImportRejected
-from server.imports.service import Kind, import_file
+from server.imports.service import import_file
 from server.lib.clock import FrozenClock
 from server.members.models import Category, Member, MemberStatus
 from server.statements.models import StatementLine
@@ -168,7 +169,7 @@ async def test_a_crash_mid_import_leaves_the_database_as_before(app, clock, monk
             raise RuntimeError("power cut")
         return await real_record(event, *args, **kwargs)
 
-    from server.mail.models import OutboxMessage
+    from server.outbox.models import OutboxMessage
 
     queued_before = await OutboxMessage.filter(channel="push").count()
     monkeypatch.setattr(service, "record", crash)
@@ -181,10 +182,10 @@ async def test_a_crash_mid_import_leaves_the_database_as_before(app, clock, monk
 
 async def test_a_crash_between_batches_rolls_back_earlier_batches(app, clock, monkeypatch) -> None:
     await run(Kind.MEMBERS, example("members.csv"), clock)
-    import server.imports.statements as statements
+    from server.imports import statement_plan
 
-    monkeypatch.setattr(statements, "BATCH", 2)
-    real_insert = statements.insert_rows
+    monkeypatch.setattr(statement_plan, "BATCH", 2)
+    real_insert = statement_plan.insert_rows
     calls = 0
 
     async def flaky(*args, **kwargs):
@@ -194,7 +195,7 @@ async def test_a_crash_between_batches_rolls_back_earlier_batches(app, clock, mo
             raise OSError("disk full")
         return await real_insert(*args, **kwargs)
 
-    monkeypatch.setattr(statements, "insert_rows", flaky)
+    monkeypatch.setattr(statement_plan, "insert_rows", flaky)
     with pytest.raises(OSError):
         await run(Kind.STATEMENTS, example("statements.csv"), clock)
     assert calls == 3
@@ -211,7 +212,7 @@ async def test_rejected_runs_are_audited(app, clock) -> None:
 
 
 async def test_an_import_queues_one_notice_per_changed_member_month(app, clock) -> None:
-    from server.mail.models import OutboxMessage
+    from server.outbox.models import OutboxMessage
 
     await run(Kind.MEMBERS, example("members.csv"), clock)
     await run(Kind.STATEMENTS, example("statements.csv"), clock)

@@ -12,7 +12,8 @@ from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.imports.models import MemberFieldOverride, Settlement
 from server.imports.overrides import KeptKind, Overwrite, change_request_sync
-from server.imports.service import Kind, import_file
+from server.imports.plan import Kind
+from server.imports.service import import_file
 from server.lib.clock import FrozenClock
 from server.members.models import Member, MemberStatus
 from server.requests.changes import set_change_state

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from server.audit.service import Actor
+from server.imports.plan import Kind
 from server.imports.reader import ImportRejected, WrongKind
-from server.imports.service import Kind, import_file
+from server.imports.service import import_file
 from server.statements.models import StatementLine
 from tests.imports.test_cli import mypage
 

@@ -15,12 +15,11 @@ from server.config import Settings
 from server.db import is_postgres
 from server.lib.clock import FrozenClock, system_clock
 from server.mail.catcher import MailCatcher, free_port
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.outbox import enqueue_mail
-from server.mail.sender import OutboxSender
+from server.mail.compose import enqueue_mail
+from server.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import PASSWORD, make_account
 from tests.helpers import page, post_form
-from tests.smtp import mails_to
+from tests.smtp import mails_to, outbox_sender
 
 
 async def eventually(check, seconds: float = 30) -> None:
@@ -52,7 +51,7 @@ def postgres_cluster() -> tuple[str, str]:
 async def test_the_sender_delivers_again_after_postgresql_restarts(
     app: Quart, settings: Settings, mailbox: MailCatcher
 ) -> None:
-    sender = OutboxSender(settings.replace(outbox_poll_seconds=0), system_clock)
+    sender = outbox_sender(settings.replace(outbox_poll_seconds=0), system_clock)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:
@@ -91,7 +90,7 @@ async def test_the_sender_delivers_again_after_the_sqlite_connection_broke(
 ) -> None:
     if is_postgres(settings.database_url):
         pytest.skip("SQLite's connection")
-    sender = OutboxSender(settings.replace(outbox_poll_seconds=0), system_clock)
+    sender = outbox_sender(settings.replace(outbox_poll_seconds=0), system_clock)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:
@@ -126,7 +125,7 @@ async def test_one_delivery_after_an_smtp_outage_pulls_the_waiting_mail_forward(
     app: Quart, settings: Settings, clock: FrozenClock
 ) -> None:
     port = free_port()
-    sender = OutboxSender(settings.replace(smtp_port=port), clock)
+    sender = outbox_sender(settings.replace(smtp_port=port), clock)
     for n in range(3):
         await enqueue_mail(f"m{n}@example.jp", "password_changed", settings, clock(), name="組合員")
     for attempt in range(4):  # SMTP is down: the backoff grows to 4 minutes
@@ -156,7 +155,7 @@ async def test_a_code_that_died_in_the_outbox_is_not_sent_and_the_page_says_so(
 ) -> None:
     account = await make_account(email="hanako@example.jp")
     port = free_port()
-    sender = OutboxSender(settings.replace(smtp_port=port), clock)
+    sender = outbox_sender(settings.replace(smtp_port=port), clock)
     answer = await post_form(client, "/login", {"email": account.email, "password": PASSWORD})
     assert answer.headers["Location"].startswith("/login/code")
     await sender.run_once()  # SMTP down
@@ -243,7 +242,7 @@ async def test_a_failed_transaction_begin_does_not_wedge_the_sender(
     url = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
     settings = make_settings(url, tmp_path, smtp_host=mailbox.host, smtp_port=mailbox.port)
     await db.init_db(url)
-    sender = OutboxSender(settings.replace(outbox_poll_seconds=0), system_clock)
+    sender = outbox_sender(settings.replace(outbox_poll_seconds=0), system_clock)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:
@@ -284,7 +283,7 @@ async def test_a_registration_code_that_died_unsent_asks_for_a_new_one(
     await identify(client, member, await issue(member, clock()))
     await give_email(client, "hanako@example.jp")
     port = free_port()
-    sender = OutboxSender(settings.replace(smtp_port=port), clock)
+    sender = outbox_sender(settings.replace(smtp_port=port), clock)
     await sender.run_once()  # SMTP down
     clock.advance(minutes=10)
     await sender.run_once()  # the code died on the way: not sent, marked expired
@@ -304,6 +303,6 @@ async def test_a_reset_link_waiting_past_its_30_minutes_is_never_sent(
     row = await OutboxMessage.get()
     assert row.expires_at == clock() + timedelta(minutes=30)
     clock.advance(minutes=30)
-    await OutboxSender(settings, clock).run_once()  # SMTP is up, but too late
+    await outbox_sender(settings, clock).run_once()  # SMTP is up, but too late
     assert mails_to("hanako@example.jp") == []
     assert (await OutboxMessage.get()).status == OutboxStatus.EXPIRED

@@ -14,12 +14,13 @@ from server.audit.models import AuditEvent
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.mail.catcher import MailCatcher, free_port
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.outbox import enqueue, enqueue_mail
-from server.mail.sender import OutboxSender
+from server.mail.compose import enqueue_mail
+from server.mail.smtp import OUTLET_KEY
+from server.outbox.models import OutboxMessage, OutboxStatus
+from server.outbox.queue import enqueue
 from tests.factories import make_account
 from tests.helpers import page, post_form
-from tests.smtp import deliver, mails_to
+from tests.smtp import deliver, mails_to, openers, outbox_sender
 
 
 async def queue_mails(settings: Settings, clock: FrozenClock, count: int) -> None:
@@ -59,7 +60,7 @@ async def test_smtp_down_then_up_delivers_everything_exactly_once(
     port = free_port()
     down = settings.replace(smtp_port=port)
     await queue_mails(settings, clock, 3)
-    sender = OutboxSender(down, clock)
+    sender = outbox_sender(down, clock)
     assert await sender.run_once() == 3  # three attempts, all refused
     rows = await OutboxMessage.all().order_by("id")
     assert all(r.status == OutboxStatus.PENDING and r.attempts == 1 for r in rows)
@@ -93,10 +94,10 @@ async def test_gives_up_after_the_configured_time_and_records_it(
 ) -> None:
     down = settings.replace(smtp_port=free_port(), outbox_give_up_hours=1)
     await queue_mails(settings, clock, 1)
-    sender = OutboxSender(down, clock)
+    sender = outbox_sender(down, clock)
     await sender.run_once()
     clock.advance(minutes=61)
-    with caplog.at_level(logging.ERROR, logger="server.mail.sender"):
+    with caplog.at_level(logging.ERROR, logger="server.outbox.sender"):
         assert await sender.run_once() == 1
     row = await OutboxMessage.get()
     assert row.status == OutboxStatus.FAILED and row.attempts == 2
@@ -119,7 +120,7 @@ async def test_wrong_smtp_password_is_reported_without_blocking_the_request(
             smtp_port=server.port, smtp_username="mypage", smtp_password="wrong-password"
         )
         with caplog.at_level(logging.WARNING):
-            assert await OutboxSender(wrong, clock).run_once() == 1
+            assert await outbox_sender(wrong, clock).run_once() == 1
         assert "SMTP authentication failed" in caplog.text
         assert "wrong-password" not in caplog.text
         row = await OutboxMessage.get()
@@ -129,7 +130,7 @@ async def test_wrong_smtp_password_is_reported_without_blocking_the_request(
         # The operator fixes the password: the kept mail goes out.
         right = wrong.replace(smtp_password="right-password")
         clock.advance(seconds=30)
-        assert await OutboxSender(right, clock).run_once() == 1
+        assert await outbox_sender(right, clock).run_once() == 1
         assert [m.rcpt_to for m in server.messages] == [("hanako@example.jp",)]
     finally:
         server.stop()
@@ -141,7 +142,7 @@ async def test_two_senders_send_each_mail_once(
     # On PostgreSQL the senders claim with FOR UPDATE SKIP LOCKED, on SQLite
     # with conditional updates; either way no mail goes out twice.
     await queue_mails(settings, clock, 45)
-    first, second = OutboxSender(settings, clock), OutboxSender(settings, clock)
+    first, second = outbox_sender(settings, clock), outbox_sender(settings, clock)
     counts = await asyncio.gather(first.run_once(), second.run_once(), first.run_once())
     assert sum(counts) == 45
     assert len(mailbox.messages) == 45
@@ -160,7 +161,7 @@ async def test_a_channel_without_handler_fails_for_good(
     app: Quart, settings: Settings, clock: FrozenClock
 ) -> None:
     await enqueue("carrier-pigeon", {"to": "x"}, clock())
-    assert await OutboxSender(settings, clock).run_once() == 1
+    assert await outbox_sender(settings, clock).run_once() == 1
     row = await OutboxMessage.get()
     assert row.status == OutboxStatus.FAILED and "no handler" in row.last_error
 
@@ -196,7 +197,7 @@ async def test_development_catches_mail_at_dev_mail(
         status, html = await page(client, "/dev/mail")
         assert status == 200 and "まだメールはありません" in html
         await post_form(client, "/password/forgot", {"email": "hanako@example.jp"})
-        catcher = serving.config["MYPAGE_MAIL_CATCHER"]
+        catcher = serving.config[OUTLET_KEY].catcher
         await wait_for(lambda: catcher.messages)
         status, html = await page(client, "/dev/mail")
         assert "パスワード再設定のご案内" in html
@@ -215,7 +216,7 @@ async def test_smtp_host_wins_in_development(
     dev = settings.replace(env="development", outbox_sender=True)
     serving = create_app(dev, clock=clock)
     async with serving.test_app():
-        assert "MYPAGE_MAIL_CATCHER" not in serving.config
+        assert serving.config[OUTLET_KEY].catcher is None
         await enqueue_mail("hanako@example.jp", "password_changed", dev, clock(), name="山田")
         await wait_for(lambda: mails_to("hanako@example.jp"))
 
@@ -223,10 +224,11 @@ async def test_smtp_host_wins_in_development(
 async def test_the_worker_delivers_until_stopped(
     app: Quart, settings: Settings, clock: FrozenClock, mailbox: MailCatcher
 ) -> None:
-    from server.mail.runtime import run_worker
+    from server.outbox.runtime import run_worker
 
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings.replace(outbox_poll_seconds=0), clock, stop))
+    quick = settings.replace(outbox_poll_seconds=0)
+    worker = asyncio.create_task(run_worker(quick, clock, stop, openers(quick)))
     await enqueue_mail("hanako@example.jp", "password_changed", settings, clock(), name="山田")
     await wait_for(lambda: mails_to("hanako@example.jp"))
     stop.set()

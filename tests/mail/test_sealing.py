@@ -13,12 +13,12 @@ from tortoise.connection import get_connection
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.mail.catcher import MailCatcher, free_port
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.outbox import enqueue, enqueue_mail
-from server.mail.sender import OutboxSender
+from server.mail.compose import enqueue_mail
+from server.outbox.models import OutboxMessage, OutboxStatus
+from server.outbox.queue import enqueue
 from tests.factories import PASSWORD, make_account
 from tests.helpers import page, post_form
-from tests.smtp import CODE_RE, deliver, mails_to, reset_link
+from tests.smtp import CODE_RE, deliver, mails_to, outbox_sender, reset_link
 
 ADDRESS = "hanako@example.jp"
 
@@ -96,13 +96,13 @@ async def test_a_mail_waiting_out_an_outage_keeps_no_readable_code(
     await enqueue_mail(
         ADDRESS, "login_code", settings, clock(), **_code_context("402715"), name="山田 花子"
     )
-    down = OutboxSender(settings.replace(smtp_port=free_port()), clock)
+    down = outbox_sender(settings.replace(smtp_port=free_port()), clock)
     assert await down.run_once() == 1
     row = await OutboxMessage.get()
     assert row.status == OutboxStatus.PENDING and row.attempts == 1
     assert "402715" not in await raw_rows()
     clock.advance(seconds=30)
-    assert await OutboxSender(settings, clock).run_once() == 1
+    assert await outbox_sender(settings, clock).run_once() == 1
     [mail] = mails_to(ADDRESS)
     assert "認証コード：402715" in mail.body
     assert "402715" not in await raw_rows()
@@ -115,7 +115,7 @@ async def test_a_mail_that_failed_for_good_keeps_no_body(
     await enqueue_mail(
         ADDRESS, "login_code", settings, clock(), **_code_context("918273"), name="山田 花子"
     )
-    down = OutboxSender(settings.replace(smtp_port=free_port()), clock)
+    down = outbox_sender(settings.replace(smtp_port=free_port()), clock)
     await down.run_once()
     clock.advance(hours=settings.outbox_give_up_hours)
     await down.run_once()
@@ -134,7 +134,7 @@ async def test_a_body_sealed_under_an_old_secret_key_fails_at_once(
         ADDRESS, "login_code", settings, clock(), **_code_context("555123"), name="山田 花子"
     )
     rotated = settings.replace(secret_key="another-secret-key-of-forty-characters-x")
-    assert await OutboxSender(rotated, clock).run_once() == 1
+    assert await outbox_sender(rotated, clock).run_once() == 1
     row = await OutboxMessage.get()
     assert row.status == OutboxStatus.FAILED and row.last_error.startswith("body not readable")
     assert mails_to(ADDRESS) == []
@@ -152,7 +152,7 @@ async def test_a_seal_moved_to_another_recipient_does_not_open(
     await OutboxMessage.filter(id=row.id).update(
         payload={**row.payload, "to": "attacker@example.jp"}
     )
-    await OutboxSender(settings, clock).run_once()
+    await outbox_sender(settings, clock).run_once()
     assert mailbox.messages == []
     assert (await OutboxMessage.get()).status == OutboxStatus.FAILED
 
@@ -176,10 +176,10 @@ async def test_delivered_and_expired_rows_hold_no_body(
         **_code_context("246810"),
         name="山田 太郎",
     )
-    down = OutboxSender(settings.replace(smtp_port=free_port()), clock)
+    down = outbox_sender(settings.replace(smtp_port=free_port()), clock)
     await down.run_once()
     clock.advance(minutes=10)
-    await OutboxSender(settings, clock).run_once()
+    await outbox_sender(settings, clock).run_once()
     rows = await OutboxMessage.all().order_by("id")
     assert [r.status for r in rows] == [OutboxStatus.SENT, OutboxStatus.EXPIRED]
     for row in rows:

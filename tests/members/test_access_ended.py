@@ -15,7 +15,8 @@ from server.audit.service import Actor
 from server.auth.models import Account, AccountState, Session
 from server.auth.sessions import start_session
 from server.auth.web import session_policy
-from server.imports.service import Kind, import_file
+from server.imports.plan import Kind
+from server.imports.service import import_file
 from server.lib.clock import FrozenClock
 from server.members.models import Member
 from tests.account.flows import give_code, give_email, give_password, identify, issue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -10,21 +9,18 @@ import pytest
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.mail.sealing import open_body
+from server.outbox.channels import DeliveryError, RetryAfter
+from server.push.channel import push_channel
 from server.push.delivery import deliver_notice
 from server.push.models import PushDelivery, PushSubscription
-from server.push.outbox_bridge import (
-    DeliveryError,
-    RetryAfter,
-    deliver_push_message,
-    queued,
-)
 from server.push.sender import PushClient, close_shared_clients
 from server.push.service import queue_statement_notices
 from server.push.vapid import load_vapid
 from tests.factories import make_account
-from tests.helpers import login
+from tests.helpers import login, queued
 from tests.push.conftest import VAPID_PUBLIC
 from tests.push.receiver import Answer, Device, PushReceiver, verify_vapid
+from tests.smtp import outbox_sender
 
 
 async def subscribe(client, device: Device, email: str) -> None:
@@ -227,13 +223,6 @@ async def test_mail_fallback_and_topics_follow_the_members_choice(
     assert [m for m in await queued("mail") if m.payload["template"] == "push_notice"] == []
 
 
-@dataclass
-class OutboxContext:
-    """The part of the outbox's DeliveryContext the push handler reads."""
-
-    settings: Settings
-
-
 async def test_the_outbox_handler_delivers_a_queued_notice(
     app, client, settings, clock, receiver
 ) -> None:
@@ -242,7 +231,7 @@ async def test_the_outbox_handler_delivers_a_queued_notice(
     await subscribe(client, device, "hanako@example.jp")
     await queue_statement_notices([(account.member_id, "2026-11")], clock())
     try:
-        await deliver_push_message(await queued_payload(account.member_id), OutboxContext(settings))
+        await push_channel(settings).deliver(await queued_payload(account.member_id))
     finally:
         await close_shared_clients()
     assert device.decrypt(receiver.to(device.endpoint)[0].body)["title"] == "ご請求明細のお知らせ"
@@ -286,8 +275,7 @@ async def test_a_device_turned_off_while_its_notice_is_on_the_wire(
 async def test_the_outbox_sender_delivers_push_rows_together_and_honours_retry_after(
     app, client, settings, clock, receiver
 ) -> None:
-    from server.mail.models import OutboxMessage, OutboxStatus
-    from server.mail.sender import OutboxSender
+    from server.outbox.models import OutboxMessage, OutboxStatus
 
     hanako = await make_account(email="hanako@example.jp")
     taro = await make_account(email="taro@example.jp")
@@ -299,7 +287,7 @@ async def test_the_outbox_sender_delivers_push_rows_together_and_honours_retry_a
     await queue_statement_notices(
         [(hanako.member_id, "2026-11"), (taro.member_id, "2026-11")], clock()
     )
-    sender = OutboxSender(settings, clock)
+    sender = outbox_sender(settings, clock)
     try:
         await sender.run_once()
         rows = {r.payload["member_id"]: r for r in await OutboxMessage.filter(channel="push")}
@@ -314,3 +302,14 @@ async def test_the_outbox_sender_delivers_push_rows_together_and_honours_retry_a
     assert (await OutboxMessage.get(id=waiting.id)).status == OutboxStatus.SENT
     assert first.decrypt(receiver.to(first.endpoint)[0].body)["url"] == "/statements/2026-11"
     assert len(receiver.to(second.endpoint)) == 2  # the 429, then the delivery
+
+
+async def test_the_app_closes_its_push_connections_when_it_stops(settings, clock) -> None:
+    from server.app import create_app
+    from server.push.sender import shared_client
+
+    serving = create_app(settings.replace(outbox_sender=True), clock=clock)
+    async with serving.test_app():
+        client = await shared_client(settings, load_vapid(settings))
+        assert not client.session.closed
+    assert client.session.closed

@@ -12,8 +12,7 @@ from py_vapid import Vapid
 
 from server.config import ConfigError, Settings
 from server.lib.useragent import browser_and_system
-from server.mail.models import OutboxStatus
-from server.push.outbox_bridge import queued
+from server.outbox.models import OutboxStatus
 from server.push.service import (
     host_allowed,
     push_body,
@@ -27,6 +26,7 @@ from server.push.vapid import (
     b64url_decode,
     load_vapid,
 )
+from tests.helpers import queued
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -158,7 +158,7 @@ async def test_staff_apply_changes_the_member_and_the_name_shown(
     states = [m.subject for m in await mails.to(account.email)]
     assert len(states) == 2 and "処理中" in states[0] and "反映済" in states[1]
     # The same updates are queued as push notices (topic: change-request updates).
-    from server.push.outbox_bridge import queued
+    from tests.helpers import queued
 
     notices = [q.payload for q in await queued("push")]
     assert [(n["topic"], n["member_id"]) for n in notices] == [("change_requests", member.id)] * 2

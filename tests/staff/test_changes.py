@@ -8,10 +8,9 @@ from quart import Quart
 
 from server.audit.models import AuditEvent
 from server.members.models import Member
-from server.push.outbox_bridge import queued
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 from tests.factories import make_account, make_member
-from tests.helpers import login, page, post_form
+from tests.helpers import login, page, post_form, queued
 from tests.imports.test_kept_facts import members_file, run
 from tests.requests.test_changes import FORM  # the change form as the member fills it
 from tests.smtp import deliver, mails_to

@@ -21,6 +21,7 @@ from server.staff.imports.models import ImportUpload, UploadState
 from server.staff.imports.service import KEEP_DAYS, MAX_UPLOAD_BYTES
 from server.statements.models import StatementLine
 from tests.helpers import csrf_of, page, post_form
+from tests.smtp import deliver
 from tests.staff.helpers import signed_in_staff
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -55,7 +56,10 @@ async def upload_example(client: Any, kind: str, name: str) -> tuple[str, str]:
 
 
 async def apply(client: Any, location: str) -> Any:
-    return await post_form(client, f"{location}/apply", {}, token_from=location)
+    """Press 取り込む, then let the outbox worker run what it queued."""
+    response = await post_form(client, f"{location}/apply", {}, token_from=location)
+    await deliver(client.app)
+    return response
 
 
 async def test_upload_dry_runs_then_apply_imports_once(app: Quart) -> None:
@@ -71,7 +75,7 @@ async def test_upload_dry_runs_then_apply_imports_once(app: Quart) -> None:
 
     response = await apply(client, location)
     assert response.status_code == 303
-    assert response.headers["Location"] == f"{location}?done=applied"
+    assert response.headers["Location"] == f"{location}?done=queued"
     _, html = await page(client, response.headers["Location"])
     assert "取り込みました。" in html and "取り込み済み" in html and staff.name in html
     assert ">取り込む</button>" not in html
@@ -172,7 +176,7 @@ async def test_a_file_that_stopped_passing_is_marked_and_nothing_changes(app: Qu
     statements, _ = await upload_example(client, "statements", "statements.csv")
     await Member.filter(member_no="10000001").delete()  # the members changed meanwhile
     response = await apply(client, statements)
-    assert response.headers["Location"] == f"{statements}?done=failed"
+    assert response.headers["Location"] == f"{statements}?done=queued"
     _, html = await page(client, response.headers["Location"])
     assert "取り込めませんでした" in html and "エラーあり" in html
     assert await StatementLine.all().count() == 0
@@ -328,7 +332,9 @@ async def apply_choosing(client: Any, location: str, *keys: str) -> Any:
     """Apply with the conflicts' checkboxes ticked (「ファイルの値で上書きする」)."""
     _, html = await page(client, location)
     form = MultiDict([("csrf_token", csrf_of(html)), *(("overwrite", key) for key in keys)])
-    return await client.post(f"{location}/apply", form=form)
+    response = await client.post(f"{location}/apply", form=form)
+    await deliver(client.app)
+    return response
 
 
 async def test_a_withdrawal_recorded_by_a_clerk_is_a_conflict_the_operator_decides(

@@ -11,14 +11,13 @@ from quart.typing import TestClientProtocol as HttpClient
 from server.audit.models import AuditEvent
 from server.config import Settings
 from server.lib.clock import FrozenClock
-from server.mail.models import OutboxMessage
 from server.notices.models import CoopNotice
+from server.outbox.models import OutboxMessage
 from server.push.delivery import deliver_notice
-from server.push.outbox_bridge import queued
 from server.push.sender import PushClient
 from server.push.vapid import load_vapid
 from tests.factories import make_account
-from tests.helpers import login, page, post_form
+from tests.helpers import login, page, post_form, queued
 
 # The push tests' fixtures: settings aimed at the local receiver, and the receiver.
 from tests.push.conftest import receiver, settings  # noqa: F401

@@ -9,7 +9,8 @@ from pathlib import Path
 from quart import Quart
 
 from server.audit.service import Actor
-from server.imports.service import Kind, import_file
+from server.imports.plan import Kind
+from server.imports.service import import_file
 from server.lib.clock import FrozenClock
 from server.statements.pdf_cache import PdfCache, pdf_cache
 from tests.factories import make_account, make_member

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from server.mail.models import OutboxStatus
+from server.outbox.models import OutboxStatus
 from tortoise import fields
 
 class Migration(migrations.Migration):

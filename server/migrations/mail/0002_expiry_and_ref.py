@@ -3,7 +3,7 @@ from typing import Any
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-from server.mail.models import OutboxStatus
+from server.outbox.models import OutboxStatus
 from server.migrations.operations import AddColumnIndex
 
 

@@ -13,7 +13,7 @@ from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import DomainError, NotFound
 from server.lib.text import AddressInvalid, valid_email
-from server.mail.outbox import enqueue_mail
+from server.mail.compose import enqueue_mail
 from server.passkeys import webauthn as wa
 from server.security import new_token, token_hash
 from server.staff.models import StaffRole, StaffSetupLink, StaffUser

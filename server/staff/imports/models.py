@@ -6,14 +6,20 @@ from enum import StrEnum
 
 from tortoise import fields, models
 
+# The outbox channel an upload's apply waits on for the worker.
+IMPORTS_CHANNEL = "imports"
+
 
 class UploadState(StrEnum):
-    """Where an upload stands: checked, refused by its dry run, being applied, applied."""
+    """Where an upload stands: checked or refused, then queued, applying, applied or failed."""
 
     CHECKED = "checked"
     REJECTED = "rejected"
+    QUEUED = "queued"
     APPLYING = "applying"
     APPLIED = "applied"
+    # The apply stopped on something other than the file (nothing was written).
+    FAILED = "failed"
 
 
 class ImportUpload(models.Model):
@@ -49,6 +55,12 @@ class ImportUpload(models.Model):
     # Portal-recorded facts the file would revert: conflicts and changes still
     # waiting for the core system (dry run; after apply, what was kept or overwritten).
     kept: list | None = fields.JSONField(null=True)
+    # While the worker applies it: what it is doing, and rows done of the total.
+    progress_message = fields.CharField(max_length=200, db_default="")
+    progress_done = fields.IntField(db_default=0)
+    progress_total = fields.IntField(db_default=0)
+    # Why a failed apply failed, in Japanese for the staff page.
+    failure = fields.CharField(max_length=500, db_default="")
 
     class Meta:
         table = "staff_import_upload"

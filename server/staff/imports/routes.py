@@ -1,4 +1,4 @@
-"""Staff console: upload a core-system CSV, see its dry run, apply it, the history (E1)."""
+"""Staff console: upload a core-system CSV, see its dry run, queue its apply, the history."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import accepts_upload, now
-from server.staff.imports import service
+from server.outbox.runtime import wake_sender
+from server.staff.imports import display, service
 from server.staff.imports.models import UploadState
 from server.staff.web import PREFIX, current_staff, staff_request_actor, staff_required
 
@@ -24,11 +25,11 @@ async def _index_page(
         "staff/imports/index.html",
         kinds=service.KIND_CHOICES,
         selected=kind,
-        history=await service.history(),
+        history=await display.history(),
         error=error,
         keep_days=service.KEEP_DAYS,
         max_mb=service.MAX_FILE_BYTES // 1024 // 1024,
-        counts_text=service.counts_text,
+        counts_text=display.counts_text,
     )
     return body, status
 
@@ -65,24 +66,25 @@ async def upload() -> ResponseReturnValue:
 @bp.get("/<int:upload_id>")
 @staff_required
 async def result(upload_id: int) -> ResponseReturnValue:
-    """One upload: the dry run's counts or its row errors, the apply button, the outcome."""
+    """One upload: the dry run's counts or its row errors, the apply button, progress, outcome."""
     await service.drop_expired(now())
-    upload = await service.get_upload(upload_id)
-    kept = await service.has_bytes(upload_id)
+    upload = await display.get_upload(upload_id)
+    kept = await display.has_bytes(upload_id)
     return await render_template(
         "staff/imports/result.html",
         upload=upload,
-        kind_label=service.kind_label(upload.kind),
-        state_label=service.state_label(upload, kept),
-        can_apply=upload.state == UploadState.CHECKED and kept,
-        problems=service.problems_of(upload),
-        conflicts=service.conflicts_of(upload),
-        waiting=service.waiting_of(upload),
-        counts_text=service.counts_text,
-        uploaded_by=await service.staff_name(upload.uploaded_by_id),
-        applied_by=await service.staff_name(upload.applied_by_id),
+        kind_label=display.kind_label(upload.kind),
+        state_label=display.state_label(upload, kept),
+        can_apply=upload.state in (UploadState.CHECKED, UploadState.FAILED) and kept,
+        under_way=upload.state in display.UNDER_WAY,
+        problems=display.problems_of(upload),
+        conflicts=display.conflicts_of(upload),
+        waiting=display.waiting_of(upload),
+        counts_text=display.counts_text,
+        uploaded_by=await display.staff_name(upload.uploaded_by_id),
+        applied_by=await display.staff_name(upload.applied_by_id),
         keep_days=service.KEEP_DAYS,
-        same_file=await service.same_file_applied(upload),
+        same_file=await display.same_file_applied(upload),
         done=request.args.get("done", ""),
     )
 
@@ -91,14 +93,14 @@ async def result(upload_id: int) -> ResponseReturnValue:
 @staff_required
 @rate_limit(5, timedelta(minutes=1))
 async def apply(upload_id: int) -> ResponseReturnValue:
-    """Import a checked upload for real (all or nothing), once; ticked conflicts take the file."""
+    """Queue a checked upload's import (all or nothing, once); ticked conflicts take the file."""
     form = await request.form
-    upload = await service.apply_upload(
+    await service.apply_upload(
         upload_id,
         current_staff().id,
         staff_request_actor(),
         now(),
         overwrite=form.getlist("overwrite")[:10_000],
     )
-    done = "applied" if upload.state == UploadState.APPLIED else "failed"
-    return redirect(f"{PREFIX}/imports/{upload_id}?done={done}", 303)
+    wake_sender()  # the worker in this process starts now rather than at its next poll
+    return redirect(f"{PREFIX}/imports/{upload_id}?done=queued", 303)

@@ -1,26 +1,27 @@
-"""Staff imports: store an uploaded CSV, dry-run it, apply it once, list the history."""
+"""Staff imports: store an uploaded CSV and dry-run it; queue its apply, once, for the worker."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from server.audit.events import ImportStaffEvent
 from server.audit.service import Actor, record
-from server.errors import DomainError, NotFound
-from server.imports.overrides import Overwrite
+from server.errors import DomainError
+from server.imports.plan import KIND_LABELS, Kind
 from server.imports.reader import MAX_FILE_BYTES, ImportRejected, Problem
-from server.imports.service import KIND_LABELS, Kind, import_file
-from server.staff.imports.models import ImportUpload, UploadState
-from server.staff.models import StaffUser
+from server.imports.service import import_file
+from server.outbox.queue import enqueue
+from server.staff.imports.display import get_upload
+from server.staff.imports.models import IMPORTS_CHANNEL, ImportUpload, UploadState
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,6 @@ KEEP_DAYS = 7
 # process died): the file may be applied again, which is safe because a
 # re-run of the same file changes nothing.
 STALE_APPLY = timedelta(hours=1)
-HISTORY_LIMIT = 100
-# Applies in progress (a reference keeps each task alive until it is done).
-_RUNNING: set[asyncio.Task[ImportUpload]] = set()
 BINARY_STARTS = {
     b"PK\x03\x04": "Excelブック（.xlsx）や ZIP などの圧縮ファイル",
     b"\xd0\xcf\x11\xe0": "古い形式のExcelブック（.xls）",
@@ -43,34 +41,7 @@ BINARY_STARTS = {
     b"\x89PNG": "画像ファイル",
     b"\xff\xd8\xff": "画像ファイル",
 }
-STATE_LABELS = {
-    UploadState.CHECKED: "確認のみ",
-    UploadState.REJECTED: "エラーあり",
-    UploadState.APPLYING: "取り込み中",
-    UploadState.APPLIED: "取り込み済み",
-}
 KIND_CHOICES = [(kind.value, KIND_LABELS[kind]) for kind in Kind]
-# Every column but the stored bytes, for pages that only show what happened.
-SUMMARY_FIELDS = (
-    "id",
-    "kind",
-    "filename",
-    "size",
-    "sha256",
-    "state",
-    "encoding",
-    "rows",
-    "counts",
-    "problems",
-    "problem_total",
-    "uploaded_by_id",
-    "uploaded_at",
-    "apply_started_at",
-    "applied_at",
-    "applied_by_id",
-    "applied_counts",
-    "kept",
-)
 
 
 class UploadRefused(DomainError):
@@ -87,17 +58,6 @@ class ApplyRefused(DomainError):
     """This upload cannot be applied (already applied, has errors, expired, running)."""
 
     status = 409
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One upload as the history table shows it."""
-
-    upload: ImportUpload
-    kind_label: str
-    state_label: str
-    uploaded_by: str
-    applied_by: str
 
 
 def parse_kind(value: str) -> Kind:
@@ -146,16 +106,9 @@ def check_upload(filename: str, data: bytes) -> None:
         )
 
 
-def _problem_rows(problems: Sequence[Problem]) -> list[list[Any]]:
+def problem_rows(problems: Sequence[Problem]) -> list[list[Any]]:
+    """Row errors as stored on an upload: line, column, value (cut), reason."""
     return [[p.line, p.column, p.value[:200], p.reason] for p in problems]
-
-
-def problems_of(upload: ImportUpload) -> list[Problem]:
-    """The stored row errors of an upload, as the import service reported them."""
-    return [
-        Problem(int(line), str(col), str(val), str(why))
-        for line, col, val, why in upload.problems or []
-    ]
 
 
 def _file_level(rejected: ImportRejected) -> bool:
@@ -197,7 +150,7 @@ async def upload_and_check(
     filename = clean_filename(filename)
     digest = hashlib.sha256(data).hexdigest()
 
-    def progress(message: str) -> None:
+    def progress(message: str, done: int, total: int) -> None:
         log.info("staff import %s (%s): %s", filename, kind, message)
 
     fields: dict[str, Any] = {
@@ -224,7 +177,7 @@ async def upload_and_check(
             **fields,
             state=UploadState.REJECTED,
             data=None,
-            problems=_problem_rows(rejected.problems),
+            problems=problem_rows(rejected.problems),
             problem_total=rejected.total,
         )
         await record(
@@ -254,63 +207,41 @@ async def upload_and_check(
     return upload
 
 
-def conflicts_of(upload: ImportUpload) -> list[dict[str, Any]]:
-    """The stored conflicts with facts recorded in the console (labels in Japanese)."""
-    return [k for k in upload.kept or [] if k.get("kind") == "conflict"]
-
-
-def waiting_of(upload: ImportUpload) -> list[dict[str, Any]]:
-    """Approved changes the file does not carry yet (基幹システム反映待ち)."""
-    return [k for k in upload.kept or [] if k.get("kind") == "waiting"]
-
-
-async def get_upload(upload_id: int) -> ImportUpload:
-    """An upload without its bytes (404 when there is none)."""
-    upload = await ImportUpload.filter(id=upload_id).only(*SUMMARY_FIELDS).first()
-    if upload is None:
-        raise NotFound("アップロードされたファイルが見つかりません。")
-    return upload
-
-
-async def has_bytes(upload_id: int) -> bool:
-    """True while the file itself is still kept (so it can be applied)."""
-    return await ImportUpload.filter(id=upload_id, data__isnull=False).exists()
-
-
-async def same_file_applied(upload: ImportUpload) -> ImportUpload | None:
-    """An earlier upload of the same bytes and kind that was applied (re-running is harmless)."""
-    return (
-        await ImportUpload.filter(
-            sha256=upload.sha256, kind=upload.kind, state=UploadState.APPLIED, id__lt=upload.id
-        )
-        .order_by("-applied_at")
-        .only(*SUMMARY_FIELDS)
-        .first()
-    )
-
-
-def state_label(upload: ImportUpload, kept: bool = True) -> str:
-    """確認のみ / エラーあり / 取り込み中 / 取り込み済み (and when a checked file expired)."""
-    label = STATE_LABELS[UploadState(upload.state)]
-    if upload.state == UploadState.CHECKED and not kept:
-        return label + "（保存期間切れ）"
-    return label
-
-
 async def _refuse(upload: ImportUpload, message: str, actor: Actor, now: datetime) -> None:
     await record(ImportStaffEvent.APPLY_REFUSED, actor, now, upload=upload.id, reason=message)
     raise ApplyRefused(message)
 
 
-async def _claim(upload_id: int, staff_id: int, now: datetime) -> bool:
-    # One conditional UPDATE: of two clicks (or two staff) only one gets the file.
-    free = Q(state=UploadState.CHECKED) | Q(
+async def _queue(
+    upload_id: int, staff_id: int, actor: Actor, now: datetime, overwrite: frozenset[str]
+) -> bool:
+    """Mark a checked upload 待機中 and queue its apply for the worker; False if it was not free.
+
+    One conditional UPDATE: of two clicks (or two staff) only one gets the file.
+    """
+    free = Q(state__in=[UploadState.CHECKED, UploadState.FAILED]) | Q(
         state=UploadState.APPLYING, apply_started_at__lt=now - STALE_APPLY
     )
-    claimed = await ImportUpload.filter(Q(id=upload_id), free, data__isnull=False).update(
-        state=UploadState.APPLYING, apply_started_at=now, applied_by_id=staff_id
-    )
-    return claimed == 1
+    async with in_transaction():
+        claimed = await ImportUpload.filter(Q(id=upload_id), free, data__isnull=False).update(
+            state=UploadState.QUEUED,
+            apply_started_at=now,
+            applied_by_id=staff_id,
+            failure="",
+            progress_message="",
+            progress_done=0,
+            progress_total=0,
+        )
+        if claimed != 1:
+            return False
+        payload = {
+            "upload_id": upload_id,
+            "actor": asdict(actor),
+            "now": now.isoformat(),
+            "overwrite": sorted(overwrite),
+        }
+        await enqueue(IMPORTS_CHANNEL, payload, now)
+    return True
 
 
 async def apply_upload(
@@ -344,8 +275,8 @@ async def apply_upload(
             actor,
             now,
         )
-    if not await _claim(upload_id, staff_id, now):
-        if upload.state == UploadState.APPLYING:
+    if not await _queue(upload_id, staff_id, actor, now, chosen):
+        if upload.state in (UploadState.QUEUED, UploadState.APPLYING):
             await _refuse(upload, "このファイルはただいま取り込み中です。", actor, now)
         await _refuse(
             upload,
@@ -354,120 +285,4 @@ async def apply_upload(
             actor,
             now,
         )
-    # Shielded: a browser that gives up (or a proxy timeout) must not cut a
-    # long import short; it finishes and the history shows the outcome.
-    task = asyncio.ensure_future(_run_apply(upload, actor, now, Overwrite(keys=chosen)))
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
-    return await asyncio.shield(task)
-
-
-async def _run_apply(
-    upload: ImportUpload, actor: Actor, now: datetime, overwrite: Overwrite
-) -> ImportUpload:
-    upload_id = upload.id
-    data = await ImportUpload.filter(id=upload_id).first().values_list("data", flat=True)
-    kind = Kind(upload.kind)
-    try:
-        result = await import_file(
-            kind,
-            bytes(data or b""),
-            source=upload.filename,
-            actor=actor,
-            now=now,
-            overwrite=overwrite,
-        )
-    except ImportRejected as rejected:
-        # The database changed since the dry run; the service wrote nothing.
-        await ImportUpload.filter(id=upload_id).update(
-            state=UploadState.REJECTED,
-            data=None,
-            problems=_problem_rows(rejected.problems),
-            problem_total=rejected.total,
-            apply_started_at=None,
-            applied_by_id=None,
-        )
-        await record(
-            ImportStaffEvent.APPLY_FAILED, actor, now, upload=upload_id, problems=rejected.total
-        )
-        return await get_upload(upload_id)
-    except Exception:
-        await ImportUpload.filter(id=upload_id).update(
-            state=UploadState.CHECKED, apply_started_at=None, applied_by_id=None
-        )
-        raise
-    counts = result.counts.as_dict()
-    await ImportUpload.filter(id=upload_id).update(
-        state=UploadState.APPLIED,
-        applied_at=now,
-        applied_counts=counts,
-        data=None,
-        kept=[kept.as_dict() for kept in result.kept],
-    )
-    await record(
-        ImportStaffEvent.APPLY,
-        actor,
-        now,
-        upload=upload_id,
-        kind=str(kind),
-        **counts,
-        **result.audit(),
-        overwrite=sorted(overwrite.keys),
-    )
     return await get_upload(upload_id)
-
-
-async def _names(ids: set[int]) -> dict[int, str]:
-    rows = await StaffUser.filter(id__in=list(ids)).values_list("id", "name")
-    return {staff_id: name for staff_id, name in rows}
-
-
-async def staff_name(staff_id: int | None) -> str:
-    """A staff member's name for display ('' for none)."""
-    if staff_id is None:
-        return ""
-    return (await _names({staff_id})).get(staff_id, "")
-
-
-async def history(limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
-    """The latest uploads, newest first, with who uploaded and applied them."""
-    uploads = (
-        await ImportUpload.all().order_by("-uploaded_at", "-id").limit(limit).only(*SUMMARY_FIELDS)
-    )
-    kept = set(
-        await ImportUpload.filter(id__in=[u.id for u in uploads], data__isnull=False).values_list(
-            "id", flat=True
-        )
-    )
-    ids = {u.uploaded_by_id for u in uploads} | {
-        u.applied_by_id for u in uploads if u.applied_by_id
-    }
-    names = await _names(ids)
-    return [
-        HistoryRow(
-            upload=u,
-            kind_label=kind_label(u.kind),
-            state_label=state_label(u, u.id in kept),
-            uploaded_by=names.get(u.uploaded_by_id, ""),
-            applied_by=names.get(u.applied_by_id, "") if u.applied_by_id else "",
-        )
-        for u in uploads
-    ]
-
-
-def kind_label(kind: str) -> str:
-    """組合員 / ご請求明細 / 出資金."""
-    try:
-        return KIND_LABELS[Kind(kind)]
-    except ValueError:
-        return kind
-
-
-def counts_text(counts: dict[str, int] | None) -> str:
-    """追加 1件・更新 2件・削除 0件・変更なし 3件."""
-    if not counts:
-        return ""
-    return (
-        f"追加 {counts.get('created', 0)}件・更新 {counts.get('updated', 0)}件・"
-        f"削除 {counts.get('deleted', 0)}件・変更なし {counts.get('unchanged', 0)}件"
-    )

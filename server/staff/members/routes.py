@@ -12,7 +12,7 @@ from quart_rate_limiter import rate_limit
 from server.account.service import IssueError
 from server.auth.web import now, settings
 from server.lib.clock import to_jst
-from server.mail.runtime import wake_sender
+from server.outbox.runtime import wake_sender
 from server.staff.members import actions, service
 from server.staff.members.letter import Letter, letter_pdf
 from server.staff.members.lost_device import lost_device_for_member

@@ -1,14 +1,16 @@
-"""Delivery per channel: a small registry of handlers, and the SMTP one (aiosmtplib).
+"""The outbox's "mail" channel: one message per row over SMTP (aiosmtplib).
 
-A handler returns on success and raises `DeliveryError` otherwise, saying
-whether trying again later may help. Later features register their own
-channel here (for example "push") and the same sender delivers them.
+Mail goes to MYPAGE_SMTP_HOST when it is set (in every environment); in
+development without one, to a catcher of our own (`MailOutlet`), whose mail
+/dev/mail shows (or `mypage worker` prints).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -18,18 +20,12 @@ import aiosmtplib
 
 from server.config import Settings
 from server.lib.text import email_problem
-from server.mail.sealing import SealError, open_body
+from server.mail.catcher import CaughtMail, MailCatcher
+from server.mail.compose import MAIL
+from server.mail.sealing import SEALED, SealError, open_body
+from server.outbox.channels import Channel, DeliveryError
 
 log = logging.getLogger(__name__)
-
-
-class DeliveryError(Exception):
-    """Not delivered; `temporary` says whether a later attempt may succeed."""
-
-    def __init__(self, reason: str, *, temporary: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason[:500]
-        self.temporary = temporary
 
 
 @dataclass(frozen=True)
@@ -54,36 +50,6 @@ class SMTPTarget:
             starttls=settings.smtp_starttls,
             timeout=settings.smtp_timeout_seconds,
         )
-
-
-@dataclass(frozen=True)
-class DeliveryContext:
-    """What handlers may use: settings and the resolved mail server."""
-
-    settings: Settings
-    smtp: SMTPTarget
-
-
-Handler = Callable[[dict[str, Any], DeliveryContext], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {}
-
-
-# A channel that delivers many messages in one call (push fan-out) answers
-# with one result per payload: None when delivered, else the DeliveryError.
-BatchHandler = Callable[
-    [list[dict[str, Any]], DeliveryContext], Awaitable[list["DeliveryError | None"]]
-]
-BATCH_HANDLERS: dict[str, BatchHandler] = {}
-
-
-def register_channel(channel: str, handler: Handler) -> None:
-    """Make the sender deliver `channel` messages with `handler`."""
-    HANDLERS[channel] = handler
-
-
-def register_batch_channel(channel: str, handler: BatchHandler) -> None:
-    """Make the sender deliver claimed `channel` messages together with `handler`."""
-    BATCH_HANDLERS[channel] = handler
 
 
 def build_email(payload: dict[str, Any], settings: Settings) -> EmailMessage:
@@ -118,23 +84,22 @@ def _classify(error: Exception) -> DeliveryError:
     return DeliveryError(f"{type(error).__name__}: {error}", temporary=True)
 
 
-async def deliver_mail(payload: dict[str, Any], context: DeliveryContext) -> None:
+async def deliver_mail(payload: dict[str, Any], settings: Settings, smtp: SMTPTarget) -> None:
     """Send one mail over SMTP; 4xx and connection trouble are temporary, 5xx permanent."""
-    smtp = context.smtp
     recipient = str(payload.get("to", ""))
     # One row, one recipient: the envelope names it alone, never whatever the
     # To header would make of a list, so no field can turn co-op mail into a relay.
     if email_problem(recipient) is not None:
         raise DeliveryError("recipient is not exactly one address", temporary=False)
     try:
-        message = build_email(payload, context.settings)
+        message = build_email(payload, settings)
     except SealError as error:
         # Another secret key (or an altered row): no later attempt can open it.
         raise DeliveryError(f"body not readable: {error}", temporary=False) from error
     try:
         await aiosmtplib.send(
             message,
-            sender=context.settings.mail_from,
+            sender=settings.mail_from,
             recipients=[recipient],
             hostname=smtp.host,
             port=smtp.port,
@@ -147,4 +112,52 @@ async def deliver_mail(payload: dict[str, Any], context: DeliveryContext) -> Non
         raise _classify(error) from error
 
 
-register_channel("mail", deliver_mail)
+def mail_channel(settings: Settings, smtp: SMTPTarget | None = None) -> Channel:
+    """The "mail" channel, delivering to `smtp` (MYPAGE_SMTP_* when not given).
+
+    Mail goes out in order, one SMTP conversation at a time; one success makes
+    the mail waiting out a backoff due at once (the server is back); the body
+    (a code, a link: sealed, but still) is dropped once the row is done with.
+    "body" is a row queued before sealing.
+    """
+    target = smtp or SMTPTarget.from_settings(settings)
+
+    async def deliver(payload: dict[str, Any]) -> None:
+        await deliver_mail(payload, settings, target)
+
+    return Channel(MAIL, deliver, sequential=True, pull_forward=True, forget=("body", SEALED))
+
+
+# Where the app factory keeps its outlet (whose catcher /dev/mail reads).
+OUTLET_KEY = "MYPAGE_MAIL_OUTLET"
+
+
+class MailOutlet:
+    """The mail channel while serving: to MYPAGE_SMTP_HOST, or development's own catcher."""
+
+    def __init__(
+        self, settings: Settings, *, on_mail: Callable[[CaughtMail], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self.on_mail = on_mail
+        self.catcher: MailCatcher | None = None
+
+    def catches(self) -> bool:
+        """True when mail stays on this machine (development without MYPAGE_SMTP_HOST)."""
+        return self.settings.is_development and not self.settings.smtp_host
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[Channel]:
+        """The channel, with development's catcher listening until the sender stops."""
+        if not self.catches():
+            yield mail_channel(self.settings)
+            return
+        catcher = MailCatcher(on_mail=self.on_mail)
+        await asyncio.to_thread(catcher.start)
+        self.catcher = catcher
+        log.info("development mail catcher on port %s: read mail at /dev/mail", catcher.port)
+        try:
+            yield mail_channel(self.settings, SMTPTarget(host=catcher.host, port=catcher.port))
+        finally:
+            self.catcher = None
+            await asyncio.to_thread(catcher.stop)

@@ -6,16 +6,19 @@ hypercorn worker, plus `mypage worker`) never take the same message; on
 SQLite each row is claimed by a conditional UPDATE, and one sender is enough.
 A sender that dies mid-delivery leaves a lease that runs out, and the
 message is tried again (the Message-ID stays the same).
+
+`run` keeps one loop per lane: mail and push in the first, each channel of
+long jobs (a staff import) in a loop of its own, so that a sign-in code is
+delivered while an import applies.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
@@ -26,34 +29,18 @@ from server.audit.events import MailEvent
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.db import is_postgres
+from server.lib.batches import chunks
 from server.lib.clock import Clock
-from server.mail.models import OutboxMessage, OutboxStatus
-from server.mail.sealing import SEALED
-from server.mail.senders import (
-    BATCH_HANDLERS,
-    HANDLERS,
-    DeliveryContext,
-    DeliveryError,
-    SMTPTarget,
-)
+from server.outbox.channels import EVERY, Channel, DeliveryError, Lane, RetryAfter, lanes
+from server.outbox.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-# Modules that register a channel handler when imported; one line per channel.
-CHANNEL_MODULES = ["server.mail.senders", "server.push.outbox_bridge"]
 BATCH = 200
-SEQUENTIAL_CHANNELS = frozenset({"mail"})
 CHANNEL_BATCH = 100  # messages a batch handler gets in one call
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
-# Payload keys dropped once the message is done with (sent, failed for good or
-# expired): a mail body may hold a code or a link, even sealed the outbox has
-# no reason to keep it (ASVS 14.2.4). "body" is a row queued before sealing.
-FORGET_AFTER_SENDING: dict[str, tuple[str, ...]] = {"mail": ("body", SEALED)}
-# Channels with one destination (the SMTP server): once a message goes through,
-# the others waiting out their backoff are due at once, not in up to an hour.
-PULL_FORWARD_CHANNELS = frozenset({"mail"})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -61,38 +48,30 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** min(attempts - 1, 20)), LONGEST_RETRY)
 
 
-def forget_content(row: OutboxMessage) -> dict:
-    """The row's payload without what a finished message must not keep (its body)."""
-    forget = FORGET_AFTER_SENDING.get(row.channel, ())
-    return {key: value for key, value in row.payload.items() if key not in forget}
-
-
-def _load_channels() -> None:
-    for name in CHANNEL_MODULES:
-        importlib.import_module(name)
-
-
 class OutboxSender:
     """Delivers what is due in the outbox; `run_once` for one pass, `run` until stopped."""
 
-    def __init__(self, settings: Settings, clock: Clock, *, smtp: SMTPTarget | None = None) -> None:
-        _load_channels()
+    def __init__(self, settings: Settings, clock: Clock, channels: Iterable[Channel]) -> None:
         self.settings = settings
         self.clock = clock
-        self.context = DeliveryContext(settings, smtp or SMTPTarget.from_settings(settings))
+        self.channels = {channel.name: channel for channel in channels}
         self.give_up_after = timedelta(hours=settings.outbox_give_up_hours)
         self.postgres = is_postgres(settings.database_url)
-        self.wake_event = asyncio.Event()
-        # For readiness: a sender that stops making progress (a finished pass
-        # or message) is wedged.
+        self.lanes = lanes(self.channels.values())
+        self.wake_events: list[asyncio.Event] = []  # one per running loop
+        # For readiness: a sender whose first lane (mail, push) stops making
+        # progress (a finished pass or message) is wedged.
         self.heartbeat = time.monotonic()
         self.running = False
         self.went_out: set[str] = set()  # channels that delivered since the last pull-forward
 
-    async def claim(self, now: datetime, limit: int = BATCH) -> list[OutboxMessage]:
-        """Take up to `limit` due messages for this sender; `locked_until` is each one's lease."""
-        due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
-            status=OutboxStatus.SENDING, locked_until__lte=now
+    async def claim(
+        self, now: datetime, limit: int = BATCH, lane: Lane = EVERY
+    ) -> list[OutboxMessage]:
+        """Take up to `limit` due messages of the lane; `locked_until` is each one's lease."""
+        due = lane.narrow(
+            Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=OutboxStatus.SENDING, locked_until__lte=now)
         )
         if self.postgres:
             lease = now + LEASE
@@ -127,8 +106,8 @@ class OutboxSender:
         )
         return await OutboxMessage.filter(id__in=list(ids), locked_until=stamp).order_by("id")
 
-    async def run_once(self, stop: asyncio.Event | None = None) -> int:
-        """Deliver every message due now; returns how many were attempted.
+    async def run_once(self, stop: asyncio.Event | None = None, lane: Lane = EVERY) -> int:
+        """Deliver every message of the lane due now; returns how many were attempted.
 
         With `stop` set mid-pass, the message being sent is finished and the
         rest of the claim is handed back (lease released) for the next sender.
@@ -136,7 +115,7 @@ class OutboxSender:
         attempted = 0
         await self.expire_stale(self.clock())
         while True:
-            rows = await self.claim(self.clock())
+            rows = await self.claim(self.clock(), lane=lane)
             try:
                 done = await self._deliver_claim(rows, stop)
             finally:
@@ -145,7 +124,7 @@ class OutboxSender:
             attempted += done
             if stop is not None and stop.is_set():
                 return attempted
-            pulled = await self._pull_forward()
+            pulled = await self._pull_forward(lane)
             if len(rows) < BATCH and not pulled:
                 return attempted
 
@@ -162,7 +141,7 @@ class OutboxSender:
         # channels (push to thousands of members) go out together, so that
         # their HTTP round trips do not wait for each other.
         for row in live:
-            if row.channel in SEQUENTIAL_CHANNELS:
+            if self._sequential(row):
                 if stop is not None and stop.is_set():
                     return attempted
                 await self._deliver(row)
@@ -170,18 +149,28 @@ class OutboxSender:
         batched: dict[str, list[OutboxMessage]] = {}
         together = []
         for row in live:
-            if row.channel in SEQUENTIAL_CHANNELS:
+            if self._sequential(row):
                 continue
-            if row.channel in BATCH_HANDLERS:
+            channel = self.channels.get(row.channel)
+            if channel is not None and channel.deliver_batch is not None:
                 batched.setdefault(row.channel, []).append(row)
             else:
                 together.append(row)
         jobs = [self._deliver(row) for row in together]
-        for channel, group in batched.items():
-            for start in range(0, len(group), CHANNEL_BATCH):
-                jobs.append(self._deliver_batch(channel, group[start : start + CHANNEL_BATCH]))
+        for name, group in batched.items():
+            jobs += [self._deliver_batch(name, part) for part in chunks(group, CHANNEL_BATCH)]
         await asyncio.gather(*jobs)
         return attempted + len(together) + sum(len(group) for group in batched.values())
+
+    def _sequential(self, row: OutboxMessage) -> bool:
+        channel = self.channels.get(row.channel)
+        return channel is not None and channel.sequential
+
+    def forget_content(self, row: OutboxMessage) -> dict:
+        """The row's payload without what a finished message must not keep (its body)."""
+        channel = self.channels.get(row.channel)
+        forget = channel.forget if channel is not None else ()
+        return {key: value for key, value in row.payload.items() if key not in forget}
 
     async def _release(self, rows: list[OutboxMessage]) -> None:
         """Hand back claimed rows still `sending` under this claim's lease (not delivered)."""
@@ -196,12 +185,14 @@ class OutboxSender:
             if released:
                 log.info("outbox sender: %s claimed messages handed back", released)
 
-    async def _pull_forward(self) -> int:
+    async def _pull_forward(self, lane: Lane) -> int:
         """After a delivery succeeded, mail waiting out its backoff is due now."""
         now = self.clock()
         pulled = 0
-        went_out, self.went_out = self.went_out, set()
-        for channel in PULL_FORWARD_CHANNELS & went_out:
+        went_out = {channel for channel in self.went_out if lane.holds(channel)}
+        self.went_out -= went_out
+        single_destination = {name for name, ch in self.channels.items() if ch.pull_forward}
+        for channel in single_destination & went_out:
             # Not a recipient's own refusal (a full mailbox): only what waited
             # for the server itself.
             pulled += await (
@@ -230,7 +221,7 @@ class OutboxSender:
     async def _expired(
         self, row: OutboxMessage, only_if: OutboxStatus = OutboxStatus.SENDING
     ) -> None:
-        payload = forget_content(row)
+        payload = self.forget_content(row)
         changed = await OutboxMessage.filter(id=row.id, status=only_if).update(
             payload=payload,
             status=OutboxStatus.EXPIRED,
@@ -248,11 +239,11 @@ class OutboxSender:
             self.heartbeat = time.monotonic()
 
     async def _deliver_one(self, row: OutboxMessage) -> None:
-        handler = HANDLERS.get(row.channel)
+        channel = self.channels.get(row.channel)
         try:
-            if handler is None:
+            if channel is None:
                 raise DeliveryError(f"no handler for channel {row.channel!r}", temporary=False)
-            await handler(row.payload, self.context)
+            await channel.deliver(row.payload)
         except DeliveryError as error:
             await self._failed(row, error)
         except Exception as error:  # a bug in a handler must not stop the sender
@@ -262,9 +253,10 @@ class OutboxSender:
             await self._sent(row)
 
     async def _deliver_batch(self, channel: str, rows: list[OutboxMessage]) -> None:
-        handler = BATCH_HANDLERS[channel]
+        deliver_batch = self.channels[channel].deliver_batch
+        assert deliver_batch is not None  # only batch channels are grouped
         try:
-            results = await handler([row.payload for row in rows], self.context)
+            results = await deliver_batch([row.payload for row in rows])
         except Exception as error:  # a bug in a handler must not stop the sender
             log.exception("outbox batch of %s %s messages: handler crashed", len(rows), channel)
             results = [DeliveryError(repr(error), temporary=True)] * len(rows)
@@ -284,7 +276,7 @@ class OutboxSender:
                 await self._failed(row, result)
 
     async def _sent(self, row: OutboxMessage) -> None:
-        payload = forget_content(row)
+        payload = self.forget_content(row)
         self.went_out.add(row.channel)
         metrics.outbox_result(row.channel, "sent")
         await OutboxMessage.filter(id=row.id).update(
@@ -308,7 +300,7 @@ class OutboxSender:
                 attempts,
                 error.reason,
             )
-            asked = getattr(error, "retry_after", None)  # e.g. a push service's 429
+            asked = error.retry_after if isinstance(error, RetryAfter) else None
             delay = timedelta(seconds=asked) if asked else retry_delay(attempts)
             metrics.outbox_result(row.channel, "retry")
             await OutboxMessage.filter(id=row.id).update(
@@ -328,7 +320,7 @@ class OutboxSender:
             error.reason,
         )
         await OutboxMessage.filter(id=row.id).update(
-            payload=forget_content(row),
+            payload=self.forget_content(row),
             status=OutboxStatus.FAILED,
             attempts=attempts,
             locked_until=None,
@@ -347,18 +339,29 @@ class OutboxSender:
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next poll."""
-        self.wake_event.set()
+        for event in self.wake_events:
+            event.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; a database hiccup is logged and retried."""
+        """Deliver until `stop` is set, one loop per lane; a database hiccup is logged and retried.
+
+        Cancelled (a stop that waited long enough), every loop's pass is
+        cancelled: what it claimed and had not finished is handed back.
+        """
         poll = max(self.settings.outbox_poll_seconds, 0.05)
         self.running = True
         try:
-            await self._loop(stop, poll)
+            first, *rest = self.lanes
+            await asyncio.gather(
+                self._loop(stop, poll, first, beat=True),
+                *(self._loop(stop, poll, lane, beat=False) for lane in rest),
+            )
         finally:
             self.running = False
 
-    async def _loop(self, stop: asyncio.Event, poll: float) -> None:
+    async def _loop(self, stop: asyncio.Event, poll: float, lane: Lane, *, beat: bool) -> None:
+        wake_event = asyncio.Event()
+        self.wake_events.append(wake_event)
         while not stop.is_set():
             try:
                 # Each pass in a task of its own, so that each starts from a clean
@@ -367,15 +370,16 @@ class OutboxSender:
                 # set stays in the context of the task that tried, and every
                 # later pass in that task would take the savepoint path on the
                 # dead connection forever.
-                await asyncio.create_task(self.run_once(stop), name="outbox-pass")
+                await asyncio.create_task(self.run_once(stop, lane), name="outbox-pass")
             except Exception:
                 log.exception("outbox sender: pass failed; trying again")
             else:
-                self.heartbeat = time.monotonic()
-            self.wake_event.clear()
+                if beat:
+                    self.heartbeat = time.monotonic()
+            wake_event.clear()
             waiters: Sequence[asyncio.Task[bool]] = [
                 asyncio.ensure_future(stop.wait()),
-                asyncio.ensure_future(self.wake_event.wait()),
+                asyncio.ensure_future(wake_event.wait()),
             ]
             _, pending = await asyncio.wait(
                 waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED
