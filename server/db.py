@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import set_global_context
 from tortoise.migrations.api import migrate as migrate_api
@@ -105,6 +105,11 @@ async def init_db(url: str, pool_size: int | None = None) -> None:
     every task finds it (`close_db` clears it again).
     """
     set_global_context(await Tortoise.init(config=tortoise_config(url, pool_size)))
+
+
+def connection() -> BaseDBAsyncClient:
+    """The connection every feature's models use (one database, named "default")."""
+    return connections.get("default")
 
 
 async def close_db() -> None:

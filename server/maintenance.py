@@ -56,7 +56,7 @@ async def purge_expired(now: datetime, settings: Settings) -> dict[str, int]:
     counts: dict[str, int] = {}
     for model, where in targets:
         deleted = await model.filter(**where).delete()
-        table = model._meta.db_table
+        table = model.describe(serializable=False)["table"]
         counts[table] = counts.get(table, 0) + deleted
     return counts
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server import db
 from server.audit.service import Actor
 from server.imports.bulk import params
 from server.imports.overrides import KEEP_ALL, Kept, Overwrite
@@ -26,7 +27,6 @@ from server.imports.reader import (
     parse_member_no,
 )
 from server.lib.batches import chunks
-from server.members.models import Member
 
 # Told what the import is doing: a sentence for the operator, and rows done of
 # the total when it is counting (0, 0 when it is not).
@@ -146,7 +146,7 @@ def _row_member_nos(table: Table) -> set[str]:
 
 async def member_ids(member_nos: list[str]) -> dict[str, int]:
     """member_no -> id for those that exist."""
-    conn = Member._meta.db
+    conn = db.connection()
     found: dict[str, int] = {}
     # Raw rows: for 30,000 members the ORM's per-row work outweighs the queries.
     for part in chunks(sorted(set(member_nos)), 900):

@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server import db
 from server.imports.bulk import insert_rows, params, read_dates
 from server.imports.overrides import Kept
 from server.imports.plan import Counts, Progress
@@ -68,7 +69,7 @@ class StatementsPlan:
 
 async def existing_lines(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:
     """The lines the database holds for these (member id, month) pairs, read raw for speed."""
-    conn = StatementLine._meta.db
+    conn = db.connection()
     dates = read_dates()
     found: dict[tuple[int, str], list[Line]] = defaultdict(list)
     by_month: dict[str, list[int]] = defaultdict(list)
@@ -94,7 +95,7 @@ def select_lines(month: str, members: str) -> str:
 
 async def months_with_data(months: list[str]) -> set[tuple[int, str]]:
     """The (member id, month) pairs that have lines in any of these months."""
-    conn = StatementLine._meta.db
+    conn = db.connection()
     found: set[tuple[int, str]] = set()
     for part in chunks(months, 900):
         sql = (

@@ -10,6 +10,7 @@ from itertools import compress, pairwise
 from operator import ge, itemgetter, ne, or_
 from typing import Any
 
+from server import db
 from server.imports.bulk import stored_date
 from server.imports.plan import Context, Counts, Progress, resolve_members
 from server.imports.reader import (
@@ -30,7 +31,6 @@ from server.imports.statement_plan import (
     existing_lines,
     months_with_data,
 )
-from server.statements.models import StatementLine
 
 COLUMNS = (
     "member_no",
@@ -296,7 +296,7 @@ async def make_plan(table: Table, progress: Progress, context: Context) -> State
     wanted = {(ids[no], month) for no, month in pairs} & present
     existing = await existing_lines(wanted)
     plan = StatementsPlan(counts=Counts())
-    store = stored_date(StatementLine._meta.db)
+    store = stored_date(db.connection())
     for (no, month), numbered in pairs.items():
         mid = ids[no]
         lines = sorted(numbered)

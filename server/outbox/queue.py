@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from server import db
 from server.db import speaks_postgres
 from server.outbox.models import OutboxMessage, OutboxStatus
 
@@ -95,7 +96,7 @@ async def enqueue_per_member(
     if not member_ids:
         return 0
     template = json.dumps({**payload, "member_id": 0}, ensure_ascii=False)
-    conn = OutboxMessage._meta.db
+    conn = db.connection()
     if speaks_postgres(conn):
         _, rows = await conn.execute_query(
             _PER_MEMBER_POSTGRES, [channel, template, key_prefix, key_suffix, now, member_ids]
