@@ -21,7 +21,9 @@ member's pages within those seconds read none. Why this is safe for sign-out:
   browser that signed out has already dropped its cookie, so only a copy of
   the cookie could be used in those seconds, and only on another worker;
 - what the cached account and member say (name on the card, status and
-  account state, so a member whose access ended) is at most `seconds` old;
+  account state, so a member whose access ended) is at most `seconds` old,
+  and fresh at once in the process that changed it: a member's or a clerk's
+  form and an applied import reload them (`auth.sessions.reload_member_sessions`);
   every request still checks expiry and idle time against the clock.
 
 `python bench/card_cpu_bench.py` (CPU per signed-in /card, in process) measures it.

@@ -27,6 +27,18 @@ def cache_member_sessions(seconds: float) -> None:
     MEMBER_SESSIONS.cache.rows.clear()
 
 
+def reload_member_sessions(account_id: int | None = None) -> None:
+    """Members' next requests in this process load their session afresh (one member's, or all).
+
+    After a change to what a cached session carries (the account, the member),
+    made in this process: the next page shows it at once, not after the cache's seconds.
+    """
+    if account_id is None:
+        MEMBER_SESSIONS.cache.rows.clear()
+    else:
+        MEMBER_SESSIONS.forget_owner(account_id)
+
+
 def ended_reason(
     account: Account, member: Member, now: datetime, free_dial: str = ""
 ) -> str | None:

@@ -18,7 +18,7 @@ from server.audit.refusals import refuse
 from server.audit.service import Actor
 from server.auth.models import Account
 from server.auth.session_store import SessionPolicy
-from server.auth.sessions import load_session
+from server.auth.sessions import load_session, reload_member_sessions
 from server.config import Settings
 from server.errors import error_response
 from server.lib.clock import Clock
@@ -249,6 +249,19 @@ def install_visitor(app: Quart) -> None:
             # already gone, so the next one is simply signed out.
             g.access_ended = True
             raise ended
+
+    @app.after_request
+    async def reload_after_change(response: Response) -> Response:
+        # A form sent by a member may change their own account or member row
+        # (address, settings); one sent by staff may change any member's. The
+        # next page in this process reads them afresh, not from the session cache.
+        if request.method not in SAFE_METHODS:
+            account = g.get("account")
+            if account is not None:
+                reload_member_sessions(account.id)
+            elif g.get("staff") is not None:
+                reload_member_sessions()
+        return response
 
     @app.after_request
     async def forget_ended_session(response: Response) -> Response:

@@ -13,8 +13,12 @@ from server.auth.sessions import MEMBER_SESSIONS, end_all_sessions
 from server.config import Settings
 from server.lib.clock import FrozenClock
 from server.members.models import Member
+from server.requests.models import ChangeRequest
 from tests.factories import make_account
 from tests.helpers import cookie, login, post_form
+from tests.smtp import deliver
+from tests.staff.helpers import signed_in_staff
+from tests.staff.test_imports import EXAMPLES, upload
 
 CACHED_SECONDS = 5
 
@@ -89,3 +93,52 @@ async def test_a_change_to_the_member_shows_within_the_ttl(
     monkeypatch.setattr(time, "monotonic", lambda: later)
     html = await (await client.get("/card")).get_data(as_text=True)
     assert "山田 花代" in html
+
+
+async def test_a_clerks_approval_shows_on_the_members_card_at_once(cached_app: Quart) -> None:
+    """A staff form (here: a name change approved) reloads members' sessions in this process."""
+    client, _ = await signed_in(cached_app)
+    form = {
+        "surname": "佐藤",
+        "given_name": "花子",
+        "surname_kana": "サトウ",
+        "given_name_kana": "ハナコ",
+        "postal_code": "371-0026",
+        "address": "群馬県前橋市大手町1-1-1",
+        "phone": "027-000-0000",
+    }
+    changed = await post_form(client, "/profile/change", form, token_from="/profile/change")
+    assert changed.status_code == 303
+    request = await ChangeRequest.get()
+    assert "佐藤" not in await (await client.get("/card")).get_data(as_text=True)
+    staff, _, _ = await signed_in_staff(cached_app)
+    path = f"/staff/changes/{request.id}"
+    approved = await post_form(staff, f"{path}/approve", {}, token_from=path)
+    assert approved.status_code == 303
+    assert "佐藤" in await (await client.get("/card")).get_data(as_text=True)
+
+
+async def test_a_members_own_form_reloads_their_session_at_once(cached_app: Quart) -> None:
+    """What a member's form changed shows on their next page, not after the cache's seconds."""
+    client, _ = await signed_in(cached_app)
+    await Member.all().update(name="山田 花代")  # as the member's own form might
+    assert "山田 花代" not in await (await client.get("/card")).get_data(as_text=True)
+    await post_form(client, "/settings/notifications", {}, token_from="/settings")
+    assert "山田 花代" in await (await client.get("/card")).get_data(as_text=True)
+
+
+async def test_an_import_applied_by_the_worker_shows_at_once(cached_app: Quart) -> None:
+    """The worker (in this process) reloads members' sessions after an import changes them."""
+    client, _ = await signed_in(cached_app)
+    member = await Member.get()
+    staff, _, _ = await signed_in_staff(cached_app)
+    header = (EXAMPLES / "members.csv").read_text(encoding="utf-8").splitlines()[0]
+    place = "027-231-1111,371-0026,群馬県前橋市大手町1-1-1"
+    row = f"{member.member_no},佐藤 花子,サトウ ハナコ,1975-06-01,,{place},,現職,2001-04-01,active,"
+    response = await upload(staff, "members", f"{header}\n{row}\n".encode(), "members.csv")
+    location = response.headers["Location"]
+    await post_form(staff, f"{location}/apply", {}, token_from=location)
+    assert "佐藤" not in await (await client.get("/card")).get_data(as_text=True)  # cached again
+    await deliver(cached_app)
+    assert (await Member.get()).name == "佐藤 花子"
+    assert "佐藤 花子" in await (await client.get("/card")).get_data(as_text=True)

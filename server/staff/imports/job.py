@@ -22,6 +22,7 @@ from typing import Any
 
 from server.audit.events import ImportStaffEvent
 from server.audit.service import Actor, record
+from server.auth.sessions import reload_member_sessions
 from server.imports.overrides import Overwrite
 from server.imports.plan import Kind
 from server.imports.reader import ImportRejected
@@ -140,6 +141,8 @@ async def run_apply(payload: dict[str, Any]) -> None:
             ImportStaffEvent.APPLY_FAILED, actor, now, upload=upload_id, error=type(error).__name__
         )
         return
+    # Members' names and status changed: their next pages in this process show it.
+    reload_member_sessions()
     counts = result.counts.as_dict()
     await ImportUpload.filter(id=upload_id).update(
         state=UploadState.APPLIED,
