@@ -116,7 +116,7 @@ def _print_mail(mail: Any) -> None:
 
 @command("initial-passwords")
 async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) -> int:
-    """Issue initial passwords and write the mail-merge CSV (A5)."""
+    """Issue initial passwords and write the mail-merge CSV for the letters."""
     from server.account.service import (
         IssueError,
         issue_initial_passwords,

@@ -115,9 +115,9 @@ class Settings:
     coop_free_dial: str = "0120-39-5318"
     coop_fax: str = "0120-03-5318"
     paper_fee_yen: int = 100
-    # Capital is refunded at the end of this month (B7) ...
+    # Capital is refunded after a withdrawal at the end of this month ...
     capital_refund_month: int = 7
-    # ... and the year's figures are published in this one (B5): two facts that
+    # ... and the year's figures are published in this one: two facts that
     # happen to share July at this co-op.
     capital_publish_month: int = 7
     # The co-op holds an ISO/IEC 27001 (ISMS) certificate; /help/security says so

@@ -95,7 +95,7 @@ def valid_until(member: Member, now: datetime) -> datetime:
 
 
 def ended_reason(member: Member, now: datetime) -> str | None:
-    """Why this member may no longer hold a card (B7), or None."""
+    """Why this member may no longer hold a card (withdrawn, or the capital refunded), or None."""
     return access_ended_reason(member.status, member.capital_refund_on, to_jst(now).date())
 
 
