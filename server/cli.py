@@ -181,7 +181,7 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("staff")
 async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
-    """Create a staff account, or renew an existing one's, one-time passkey set-up link (E7)."""
+    """Create a staff account, or renew an existing one's, one-time passkey set-up link."""
     from server.audit.service import Actor
     from server.errors import DomainError
     from server.lib.clock import system_clock
