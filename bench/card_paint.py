@@ -1,4 +1,4 @@
-"""Time from opening the card offline to a valid, device-signed QR painted (issue 16).
+"""Time from opening the card offline to a valid, device-signed QR painted.
 
     .venv/bin/python bench/card_paint.py [--runs 20] [--width 390 --height 664] [--cpu-slowdown 4]
 

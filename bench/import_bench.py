@@ -87,7 +87,7 @@ def statement_rows(count: int, lines: int) -> list[list[str]]:
     return rows
 
 
-# The CSV columns of CONTRACT.md, as the importers read them.
+# The core system's CSV columns (README), as the importers read them.
 MEMBER_HEADER = list(MEMBER_COLUMNS)
 STATEMENT_HEADER = list(STATEMENT_COLUMNS)
 

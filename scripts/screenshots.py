@@ -1,4 +1,4 @@
-"""Screenshots of the member pages at 320 px for docs/screens.md (issue 19).
+"""Screenshots of the member pages at 320 px (a small phone) for docs/screens.md.
 
 Serves the demo on a fresh SQLite database the way the browser tests do (tests/e2e:
 `mypage migrate`, `mypage demo`, `mypage serve`, a local SMTP catcher for the sign-in

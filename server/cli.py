@@ -116,7 +116,7 @@ def _print_mail(mail: Any) -> None:
 
 @command("initial-passwords")
 async def cmd_initial_passwords(args: argparse.Namespace, settings: Settings) -> int:
-    """Issue initial passwords and write the mail-merge CSV (A5)."""
+    """Issue initial passwords and write the mail-merge CSV for the letters."""
     from server.account.service import (
         IssueError,
         issue_initial_passwords,
@@ -181,7 +181,7 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("staff")
 async def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
-    """Create a staff account, or renew an existing one's, one-time passkey set-up link (E7)."""
+    """Create a staff account, or renew an existing one's, one-time passkey set-up link."""
     from server.audit.service import Actor
     from server.errors import DomainError
     from server.lib.clock import system_clock

@@ -107,17 +107,18 @@ class Settings:
     # Rate limits (per person when signed in, else per address); only browser
     # tests that sign in many times turn them off.
     rate_limits: bool = True
-    # Mailed codes per account an hour (ASVS 6.6.3); only the shared browser-test
-    # server, whose demo member signs in from dozens of new browsers, raises it.
+    # Mailed codes per account an hour, so a stolen password buys few guesses at a
+    # code (ASVS 6.6.3); only the shared browser-test server, whose demo member
+    # signs in from dozens of new browsers, raises it.
     codes_per_hour: int = 5
     # The co-op's facts
     coop_name: str = "群馬県学校生協"
     coop_free_dial: str = "0120-39-5318"
     coop_fax: str = "0120-03-5318"
     paper_fee_yen: int = 100
-    # Capital is refunded at the end of this month (B7) ...
+    # Capital is refunded after a withdrawal at the end of this month ...
     capital_refund_month: int = 7
-    # ... and the year's figures are published in this one (B5): two facts that
+    # ... and the year's figures are published in this one: two facts that
     # happen to share July at this co-op.
     capital_publish_month: int = 7
     # The co-op holds an ISO/IEC 27001 (ISMS) certificate; /help/security says so
@@ -138,7 +139,7 @@ class Settings:
     # application (shown as a link and a QR code); empty ones are not shown.
     coop_postal_address: str = ""
     coop_join_url: str = ""
-    # The card credential (issue 16): the co-op's ES256 card signing key (a PEM
+    # The card credential on the member's device: the co-op's ES256 card signing key (a PEM
     # path; development and tests generate one under data_dir), retired keys
     # whose public halves stay published so cards they signed keep verifying,
     # and the list of shops the card page links to (empty = no link).
@@ -291,5 +292,6 @@ class Settings:
                 values[f.name] = Path(raw)
             else:
                 values[f.name] = raw
-        # CONTRACT.md names the SMTP switch MYPAGE_SMTP_STARTTLS and the key MYPAGE_ENV.
+        # Deployers set the names docs/deploy.md gives (MYPAGE_SMTP_STARTTLS, MYPAGE_ENV,
+        # ...): renaming a field renames its variable.
         return cls(**values).check()  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from server.security import hash_password
 from server.statements.demo import create_bulk_statements, create_member_history
 
 DEMO_EMAIL = "demo@example.jp"
-DEMO_PASSWORD = "gunma-demo-2026"  # noqa: S105 - documented demo account (CONTRACT.md)
+DEMO_PASSWORD = "gunma-demo-2026"  # noqa: S105 - the demo account README documents
 DEMO_MEMBER_NO = "00012345"
 BULK_PASSWORD = "bench-member-2026"  # noqa: S105 - benchmark members only
 

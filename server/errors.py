@@ -160,6 +160,7 @@ def register_error_handlers(app: Quart) -> None:
             response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
             response.headers["Cache-Control"] = "no-store"
             return response
-        # Tokens redacted and control characters escaped (ASVS 16.2.5, 16.4.1).
+        # Tokens redacted and control characters escaped, so the log holds no secret
+        # and no forged line (ASVS 16.2.5, 16.4.1).
         log.exception("unhandled error on %s %s", request.method, redact(request.path))
         return await error_response(500)

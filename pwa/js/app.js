@@ -38,8 +38,9 @@
     else window.addEventListener("load", register);
   }
 
-  // Sign-out stops this device's push notices (D3): the form carries the endpoint so the
-  // server deletes it, and the browser drops the subscription. Never holds sign-out up.
+  // Sign-out stops this device's push notices, as nothing of the member may reach it after:
+  // the form carries the endpoint so the server deletes it, and the browser drops the
+  // subscription. Never holds sign-out up.
   function forgetPush(form) {
     if (!sw || !("PushManager" in window)) return Promise.resolve();
     var work = navigator.serviceWorker.getRegistration().then(function (registration) {

@@ -1,6 +1,6 @@
 /* The card is live, not a screenshot: a running clock (Japan time), a mark
    that keeps moving, and a QR code the device signs anew every 30 seconds
-   with a key that never leaves it (issue 16, CARD-SPEC.md). The certificate
+   with a key that never leaves it (format: README, "The card credential"). The certificate
    lives in IndexedDB, apart from the web session: the card shows online or
    offline, signed in or not, until the member signs out. Without this script
    the card shows the server's time and the member-number QR. ES5 on purpose:

@@ -1,6 +1,6 @@
 /* The shop's verifier (/verify): reads a card's QR (camera, photo or pasted
    text) and checks it in the browser, offline too, exactly as the server's
-   POST /api/card/verify does (CARD-SPEC.md, same order of checks): the
+   POST /api/card/verify does (server/card/verification.py, same order of checks): the
    co-op's signature against the published keys (cached by the service
    worker), the dates, the device's signature, the 30-second step (±90 s) and
    the revocation list. Without this script the form asks the server. ES5 for

@@ -1,4 +1,4 @@
-"""Initial passwords (初期パスワード): issued by staff, printed on a letter, used once (A5)."""
+"""Initial passwords (初期パスワード): issued by staff, printed on a letter, used once."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""Registration (利用登録) with the co-op's initial password (A5, A6, A8, B1, B3).
+"""Registration (利用登録) with the co-op's initial password: members only, and
+not before a set number of business days after joining.
 
 Steps, each in its own request: prove who you are (member number, initial
 password, birth date) -> give the address to use -> type the code mailed to
-it -> choose a password. The browser holds a random token for the steps;
-only its hash is stored.
+it -> choose a password, and a registration-complete mail follows. The
+browser holds a random token for the steps; only its hash is stored.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Forgotten password (A4): a mailed link that works once, within 30 minutes.
+"""Forgotten password: a mailed link that works once, within 30 minutes.
 
 Asking never tells whether the address is registered. Opening the link
 (as mail scanners do) changes nothing; only posting the new password uses it.

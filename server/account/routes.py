@@ -228,7 +228,7 @@ async def register_done() -> ResponseReturnValue:
 @bp.get("/help/email-forgotten")
 @public
 async def email_forgotten() -> ResponseReturnValue:
-    """The address is told only by phone, after identity checks (A3)."""
+    """The address is personal data: told only by phone, after identity checks."""
     return await _render("email_forgotten.html")
 
 

@@ -1,4 +1,4 @@
-"""The authentication code at sign-in from a browser not seen before (A8).
+"""The authentication code at sign-in from a browser not seen before.
 
 A password sign-in from a browser without a live "remember this browser"
 token is held until the member types the code mailed to them. Passkey

@@ -60,7 +60,7 @@ def clear_cookie(response: BaseResponse, base: str) -> None:
 
 
 async def needs_code(account: Account) -> bool:
-    """Whether this password sign-in must wait for the mailed code (A8)."""
+    """Whether this password sign-in must wait for the mailed code (a browser not seen before)."""
     return await login_needs_code(account, read_cookie(BROWSER_COOKIE), now())
 
 

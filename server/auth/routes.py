@@ -77,7 +77,7 @@ async def login_post() -> ResponseReturnValue:
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
         )
         return body, error.status
-    # A browser not seen before must first type the code mailed to the member (A8).
+    # A browser not seen before must first type the code mailed to the member.
     if await needs_code(account):
         return await hold_for_code(account, target)
     # Without a code only a remembered browser, which passed a code before: no mail.
@@ -90,7 +90,8 @@ async def login_post() -> ResponseReturnValue:
 async def logout() -> ResponseReturnValue:
     """End the session everywhere it could be reused and wipe the browser's copies."""
     if g.session is not None:
-        # The page script sends this browser's push endpoint: its notices stop too (D3).
+        # The page script sends this browser's push endpoint: its notices stop too, as
+        # nothing of the member may reach this device after sign-out.
         endpoint = (await request.form).get("push_endpoint")
         pushed_off = await forget_device_at_logout(g.member.id, endpoint)
         await record(

@@ -1,4 +1,4 @@
-"""Password sign-in with blocking after repeated failures (A1, A2, A7)."""
+"""Password sign-in: one message for every failure, a block after repeated ones."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from server.members.access import AccessEnded
 MAX_EMAIL = 254
 MAX_PASSWORD = 128
 
-# One message for a wrong address, a wrong password and a blocked account (A2).
+# One message for a wrong address, a wrong password and a blocked account, so
+# the sign-in page never tells which addresses belong to members.
 LOGIN_FAILED = (
     "メールアドレスまたはパスワードが正しくありません。"
     "入力内容（全角・半角、大文字・小文字）を確認してください。"
@@ -86,7 +87,7 @@ async def authenticate(
     address = check_login_input(email, password)
     account = await find_account(address)
     # A stopped account is checked like any other, so that its owner (and only
-    # they, with the right password) learns below how to come back (B8).
+    # they, with the right password) learns below how to come back.
     password_hash = account.password_hash if account is not None else None
     # The hash is always computed, also for unknown or blocked accounts, so
     # response time tells nothing about which addresses are members.
@@ -157,7 +158,8 @@ async def _count_failure(
             until=until.isoformat(),
             block=counted.block_count + 1,
         )
-        # Told to the owner only: the sign-in page says nothing more (A2).
+        # Told to the owner only: the sign-in page says nothing more, so a block
+        # looks like any other failure to someone trying addresses.
         await enqueue_mail(
             account.email,
             "account_blocked",

@@ -1,4 +1,4 @@
-"""The capital contribution page (C3, B5)."""
+"""The capital contribution page: the figures published each July that the member may see."""
 
 from __future__ import annotations
 

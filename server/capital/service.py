@@ -10,7 +10,7 @@ from server.members.access import Viewer, first_capital_publication
 
 
 async def visible_records(viewer: Viewer, now: datetime, publish_month: int) -> list[CapitalRecord]:
-    """Published figures from the first July the member may see, newest year first (B5)."""
+    """Published figures from the first July the member may see, newest year first."""
     today = to_jst(now).date()
     return (
         await CapitalRecord.filter(

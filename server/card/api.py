@@ -1,4 +1,4 @@
-"""The card credential's JSON endpoints (CARD-SPEC.md): keys, issue, renew, verify, revocations."""
+"""The card credential's JSON endpoints: keys, issue, renew, verify, revocations."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Card certificates: issue, and renew with the device's signature (issue 16)."""
+"""Card certificates: issue, and renew with the device's signature."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class Issued:
     member: Member
 
     def body(self, now: datetime) -> dict[str, Any]:
-        """The JSON answer of issue and renewal (CARD-SPEC.md)."""
+        """The JSON answer of issue and renewal, as pwa/js/card.js reads it."""
         return {
             "certificate": b64url(self.certificate),
             "id": self.id,
@@ -95,7 +95,7 @@ def valid_until(member: Member, now: datetime) -> datetime:
 
 
 def ended_reason(member: Member, now: datetime) -> str | None:
-    """Why this member may no longer hold a card (B7), or None."""
+    """Why this member may no longer hold a card (withdrawn, or the capital refunded), or None."""
     return access_ended_reason(member.status, member.capital_refund_on, to_jst(now).date())
 
 

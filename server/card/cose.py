@@ -1,7 +1,8 @@
 """The card's encodings: COSE_Sign1 (RFC 9052) with ES256, base45 (RFC 9285), the QR text.
 
 Pure functions on bytes, shared by the server, the tests and the benchmark;
-CARD-SPEC.md is the format the browser side follows byte for byte.
+the browser side (pwa/js/cardcodec.js, card.js, verify.js) follows the same
+format byte for byte (README, "The card credential").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Card certificates: what the co-op signed for one device of one member (issue 16)."""
+"""Card certificates: what the co-op signed for one device of one member."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from server.members.models import MemberStatus
 
 
 def _ended_access(today: date) -> Q:
-    """Certificates whose member's access has ended (B7), even before anyone revoked them."""
+    """Certificates of withdrawn or refunded members, even before anyone revoked them."""
     return Q(member__status=MemberStatus.WITHDRAWN) | Q(
         member__status=MemberStatus.WITHDRAWING, member__capital_refund_on__lt=today
     )

@@ -19,7 +19,7 @@ from server.members.access import AccessEnded
 
 bp = Blueprint("card", __name__)
 
-# The verdict in a word, as the shop's clerk reads it (CARD-SPEC.md).
+# The verdict in a word, as the shop's clerk reads it (pwa/js/verify.js says the same).
 VERDICT_LABELS = {
     None: "有効",
     "malformed": "読み取れません",

@@ -1,4 +1,4 @@
-"""Checking a presented QR code: every check of CARD-SPEC.md in its order."""
+"""Checking a presented QR code: every check, in the order pwa/js/verify.js keeps too."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Verdict:
         return self.reason is None
 
     def as_json(self) -> dict[str, Any]:
-        """The body of POST /api/card/verify (CARD-SPEC.md)."""
+        """The body of POST /api/card/verify, a public API that shops' systems read."""
         fields = self.fields or {}
         return {
             "valid": self.valid,
@@ -85,7 +85,7 @@ def _payload_fields(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def verify_code(code: str, now: datetime, keys: KeyRing) -> Verdict:
-    """Every check of CARD-SPEC.md in its order; the first failure is the verdict."""
+    """Every check in its fixed order; the first failure is the verdict."""
     try:
         presented = parse_qr_text(code)
         message = decode_sign1(presented.certificate)

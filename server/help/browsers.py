@@ -1,4 +1,4 @@
-"""Recommended environments (C9) and spotting browsers that fall short of them.
+"""Recommended environments and spotting browsers that fall short of them.
 
 The co-op's FAQ names them: Windows 10 with Chrome 102+ or Edge 101+ (not IE
 mode), macOS 10.15 with Safari 15, iOS with Safari 15 or Chrome 69+, Android

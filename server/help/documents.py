@@ -1,4 +1,4 @@
-"""The joining and leaving forms (B6): PDFs uploaded by staff, downloaded by anyone."""
+"""The joining and leaving forms: PDFs uploaded by staff, downloaded by anyone."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ bp = Blueprint("help", __name__)
 
 @bp.app_context_processor
 async def notices() -> dict[str, Any]:
-    """Notices every page shows: an unsupported browser, and withdrawal in progress (B7)."""
+    """Notices every page shows: an unsupported browser, and withdrawal in progress."""
     member = g.get("member")
     withdrawing = member is not None and member.status == "withdrawing"
     until = withdrawal_deadline(member.status, member.capital_refund_on) if withdrawing else None
@@ -47,21 +47,21 @@ async def index() -> str:
 @bp.get("/help/environment")
 @public
 async def environment() -> str:
-    """Recommended environments (C9)."""
+    """Recommended environments: the browsers and systems the co-op supports."""
     return await render_template("help/environment.html")
 
 
 @bp.get("/help/security")
 @public
 async def security() -> str:
-    """How the co-op protects personal data (C10)."""
+    """How the co-op protects personal data."""
     return await render_template("help/security.html")
 
 
 @bp.get("/help/forms")
 @public
 async def forms() -> str:
-    """Joining and leaving (B6): the forms, FAX, post and the online application."""
+    """Joining and leaving need a paper form: the forms, FAX, post and the online application."""
     s = settings()
     documents = await current_documents()
     return await render_template(

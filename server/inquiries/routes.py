@@ -54,7 +54,7 @@ async def index() -> str:
 @bp.get("/inquiries/new")
 @member_required
 async def new() -> ResponseReturnValue:
-    """The form; `?category=workplace` preselects 勤務先の変更 (C5)."""
+    """The form; `?category=workplace` preselects 勤務先の変更: a workplace changes by inquiry."""
     chosen = category_from(request.args.get("category"))
     return await _form(chosen.value if chosen else "", "")
 

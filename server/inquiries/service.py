@@ -1,4 +1,4 @@
-"""Inquiries (C5, C6): categories, a message, a receipt number, history with replies."""
+"""Inquiries: categories, a message, a receipt number, history with replies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may see what, and until when (REQUIREMENTS B4, B5, B7).
+"""Who may see what, and until when: statements, capital figures, access after withdrawal.
 
 Pure rules on plain values, and `current_viewer`, the one way a member page
 gets the signed-in member as a `Viewer`. The dates are Japan dates, because
@@ -71,12 +71,12 @@ def next_month(month: str) -> str:
 
 
 def first_statement_month(viewer: Viewer) -> str:
-    """Statements are visible from the billing after the month of registration (B4)."""
+    """Statements are visible from the billing after the month of registration."""
     return next_month(month_key(viewer.registered_on))
 
 
 def first_capital_publication(viewer: Viewer, publish_month: int = CAPITAL_PUBLISH_MONTH) -> date:
-    """First publication the member may see: this July if registered before July, else next (B5)."""
+    """First publication the member may see: this July if registered before July, else next."""
     registered = viewer.registered_on
     year = registered.year if registered.month < publish_month else registered.year + 1
     return date(year, publish_month, 1)
@@ -90,7 +90,7 @@ def access_ended_reason(
     account_state: str = AccountState.ACTIVE,
     free_dial: str = "",
 ) -> str | None:
-    """Why a member may no longer use My Page, or None while they may (B7, B8).
+    """Why a member may no longer use My Page (withdrawn, refunded, stopped), or None.
 
     The one rule: the session load, every sign-in and the staff member page ask it.
     """

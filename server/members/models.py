@@ -1,4 +1,4 @@
-"""The co-op member as the core system knows them (CSV columns of CONTRACT.md)."""
+"""The co-op member as the core system knows them (the members CSV's columns, see README)."""
 
 from __future__ import annotations
 

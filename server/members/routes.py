@@ -21,7 +21,8 @@ async def profile() -> str:
     viewer = current_viewer()
     member = await get_member(viewer.member_id)
     changes = await member_change_requests(member.id)
-    # Address, phone and birth date were shown: a data view, recorded like a statement's (A10).
+    # Address, phone and birth date were shown: a data view, in the access log like a
+    # statement's.
     await record(MemberPageEvent.PROFILE_VIEWED, request_actor("member"), now())
     return await render_template(
         "members/profile.html", member=member, account=g.account, change_requests=changes

@@ -1,4 +1,4 @@
-"""A member's own passkeys in /settings: listing, renaming, removing (A9)."""
+"""A member's own passkeys in /settings: listing, renaming, removing."""
 
 from __future__ import annotations
 

@@ -190,7 +190,7 @@ async def remove_by_endpoint(member_id: int, endpoint: Any) -> PushSubscription:
 
 
 async def forget_device_at_logout(member_id: int, endpoint: Any) -> bool:
-    """Signing out on a device also stops its notices (D3); other members' rows are untouched."""
+    """Signing out on a device also stops its notices; other members' rows are untouched."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         return False
     return bool(await PushSubscription.filter(member_id=member_id, endpoint=endpoint).delete())

@@ -1,4 +1,4 @@
-"""Profile change requests (C4): sent by the member, applied or sent back by staff."""
+"""Profile change requests: sent by the member, applied or sent back by staff."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stopping the service (B8): the account stops, paper statements (for a fee) follow."""
+"""Stopping the service: the account stops, paper statements (for a fee) follow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""「端末をなくしたとき」 in /settings: one switch that locks the account down (issue 15)."""
+"""「端末をなくしたとき」 in /settings: one switch that locks the account down."""
 
 from __future__ import annotations
 

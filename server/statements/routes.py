@@ -1,4 +1,4 @@
-"""Statement pages and downloads (C2, B4, B7)."""
+"""Statement pages and downloads, by month from the billing after registration."""
 
 from __future__ import annotations
 

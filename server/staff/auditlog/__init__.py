@@ -1,1 +1,1 @@
-"""The staff console's access log screen (E6): filter, page through, export CSV."""
+"""The staff console's access log screen: filter, page through, export CSV."""

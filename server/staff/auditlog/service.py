@@ -1,4 +1,4 @@
-"""Reading the access log for staff (E6): filters, keyset pages and the CSV export."""
+"""Reading the access log for staff: filters, keyset pages and the CSV export."""
 
 from __future__ import annotations
 

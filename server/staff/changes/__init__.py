@@ -1,1 +1,1 @@
-"""Staff console: profile change requests (E2)."""
+"""Staff console: profile change requests, reviewed and applied; the member is told."""

@@ -1,4 +1,4 @@
-"""Staff console: the queue of profile change requests and the review page (E2)."""
+"""Staff console: the queue of profile change requests and the review page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff review of profile change requests (E2): the queue, one request, and the actions."""
+"""Staff review of profile change requests: the queue, one request, and the actions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff console: the joining and leaving forms shown on /help/forms (B6)."""
+"""Staff console: the joining and leaving forms shown on /help/forms."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Staff console: uploading core-system CSV files, their dry run, apply and history (E1)."""
+"""Staff console: uploading core-system CSV files, their dry run, apply and history."""

@@ -1,1 +1,1 @@
-"""Staff console: the inquiry inbox (E3)."""
+"""Staff console: the inquiry inbox, where clerks read and answer members' inquiries."""

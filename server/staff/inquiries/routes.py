@@ -1,4 +1,4 @@
-"""Staff console: the inquiry inbox and one inquiry with replies, notes and assignment (E3)."""
+"""Staff console: the inquiry inbox and one inquiry with replies, notes and assignment."""
 
 from __future__ import annotations
 

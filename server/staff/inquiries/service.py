@@ -1,4 +1,4 @@
-"""Staff inbox of member inquiries (E3): filters, replies, internal notes, assignment."""
+"""Staff inbox of member inquiries: filters, replies, internal notes, assignment."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The staff console's members screen: find a member, help them by phone (E4, E5)."""
+"""The staff console's members screen: find a member, help them by phone, record withdrawals."""

@@ -1,4 +1,4 @@
-"""「端末をなくしたとき」 pressed by a clerk for a member on the phone (issue 15)."""
+"""「端末をなくしたとき」 pressed by a clerk for a member on the phone."""
 
 from __future__ import annotations
 

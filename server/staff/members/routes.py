@@ -1,4 +1,4 @@
-"""The members screen: search, the member page, and phone-support actions (E4, E5)."""
+"""The members screen: search, the member page, phone-support actions and withdrawals."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ async def letter(member_id: int) -> ResponseReturnValue:
 @staff_required
 @rate_limit(20, timedelta(minutes=1))
 async def unblock(member_id: int) -> ResponseReturnValue:
-    """Lift the member's sign-in block (A7)."""
+    """Lift the member's sign-in block (set after repeated failed sign-ins)."""
     try:
         await actions.unblock_member(member_id, now(), staff_request_actor())
     except service.MemberActionError as failure:
@@ -172,7 +172,7 @@ async def end_sessions(member_id: int) -> ResponseReturnValue:
 @staff_required
 @rate_limit(20, timedelta(minutes=1))
 async def withdrawal(member_id: int) -> ResponseReturnValue:
-    """Record the member's withdrawal and capital refund date, or correct the date (B7, E5)."""
+    """Record the member's withdrawal and capital refund date, or correct the date."""
     form = await request.form
     refund_on = form.get("refund_on", "")
     try:

@@ -164,7 +164,7 @@ async def find_members(query: str) -> SearchResult:
 
 
 async def search_members(query: str, now: datetime, actor: Actor) -> SearchResult | None:
-    """Run a staff search and record it (A10); None for an empty box."""
+    """Run a staff search and record it in the access log; None for an empty box."""
     if not query.strip():
         return None
     result = await find_members(query)

@@ -209,7 +209,7 @@ async def member_page(member_id: int, now: datetime) -> MemberPage:
 
 
 async def view_member(member_id: int, now: datetime, actor: Actor) -> MemberPage:
-    """The member page, recorded in the access log as a staff view of the member's data (A10)."""
+    """The member page, recorded in the access log as a staff view of the member's data."""
     page = await member_page(member_id, now)
     await record(MemberEvent.VIEW, actor.about(page.member, page.account), now)
     return page

@@ -1,1 +1,1 @@
-"""Staff console: members on paper statements, with the fee per issue (E5, B8)."""
+"""Staff console: members on paper statements, with the fee per issue."""

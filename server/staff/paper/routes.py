@@ -1,4 +1,4 @@
-"""Staff console: the paper-statement list and its CSV download (E5)."""
+"""Staff console: the paper-statement list and its CSV download."""
 
 from __future__ import annotations
 
