@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from reportlab.pdfgen.canvas import Canvas
 from server.config import Settings
 from server.help.documents import KIND_TITLES, current_documents, upload_document
 from server.help.models import DocumentKind
+from server.lib.offload import run_cpu
 from server.statements.pdf import PdfUnavailable, japanese_font
 
 FIELDS = {
@@ -58,7 +58,7 @@ async def add_demo_forms(settings: Settings, now: datetime) -> int:
         if kind in present:
             continue
         try:
-            data = await asyncio.to_thread(sample_form, kind, settings)
+            data = await run_cpu(sample_form, kind, settings)
         except PdfUnavailable:
             return added  # no Japanese font on this machine: the page explains by phone
         await upload_document(kind, data, settings, now, title=f"{KIND_TITLES[kind]}（見本）")

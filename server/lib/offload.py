@@ -1,6 +1,6 @@
 """The one way CPU-bound work leaves the event loop: `await run_cpu(func, *args)`.
 
-Password hashing (argon2id, ~30 ms of CPU) and push encryption run here, on
+Password hashing (argon2id, ~30 ms of CPU), push encryption and PDF rendering run here, on
 one process-wide pool of low-priority threads, one per core. Linux weighs
 nice 19 at ~1.5 % of nice 0, so the event loop's thread gets its core back
 whenever it has a page to serve. Not SCHED_IDLE: a thread of the idle class

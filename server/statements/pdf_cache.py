@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from quart import Quart
 
+from server.lib.offload import run_cpu
 from server.statements.service import Statement
 
 KEY = "mypage_statement_pdfs"
@@ -58,7 +59,7 @@ class PdfCache:
         self.pending: dict[str, asyncio.Future[bytes]] = {}
 
     async def get(self, key: str, render: Callable[[], bytes]) -> bytes:
-        """The PDF for `key`; `render` runs in a thread only when no copy is kept or coming."""
+        """The PDF for `key`; `render` runs on a CPU thread only when no copy is kept or coming."""
         body = self.entries.get(key)
         if body is not None:
             self.entries.move_to_end(key)
@@ -71,7 +72,7 @@ class PdfCache:
 
     async def _render(self, key: str, render: Callable[[], bytes]) -> bytes:
         try:
-            body = await asyncio.to_thread(render)
+            body = await run_cpu(render)
         finally:
             del self.pending[key]
         self.renders += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from quart import Blueprint, Response, redirect, render_template, request
@@ -12,6 +11,7 @@ from quart_rate_limiter import rate_limit
 from server.account.service import IssueError
 from server.auth.web import now, settings
 from server.lib.clock import to_jst
+from server.lib.offload import run_cpu
 from server.outbox.runtime import wake_sender
 from server.staff.members import actions, service
 from server.staff.members.letter import Letter, letter_pdf
@@ -121,7 +121,7 @@ async def letter(member_id: int) -> ResponseReturnValue:
         return await _refused(member_id, failure.message, failure.status)
     s = settings()
     member = issued.member
-    body = await asyncio.to_thread(
+    body = await run_cpu(
         letter_pdf,
         Letter(
             member_name=member.name,
