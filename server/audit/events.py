@@ -152,6 +152,7 @@ class StaffEvent(StrEnum):
     PASSKEY_ADD = "staff:passkey:add"
     PASSKEY_ADD_FAILURE = "staff:passkey:add_failure"
     PASSKEY_REMOVE = "staff:passkey:remove"
+    PASSKEY_COUNTER_REGRESSION = "staff:passkey:counter_regression"
 
 
 class AccessLogEvent(StrEnum):
@@ -343,6 +344,7 @@ LABELS: dict[str, Label] = {
     StaffEvent.PASSKEY_ADD: Label("職員パスキーの追加"),
     StaffEvent.PASSKEY_ADD_FAILURE: Label("職員パスキーの追加の失敗"),
     StaffEvent.PASSKEY_REMOVE: Label("職員パスキーの削除"),
+    StaffEvent.PASSKEY_COUNTER_REGRESSION: Label("職員パスキーの不審な利用"),
     AccessLogEvent.VIEW: Label("アクセスログの閲覧"),
     AccessLogEvent.EXPORT: Label("アクセスログのCSV出力"),
     MemberEvent.SEARCH: Label("組合員の検索"),

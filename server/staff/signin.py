@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -13,11 +14,11 @@ from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import NotFound
 from server.passkeys import webauthn as wa
+from server.passkeys.assertion import Signer, verified_use
 from server.passkeys.challenges import (
     CeremonyFailed,
     ChallengeInvalid,
     issue_challenge,
-    used_assertion,
     verified_registration,
 )
 from server.security import token_hash
@@ -39,8 +40,8 @@ SIGN_IN_FAILED = (
 class StaffSignInFailed(StaffError):
     """Sign-in refused: unknown passkey, inactive staff, failed verification."""
 
-    def __init__(self) -> None:
-        super().__init__(SIGN_IN_FAILED)
+    def __init__(self, message: str = SIGN_IN_FAILED) -> None:
+        super().__init__(message)
 
 
 class RecentSignInRequired(StaffError):
@@ -167,47 +168,51 @@ async def sign_in_options(rp: wa.RelyingParty, binding: str, now: datetime) -> d
     return await issue_challenge(wa.authentication_options(rp), SIGN_IN, binding, now)
 
 
+def _staff_refusal(staff: StaffUser) -> str | None:
+    """Why this staff member may not sign in now, for the log (only active staff may)."""
+    return None if staff.active else "inactive"
+
+
+async def _staff_handle(staff: StaffUser, now: datetime) -> bytes:
+    """The staff member's WebAuthn user handle, made with the account."""
+    return wa.decode(staff.user_handle)
+
+
+STAFF: Signer[StaffPasskey, StaffUser] = Signer(
+    model=StaffPasskey,
+    owner="staff",
+    related="staff",
+    refusal=_staff_refusal,
+    user_handle=_staff_handle,
+    as_actor=Actor.as_staff,
+    counter_regression=StaffEvent.PASSKEY_COUNTER_REGRESSION,
+    failed=StaffSignInFailed,
+    unknown=StaffSignInFailed,
+    cloned=partial(
+        StaffSignInFailed,
+        "このパスキーは安全のため使用できません。別のパスキーでログインしてこのパスキーを"
+        "削除するか、管理者に登録用リンクの再送を依頼してください。",
+    ),
+)
+
+
 async def sign_in(
     credential: Any, rp: wa.RelyingParty, binding: str, now: datetime, actor: Actor
 ) -> StaffUser:
     """Verify a staff passkey assertion; returns the staff member to start a session for."""
-    try:
-        parsed, challenge = await used_assertion(credential, SIGN_IN, binding, now)
-    except CeremonyFailed as error:
-        await record(StaffEvent.LOGIN_FAILURE, actor, now, reason=error.reason)
-        raise (ChallengeInvalid() if error.challenge_refused else StaffSignInFailed()) from error
-    passkey = (
-        await StaffPasskey.filter(credential_id=wa.encode(parsed.raw_id))
-        .select_related("staff")
-        .first()
-    )
-    if passkey is None:
-        await record(StaffEvent.LOGIN_FAILURE, actor, now, reason="unknown_credential")
-        raise StaffSignInFailed()
-    staff: StaffUser = passkey.staff
-    who = actor.as_staff(staff)
-    handle = parsed.response.user_handle
-    if not staff.active or (handle is not None and handle != wa.decode(staff.user_handle)):
-        reason = "inactive" if not staff.active else "user_handle_mismatch"
-        await record(StaffEvent.LOGIN_FAILURE, who, now, reason=reason)
-        raise StaffSignInFailed()
-    try:
-        assertion = wa.verify_authentication(
-            rp,
-            parsed,
-            challenge,
-            public_key=bytes(passkey.public_key),
-            stored_sign_count=passkey.sign_count,
-        )
-    except wa.PasskeyError as error:
-        await record(StaffEvent.LOGIN_FAILURE, who, now, reason=error.reason[:200])
-        raise StaffSignInFailed() from error
-    await StaffPasskey.filter(id=passkey.id).update(
-        sign_count=assertion.sign_count, last_used_at=now
+    passkey, staff = await verified_use(
+        STAFF,
+        credential,
+        rp,
+        binding,
+        now,
+        actor,
+        ceremony=SIGN_IN,
+        failure=StaffEvent.LOGIN_FAILURE,
     )
     staff.last_login_at = now
     await staff.save(update_fields=["last_login_at"])
-    await record(StaffEvent.LOGIN_SUCCESS, who, now, passkey_id=passkey.id)
+    await record(StaffEvent.LOGIN_SUCCESS, actor.as_staff(staff), now, passkey_id=passkey.id)
     return staff
 
 
