@@ -43,6 +43,8 @@ class Inquiry(models.Model):
 
     class Meta:
         table = "inquiry"
+        # A member's own inquiries by answer time: home's 新着 asks on every view.
+        indexes = (("member_id", "answered_at"),)
 
 
 class InquiryReply(models.Model):

@@ -45,6 +45,8 @@ class ChangeRequest(models.Model):
 
     class Meta:
         table = "change_request"
+        # A member's own requests by last change: home's 新着 asks on every view.
+        indexes = (("member_id", "updated_at"),)
 
 
 class EmailChange(models.Model):
