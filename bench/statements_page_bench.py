@@ -26,6 +26,7 @@ from server.app import create_app
 from server.auth.models import Account
 from server.config import Settings
 from server.imports.bulk import insert_rows
+from server.imports.statement_plan import INSERT_COLUMNS, TABLE
 from server.lib.clock import FrozenClock
 from server.mail.catcher import MailCatcher
 from server.members.models import Member
@@ -78,9 +79,9 @@ async def fill(url: str, members: int) -> None:
             for i in range(1, 9):
                 lines.append((mid, month, i, billed, billed, f"文具 {i}", 1, 100 * i))
         if len(lines) > 50_000:
-            await insert_rows(conn, "statement_line", STATEMENT_COLUMNS, lines, dates=LINE_DATES)
+            await insert_rows(conn, TABLE, INSERT_COLUMNS, lines, dates=LINE_DATES)
             lines = []
-    await insert_rows(conn, "statement_line", STATEMENT_COLUMNS, lines, dates=LINE_DATES)
+    await insert_rows(conn, TABLE, INSERT_COLUMNS, lines, dates=LINE_DATES)
     await Account.create(
         member_id=ids[len(ids) // 2],
         email="bench@example.jp",
@@ -88,18 +89,6 @@ async def fill(url: str, members: int) -> None:
         registered_at=datetime(2024, 10, 1, tzinfo=UTC),
     )
     await db.close_db()
-
-
-STATEMENT_COLUMNS = (
-    "member_id",
-    "billing_month",
-    "line_no",
-    "billed_on",
-    "used_on",
-    "description",
-    "quantity",
-    "amount_yen",
-)
 
 
 async def measure(url: str, requests: int) -> dict[str, list[float]]:

@@ -164,6 +164,28 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
     return True
 
 
+async def code_goes_out_while_applying(
+    app: Quart, sender: Any, location: str, release: asyncio.Event
+) -> None:
+    """A password sign-in's code reaches the SMTP server while the import applies; then it ends."""
+    member = app.test_client()
+    signing_in = await post_form(member, "/login", {"email": EMAIL, "password": PASSWORD})
+    assert signing_in.headers["Location"] == "/login/code"
+    sender.wake()  # as the request does when the app runs its sender
+
+    async def code_arrived() -> bool:
+        return any(CODE_RE.search(mail.body) for mail in mails_to(EMAIL))
+
+    assert await eventually(code_arrived, 5), "the code mail waited behind the import"
+    assert await upload_state(location) == UploadState.APPLYING
+    release.set()
+
+    async def applied() -> bool:
+        return await upload_state(location) == UploadState.APPLIED
+
+    assert await eventually(applied, 30)
+
+
 async def test_a_sign_in_code_goes_out_while_an_import_applies(
     app: Quart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,24 +201,7 @@ async def test_a_sign_in_code_goes_out_while_an_import_applies(
         assert await upload_state(location) == UploadState.APPLYING
 
         await make_account(email=EMAIL)
-        member = app.test_client()
-        signing_in = await post_form(member, "/login", {"email": EMAIL, "password": PASSWORD})
-        assert signing_in.headers["Location"] == "/login/code"
-        sender.wake()  # as the request does when the app runs its sender
-
-        async def code_arrived() -> bool:
-            return any(CODE_RE.search(mail.body) for mail in mails_to(EMAIL))
-
-        # The code reaches the SMTP server while the import is still applying.
-        assert await eventually(code_arrived, 5), "the code mail waited behind the import"
-        assert await upload_state(location) == UploadState.APPLYING
-
-        release.set()
-
-        async def applied() -> bool:
-            return await upload_state(location) == UploadState.APPLIED
-
-        assert await eventually(applied, 30)
+        await code_goes_out_while_applying(app, sender, location, release)
     finally:
         release.set()
         stop.set()
@@ -268,22 +273,7 @@ async def test_a_sign_in_code_goes_out_while_an_import_waits_inside_its_transact
     running = asyncio.create_task(sender.run(stop))
     try:
         assert await eventually(import_waits_for_lock, 10)
-        member = app.test_client()
-        signing_in = await post_form(member, "/login", {"email": EMAIL, "password": PASSWORD})
-        assert signing_in.headers["Location"] == "/login/code"
-        sender.wake()
-
-        async def code_arrived() -> bool:
-            return any(CODE_RE.search(mail.body) for mail in mails_to(EMAIL))
-
-        assert await eventually(code_arrived, 5), "the code mail waited behind the import"
-        assert await upload_state(location) == UploadState.APPLYING
-        unlock.set()
-
-        async def applied() -> bool:
-            return await upload_state(location) == UploadState.APPLIED
-
-        assert await eventually(applied, 30)
+        await code_goes_out_while_applying(app, sender, location, unlock)
     finally:
         unlock.set()
         await holder
