@@ -24,6 +24,7 @@ from server.config import Settings
 from server.errors import register_error_handlers
 from server.help import routes as help_routes
 from server.inquiries import routes as inquiries_routes
+from server.lib import render
 from server.lib.clock import Clock, system_clock
 from server.lib.formatting import register as register_filters
 from server.lib.ratelimit_store import ExpiringMemoryStore, ExpiringRedisStore
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     auth_web.install_csrf(app)
     _register_blueprints(app, settings)
     register_filters(app)
+    render.install(app)
     cache_member_sessions(settings.session_cache_seconds)
 
     @app.before_serving
@@ -186,4 +188,14 @@ DEV_BLUEPRINTS: tuple[Blueprint, ...] = (mail_routes.dev_bp,)
 
 def _register_blueprints(app: Quart, settings: Settings) -> None:
     for blueprint in BLUEPRINTS + (DEV_BLUEPRINTS if settings.is_development else ()):
+        # Flask gives every blueprint Flask's default context processor, which
+        # reads Flask's own context variables (never set under Quart: it returns
+        # {}) and, being synchronous, Quart runs in a thread on every render.
+        # Quart swaps it for its async one on the app; blueprints keep Flask's.
+        # Dropped here, before registration copies it into the app's table (a
+        # signed-in /card: 815 -> 661 µs of CPU, -19 %; bench/card_cpu_bench.py,
+        # bench/RESULTS.md 2026-12-05). None of our blueprints registers a
+        # blueprint-scoped processor of its own; tests/core/test_templates.py
+        # checks that every processor left is Quart's or ours, and async.
+        blueprint.template_context_processors.pop(None, None)
         app.register_blueprint(blueprint)

@@ -6,13 +6,14 @@ import logging
 from sqlite3 import OperationalError as SQLiteOperationalError
 
 import asyncpg
-from quart import Quart, Response, g, jsonify, render_template, request
+from quart import Quart, Response, g, jsonify, request
 from tortoise.exceptions import DBConnectionError
 from werkzeug.exceptions import HTTPException
 
 from server.accesslog import redact
 from server.audit.events import RefusalEvent
 from server.audit.refusals import refuse
+from server.lib.render import render_page
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ async def error_response(
     if _wants_json():
         response = jsonify({"error": text, "reason": reason} if reason else {"error": text})
     else:
-        body = await render_template("errors/error.html", title=title, message=text, status=status)
+        body = await render_page("errors/error.html", title=title, message=text, status=status)
         response = Response(body, content_type="text/html; charset=utf-8")
     response.status_code = status
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, g, make_response, redirect, render_template, request
+from quart import Blueprint, g, make_response, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -36,6 +36,7 @@ from server.account.web import (
 from server.auth.failures import CODE_FAILURES, REGISTRATION_FAILURES, limit_failures
 from server.auth.web import member_required, now, public, request_actor, safe_next, settings
 from server.errors import DomainError
+from server.lib.render import render_page
 from server.mail.compose import code_ref
 from server.outbox.queue import expired_unsent
 from server.outbox.runtime import wake_sender
@@ -47,7 +48,7 @@ CODE_MAIL_EXPIRED = "認証コードの有効期限が切れました。もう�
 
 
 async def _render(template: str, status: int = 200, **context: object) -> ResponseReturnValue:
-    return await render_template(f"account/{template}", **context), status
+    return await render_page(f"account/{template}", **context), status
 
 
 # -- Registration (利用登録) ---------------------------------------------------
@@ -56,7 +57,7 @@ async def _render(template: str, status: int = 200, **context: object) -> Respon
 @bp.errorhandler(RegistrationLost)
 async def registration_lost(error: RegistrationLost) -> ResponseReturnValue:
     """Any step without a live registration: say so and offer to start again."""
-    body = await render_template("account/register_lost.html", error=error.message)
+    body = await render_page("account/register_lost.html", error=error.message)
     response = await make_response(body, 400)
     clear_cookie(response, REGISTRATION_COOKIE)
     return response
@@ -320,7 +321,7 @@ async def login_code() -> ResponseReturnValue:
     if not flow:
         return redirect("/login", 303)
     if len(flow) <= 100 and await expired_unsent(code_ref(token_hash(flow)), now()):
-        body = await render_template("account/login_code_dead.html", error=CODE_MAIL_EXPIRED)
+        body = await render_page("account/login_code_dead.html", error=CODE_MAIL_EXPIRED)
         dead = await make_response(body)
         clear_cookie(dead, LOGIN_CODE_COOKIE)
         return dead
@@ -344,7 +345,7 @@ async def login_code_post() -> ResponseReturnValue:
         )
     except (CodeDead, LoginCodeLost) as error:
         # Nothing more to try here: the member signs in again for a new code.
-        body = await render_template("account/login_code_dead.html", error=error.message)
+        body = await render_page("account/login_code_dead.html", error=error.message)
         dead = await make_response(body, error.status)
         clear_cookie(dead, LOGIN_CODE_COOKIE)
         return dead

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import g, redirect, render_template, request
+from quart import g, redirect, request
 from quart.typing import ResponseReturnValue
 from werkzeug.sansio.response import Response as BaseResponse
 from werkzeug.wrappers.response import Response as WerkzeugResponse
@@ -25,6 +25,7 @@ from server.auth.web import (
     settings,
 )
 from server.lib.cookies import remove_cookie, write_cookie
+from server.lib.render import render_page
 from server.outbox.runtime import wake_sender
 
 REGISTRATION_COOKIE = "mypage_registration"
@@ -73,7 +74,7 @@ async def hold_for_code(account: Account, target: str) -> ResponseReturnValue:
         flow = await start_login_code(account, now(), settings(), request_actor())
     except TooManyCodes as capped:
         wake_sender()  # the owner's mail saying codes were asked for repeatedly
-        body = await render_template(
+        body = await render_page(
             "auth/login.html", email=account.email, error=capped.message, next=target, done=False
         )
         return body, capped.status

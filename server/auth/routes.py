@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, g, redirect, render_template, request
+from quart import Blueprint, g, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -28,6 +28,7 @@ from server.auth.web import (
     safe_next,
     settings,
 )
+from server.lib.render import render_page
 from server.push.service import forget_device_at_logout
 
 bp = Blueprint("auth", __name__)
@@ -50,7 +51,7 @@ async def login() -> ResponseReturnValue:
     if g.member is not None:
         return redirect(safe_next(request.args.get("next")), 303)
     done = request.args.get("done") == "logout"
-    return await render_template(
+    return await render_page(
         "auth/login.html", email="", error=None, next=request.args.get("next", ""), done=done
     )
 
@@ -73,7 +74,7 @@ async def login_post() -> ResponseReturnValue:
             email, password, now(), block_policy(), request_actor(), settings()
         )
     except (LoginFailed, LoginInputError, AccessEnded) as error:
-        body = await render_template(
+        body = await render_page(
             "auth/login.html", email=email[:254], error=error.message, next=target, done=False
         )
         return body, error.status

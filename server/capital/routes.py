@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, render_template
+from quart import Blueprint
 
 from server.audit.events import CapitalEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
 from server.capital.service import first_visible, visible_records
+from server.lib.render import render_page
 from server.members.access import current_viewer
 
 bp = Blueprint("capital", __name__)
@@ -21,7 +22,7 @@ async def index() -> str:
     month = settings().capital_publish_month
     records = await visible_records(viewer, now(), month)
     await record(CapitalEvent.VIEWED, request_actor("member"), now(), records=len(records))
-    return await render_template(
+    return await render_page(
         "capital/index.html",
         records=records,
         viewer=viewer,

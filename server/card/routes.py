@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from quart import Blueprint, g, render_template, request
+from quart import Blueprint, g, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -15,6 +15,7 @@ from server.card.keys import load_keyring
 from server.card.service import card_for
 from server.card.verification import MESSAGES, verify_code
 from server.lib.clock import to_jst
+from server.lib.render import render_page
 from server.members.access import AccessEnded
 
 bp = Blueprint("card", __name__)
@@ -40,19 +41,19 @@ async def card() -> ResponseReturnValue:
     shops_url = settings().card_shops_url
     member = g.get("member")
     if member is None:
-        return await render_template("card/card.html", card=None, shops_url=shops_url)
+        return await render_page("card/card.html", card=None, shops_url=shops_url)
     at = now()
     ended = certificates.ended_reason(member, at)
     if ended:
         raise AccessEnded(ended)
-    return await render_template("card/card.html", card=card_for(member, at), shops_url=shops_url)
+    return await render_page("card/card.html", card=card_for(member, at), shops_url=shops_url)
 
 
 @bp.get("/verify")
 @public
 async def verify_page() -> ResponseReturnValue:
     """The verifier for shops: camera, photo or pasted code (the form works without script)."""
-    body = await render_template("card/verify.html", verdict=None, code="")
+    body = await render_page("card/verify.html", verdict=None, code="")
     # The one page that may use the camera: it reads the QR codes members show.
     return body, 200, {"Permissions-Policy": VERIFIER_PERMISSIONS}
 
@@ -65,7 +66,7 @@ async def verify_form() -> ResponseReturnValue:
     """A pasted code checked by the server, the verdict shown big and plain (no script needed)."""
     code = ((await request.form).get("code") or "").strip()
     if not code or len(code) > MAX_CODE_CHARS:
-        body = await render_template(
+        body = await render_page(
             "card/verify.html",
             verdict=None,
             code="",
@@ -73,7 +74,7 @@ async def verify_form() -> ResponseReturnValue:
         )
         return body, 400
     verdict = await verify_code(code, now(), load_keyring(settings()))
-    body = await render_template(
+    body = await render_page(
         "card/verify.html",
         verdict=verdict.as_json(),
         label=VERDICT_LABELS[verdict.reason],
@@ -89,7 +90,7 @@ async def offline() -> ResponseReturnValue:
     """What the service worker shows for a page it has no copy of; never member data."""
     # Rendered as for a visitor who is not signed in, even when a member asks
     # for it: the worker keeps this page for everyone on the device.
-    return await render_template("card/offline.html", current_member=None)
+    return await render_page("card/offline.html", current_member=None)
 
 
 @bp.app_context_processor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, g, render_template, request, send_file
+from quart import Blueprint, Response, g, request, send_file
 
 from server.auth.web import now, public, settings
 from server.help.browsers import is_unsupported
@@ -12,6 +12,7 @@ from server.help.documents import KIND_TITLES, current_documents, document_file
 from server.help.models import DocumentKind
 from server.help.qr import qr_svg
 from server.lib.clock import to_jst
+from server.lib.render import render_page
 from server.members.access import withdrawal_deadline
 from server.requests.service import fee_with_tax
 
@@ -39,23 +40,21 @@ async def notices() -> dict[str, Any]:
 async def index() -> str:
     """The help index: who can use My Page, cost, when, feature phones, mail, and links."""
     s = settings()
-    return await render_template(
-        "help/index.html", paper_fee_with_tax=fee_with_tax(s.paper_fee_yen)
-    )
+    return await render_page("help/index.html", paper_fee_with_tax=fee_with_tax(s.paper_fee_yen))
 
 
 @bp.get("/help/environment")
 @public
 async def environment() -> str:
     """Recommended environments: the browsers and systems the co-op supports."""
-    return await render_template("help/environment.html")
+    return await render_page("help/environment.html")
 
 
 @bp.get("/help/security")
 @public
 async def security() -> str:
     """How the co-op protects personal data."""
-    return await render_template("help/security.html")
+    return await render_page("help/security.html")
 
 
 @bp.get("/help/forms")
@@ -64,7 +63,7 @@ async def forms() -> str:
     """Joining and leaving need a paper form: the forms, FAX, post and the online application."""
     s = settings()
     documents = await current_documents()
-    return await render_template(
+    return await render_page(
         "help/forms.html",
         documents=[(kind, KIND_TITLES[kind], documents.get(kind)) for kind in DocumentKind],
         join_qr=qr_svg(s.coop_join_url) if s.coop_join_url else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, g, redirect, render_template, request
+from quart import Blueprint, g, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -20,6 +20,7 @@ from server.inquiries.service import (
     member_inquiry,
     send_inquiry,
 )
+from server.lib.render import render_page
 from server.pages.news import INQUIRY, mark_seen
 
 bp = Blueprint("inquiries", __name__)
@@ -28,7 +29,7 @@ bp = Blueprint("inquiries", __name__)
 async def _form(
     category: str, message: str, error: str | None = None, status: int = 200
 ) -> tuple[str, int]:
-    body = await render_template(
+    body = await render_page(
         "inquiries/new.html",
         categories=CATEGORY_LABELS,
         category=category,
@@ -43,7 +44,7 @@ async def _form(
 @member_required
 async def index() -> str:
     """The member's inquiries and the staff replies."""
-    return await render_template(
+    return await render_page(
         "inquiries/index.html",
         inquiries=await member_inquiries(g.member.id),
         categories=CATEGORY_LABELS,
@@ -70,7 +71,7 @@ async def confirm() -> ResponseReturnValue:
         draft = check_draft(category, message)
     except InquiryInputError as error:
         return await _form(category, message[: MAX_MESSAGE * 2], error.message, error.status)
-    return await render_template("inquiries/confirm.html", draft=draft)
+    return await render_page("inquiries/confirm.html", draft=draft)
 
 
 @bp.post("/inquiries/send")
@@ -97,7 +98,7 @@ async def detail(inquiry_id: int) -> str:
     """One inquiry with its replies (only the member's own)."""
     inquiry, replies = await member_inquiry(g.member.id, inquiry_id)
     await mark_seen(g.member.id, INQUIRY, [str(inquiry.id)], now())
-    return await render_template(
+    return await render_page(
         "inquiries/detail.html",
         inquiry=inquiry,
         replies=replies,

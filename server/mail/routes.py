@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, render_template
+from quart import Blueprint, current_app
 
 from server.auth.web import public
+from server.lib.render import render_page
 from server.mail.smtp import OUTLET_KEY, MailOutlet
 
 # Registered by the app factory only when MYPAGE_ENV=development.
@@ -18,4 +19,4 @@ async def inbox() -> str:
     outlet: MailOutlet | None = current_app.config.get(OUTLET_KEY)
     catcher = outlet.catcher if outlet is not None else None
     mails = list(reversed(catcher.messages)) if catcher is not None else []
-    return await render_template("devmail/index.html", mails=mails, catcher=catcher)
+    return await render_page("devmail/index.html", mails=mails, catcher=catcher)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g, render_template
+from quart import Blueprint, g
 
 from server.audit.events import MemberPageEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor
+from server.lib.render import render_page
 from server.members.access import current_viewer
 from server.members.service import get_member
 from server.requests.service import member_change_requests
@@ -24,6 +25,6 @@ async def profile() -> str:
     # Address, phone and birth date were shown: a data view, in the access log like a
     # statement's.
     await record(MemberPageEvent.PROFILE_VIEWED, request_actor("member"), now())
-    return await render_template(
+    return await render_page(
         "members/profile.html", member=member, account=g.account, change_requests=changes
     )

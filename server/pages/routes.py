@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from quart import Blueprint, Response, current_app, g, render_template, send_from_directory
+from quart import Blueprint, Response, current_app, g, send_from_directory
 
 from server.auth.web import member_required, now, public, settings
+from server.lib.render import render_page
 from server.members.access import current_viewer
 from server.notices.cache import notice_cache
 from server.pages.news import home_news
@@ -26,7 +27,7 @@ ROOT_FILES = {
 @member_required
 async def home() -> str:
     """Home: what is new (新着), the co-op's notices, who is signed in and the menu."""
-    return await render_template(
+    return await render_page(
         "pages/home.html",
         member=g.member,
         news=await home_news(current_viewer(), now(), settings().home_news_days),

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import Blueprint, g, jsonify, redirect, render_template, request
+from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -23,6 +23,7 @@ from server.auth.web import (
     settings,
 )
 from server.errors import DomainError
+from server.lib.render import render_page
 from server.passkeys import manage, registration, service, signin
 from server.passkeys.models import Passkey
 from server.passkeys.webauthn import RelyingParty
@@ -195,7 +196,7 @@ async def remove_passkey_confirm(passkey_id: int) -> ResponseReturnValue:
         g.account.password_hash is None
         and await Passkey.filter(account_id=g.account.id).count() <= 1
     )
-    return await render_template(
+    return await render_page(
         "settings/passkey_remove.html",
         passkey=passkey,
         last_one=last_one,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, current_app, g, jsonify, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -13,6 +13,7 @@ from server.audit.events import PushEvent
 from server.audit.service import record
 from server.auth.web import current_csrf_token, member_required, now, request_actor, settings
 from server.errors import DomainError
+from server.lib.render import render_page
 from server.push import service
 from server.push.section import notifications_section
 from server.push.vapid import application_server_key
@@ -77,7 +78,7 @@ def _back(saved: str) -> ResponseReturnValue:
 @member_required
 async def notifications() -> ResponseReturnValue:
     """The notifications section on a page of its own (also the no-JavaScript way back)."""
-    return await render_template("push/notifications.html", section=await notifications_section())
+    return await render_page("push/notifications.html", section=await notifications_section())
 
 
 @bp.post("/settings/notifications")

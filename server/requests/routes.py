@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, g, redirect, render_template, request
+from quart import Blueprint, g, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -26,6 +26,7 @@ from server.auth.web import (
     set_session_cookie,
     settings,
 )
+from server.lib.render import render_page
 from server.pages.news import CHANGE, finished_change_refs, mark_seen
 from server.requests.models import ChangeGroup
 from server.requests.service import (
@@ -91,7 +92,7 @@ async def _change_page(
     values: dict[str, str], error: ChangeInputError | None = None, status: int = 200
 ) -> tuple[str, int]:
     errors = error.fields if error is not None else {}
-    body = await render_template(
+    body = await render_page(
         "requests/change.html",
         values=values,
         errors=errors,
@@ -133,7 +134,7 @@ async def change_post() -> ResponseReturnValue:
 @member_required
 async def reauth() -> str:
     """Ask for the password again before a sensitive change."""
-    return await render_template(
+    return await render_page(
         "requests/reauth.html",
         next=safe_next(request.args.get("next")),
         error=None,
@@ -155,7 +156,7 @@ async def reauth_post() -> ResponseReturnValue:
             g.account, g.session.id, form.get("password", ""), now(), request_actor("member")
         )
     except ReauthFailed as error:
-        body = await render_template(
+        body = await render_page(
             "requests/reauth.html",
             next=target,
             error=error.message,
@@ -174,7 +175,7 @@ async def reauth_post() -> ResponseReturnValue:
 @recent_auth_required
 async def email() -> str:
     """The form for a new sign-in address."""
-    return await render_template("requests/email.html", email="", error=None, account=g.account)
+    return await render_page("requests/email.html", email="", error=None, account=g.account)
 
 
 @bp.post("/profile/change/email")
@@ -188,7 +189,7 @@ async def email_post() -> ResponseReturnValue:
     try:
         await start_email_change(g.account, address, settings(), now(), request_actor("member"))
     except EmailChangeError as error:
-        body = await render_template(
+        body = await render_page(
             "requests/email.html", email=address[:254], error=error.message, account=g.account
         )
         return body, error.status
@@ -200,7 +201,7 @@ async def email_post() -> ResponseReturnValue:
 async def email_verify() -> str:
     """The code form for the new address."""
     change = await pending_email_change(g.account.id, now())
-    return await render_template("requests/email_verify.html", change=change, error=None)
+    return await render_page("requests/email_verify.html", change=change, error=None)
 
 
 @bp.post("/profile/change/email/verify")
@@ -215,16 +216,14 @@ async def email_verify_post() -> ResponseReturnValue:
         )
     except EmailChangeError as error:
         change = await pending_email_change(g.account.id, now())
-        body = await render_template(
-            "requests/email_verify.html", change=change, error=error.message
-        )
+        body = await render_page("requests/email_verify.html", change=change, error=error.message)
         return body, error.status
     return redirect("/profile/change?email=changed", 303)
 
 
 async def _stop_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     s = settings()
-    body = await render_template(
+    body = await render_page(
         "requests/stop.html", error=error, fee_with_tax=fee_with_tax(s.paper_fee_yen)
     )
     return body, status
@@ -260,6 +259,4 @@ async def stop_post() -> ResponseReturnValue:
 async def stopped() -> str:
     """After stopping: how to come back (registration with a new initial password)."""
     s = settings()
-    return await render_template(
-        "requests/stopped.html", fee_with_tax=fee_with_tax(s.paper_fee_yen)
-    )
+    return await render_page("requests/stopped.html", fee_with_tax=fee_with_tax(s.paper_fee_yen))

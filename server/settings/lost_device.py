@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, g, redirect, render_template, request
+from quart import Blueprint, g, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -17,6 +17,7 @@ from server.auth.web import (
     request_actor,
     settings,
 )
+from server.lib.render import render_page
 from server.outbox.runtime import wake_sender
 from server.passkeys.manage import passkeys_of
 from server.settings.sections import SettingsSection
@@ -30,7 +31,7 @@ async def lost_device_section() -> SettingsSection:
 
 
 async def _render(error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    body = await render_template(
+    body = await render_page(
         "settings/lost_device.html",
         passkeys=await passkeys_of(g.account.id),
         has_password=g.account.password_hash is not None,
@@ -72,4 +73,4 @@ async def run() -> ResponseReturnValue:
 @public
 async def done() -> ResponseReturnValue:
     """The switch was pressed: what happened and how to sign in again (no member data)."""
-    return await render_template("settings/lost_device_done.html")
+    return await render_page("settings/lost_device_done.html")

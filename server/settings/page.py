@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from quart import render_template, request
+from quart import request
 from quart.typing import ResponseReturnValue
 
+from server.lib.render import render_page
 from server.passkeys.section import passkeys_section
 from server.push.section import notifications_section
 from server.settings.lost_device import lost_device_section
@@ -50,7 +51,7 @@ async def render_settings(error: str | None = None, status: int = 200) -> Respon
     """The page with every section; an error from a form is shown at the top."""
     sections = [await section() for section in SECTIONS]
     scripts = list(dict.fromkeys(src for section in sections for src in section.scripts))
-    body = await render_template(
+    body = await render_page(
         "settings/index.html",
         sections=sections,
         scripts=scripts,

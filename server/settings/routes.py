@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, g, redirect, render_template, request
+from quart import Blueprint, g, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -25,6 +25,7 @@ from server.auth.web import (
 )
 from server.errors import NotFound
 from server.lib.ratelimit_store import FailureLimit
+from server.lib.render import render_page
 from server.settings.page import render_settings
 from server.settings.password import PAGE, PasswordChangeError, change_password
 
@@ -93,7 +94,7 @@ PASSWORD_FAILURES = (FailureLimit(5, timedelta(minutes=1)), FailureLimit(20, tim
 async def _password_page(
     end_here: bool = False, error: str | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    body = await render_template(
+    body = await render_page(
         "settings/password.html",
         end_here=end_here,
         error=error,

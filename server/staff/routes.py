@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import Blueprint, g, jsonify, redirect, render_template, request
+from quart import Blueprint, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -14,6 +14,7 @@ from server.audit.events import StaffEvent
 from server.audit.service import record
 from server.auth.web import now, request_actor, settings
 from server.errors import DomainError
+from server.lib.render import render_page
 from server.staff import signin
 from server.staff.dashboard import waiting_counts
 from server.staff.models import StaffUser
@@ -70,7 +71,7 @@ async def login() -> ResponseReturnValue:
     reauth = request.args.get("reauth") == "1"
     if g.get("staff") is not None and not reauth:
         return redirect(safe_staff_next(request.args.get("next")), 303)
-    return await render_template(
+    return await render_page(
         "staff/login.html",
         next=safe_staff_next(request.args.get("next")),
         done=request.args.get("done", ""),
@@ -125,7 +126,7 @@ async def logout() -> ResponseReturnValue:
 async def setup(token: str) -> ResponseReturnValue:
     """The page a mailed set-up link opens: register this computer's passkey."""
     link = await signin.live_setup_link(token, now())
-    return await render_template("staff/setup.html", staff=link.staff, token=token)
+    return await render_page("staff/setup.html", staff=link.staff, token=token)
 
 
 @bp.post("/api/setup/<token>/options")
@@ -162,7 +163,7 @@ async def setup_verify(token: str) -> ResponseReturnValue:
 @staff_required
 async def index() -> ResponseReturnValue:
     """The staff console's front page: the screens and what waits for staff."""
-    return await render_template("staff/index.html", counts=await waiting_counts())
+    return await render_page("staff/index.html", counts=await waiting_counts())
 
 
 @bp.get("/account")
@@ -170,7 +171,7 @@ async def index() -> ResponseReturnValue:
 async def account() -> ResponseReturnValue:
     """The signed-in staff member's own passkeys."""
     staff = current_staff()
-    return await render_template(
+    return await render_page(
         "staff/account.html",
         passkeys=await signin.own_passkeys(staff.id),
         done=request.args.get("done", ""),

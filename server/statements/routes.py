@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from quart import Blueprint, Response, current_app, g, render_template
+from quart import Blueprint, Response, current_app, g
 
 from server.audit.events import StatementEvent
 from server.audit.service import record
 from server.auth.web import member_required, now, request_actor, settings
 from server.lib.downloads import content_disposition
+from server.lib.render import render_page
 from server.members.access import current_viewer, first_statement_month
 from server.pages.news import STATEMENT, mark_seen
 from server.statements.export import statements_csv
@@ -41,7 +42,7 @@ async def index() -> str:
     months = await visible_months(viewer)
     first = first_statement_month(viewer)
     await record(StatementEvent.LIST_VIEWED, request_actor("member"), now(), months=len(months))
-    return await render_template(
+    return await render_page(
         "statements/index.html", months=months, first_label=month_label(first), viewer=viewer
     )
 
@@ -53,7 +54,7 @@ async def detail(month: str) -> str:
     found = await statement(current_viewer(), month)
     await record(StatementEvent.VIEWED, request_actor("member"), now(), month=month)
     await mark_seen(g.member.id, STATEMENT, [month], now())
-    return await render_template("statements/detail.html", statement=found)
+    return await render_page("statements/detail.html", statement=found)
 
 
 @bp.get("/statements/<month>.pdf")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import now, settings
+from server.lib.render import render_page
 from server.staff.accounts import service
 from server.staff.models import StaffPasskey
 from server.staff.web import PREFIX, admin_required, current_staff, staff_request_actor
@@ -26,7 +27,7 @@ DONE = {
 async def _render(status: int = 200, **form: object) -> ResponseReturnValue:
     staff = await service.all_staff()
     counts = Counter(await StaffPasskey.all().values_list("staff_id", flat=True))
-    body = await render_template(
+    body = await render_page(
         "staff/accounts/index.html",
         staff_list=staff,
         passkey_counts=counts,

@@ -6,13 +6,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint, Response, render_template, request
+from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.audit.events import AccessLogEvent
 from server.audit.service import record
 from server.auth.web import now
+from server.lib.render import render_page
 from server.staff.auditlog import service
 from server.staff.web import PREFIX, staff_request_actor, staff_required
 
@@ -47,7 +48,7 @@ async def index() -> ResponseReturnValue:
         f = await service.parse_filter(values)
     except service.LogFilterError as error:
         context = await _form_context(values)
-        html = await render_template("staff/auditlog/index.html", error=error.message, **context)
+        html = await render_page("staff/auditlog/index.html", error=error.message, **context)
         return html, 400
     page = await service.log_page(
         f,
@@ -56,7 +57,7 @@ async def index() -> ResponseReturnValue:
     )
     if f.member_id is not None:
         await _audit(AccessLogEvent.VIEW, f)
-    return await render_template(
+    return await render_page(
         "staff/auditlog/index.html",
         error="",
         page=page,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import now, settings
 from server.errors import DomainError, NotFound
+from server.lib.render import render_page
 from server.requests.service import MAX_COMMENT
 from server.staff.changes import service
 from server.staff.paging import page_number
@@ -33,7 +34,7 @@ async def _detail_page(
 ) -> tuple[str, int]:
     """The review page, with a done message or an error and the typed comment."""
     detail = await service.change_detail(request_id)
-    body = await render_template(
+    body = await render_page(
         "staff/changes/detail.html",
         detail=detail,
         done=DONE_MESSAGES.get(done, ""),
@@ -50,7 +51,7 @@ async def index() -> ResponseReturnValue:
     """The queue: open requests oldest first, or any state chosen in the filter."""
     code = service.state_filter(request.args.get("state"))
     page = await service.change_queue(code, page_number(request.args.get("page")), now())
-    return await render_template(
+    return await render_page(
         "staff/changes/index.html",
         page=page,
         state=code,

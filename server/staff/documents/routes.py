@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import accepts_upload, now, settings
 from server.help.documents import MAX_BYTES
+from server.lib.render import render_page
 from server.staff.documents import service
 from server.staff.web import (
     PREFIX,
@@ -27,7 +28,7 @@ UPLOAD_LIMIT = MAX_BYTES + 64 * 1024
 async def _page(
     *, error: str = "", kind: str = "", title: str = "", status: int = 200
 ) -> ResponseReturnValue:
-    body = await render_template(
+    body = await render_page(
         "staff/documents/index.html",
         forms=await service.current_forms(),
         kinds=service.KIND_CHOICES,

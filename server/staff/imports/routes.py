@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import accepts_upload, now
+from server.lib.render import render_page
 from server.outbox.runtime import wake_sender
 from server.staff.imports import display, service
 from server.staff.imports.models import UploadState
@@ -21,7 +22,7 @@ async def _index_page(
     *, error: service.UploadRefused | None = None, kind: str = "", status: int = 200
 ) -> ResponseReturnValue:
     await service.drop_expired(now())
-    body = await render_template(
+    body = await render_page(
         "staff/imports/index.html",
         kinds=service.KIND_CHOICES,
         selected=kind,
@@ -70,7 +71,7 @@ async def result(upload_id: int) -> ResponseReturnValue:
     await service.drop_expired(now())
     upload = await display.get_upload(upload_id)
     kept = await display.has_bytes(upload_id)
-    return await render_template(
+    return await render_page(
         "staff/imports/result.html",
         upload=upload,
         kind_label=display.kind_label(upload.kind),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import timedelta
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import now, settings
 from server.errors import DomainError, NotFound
 from server.inquiries.service import CATEGORY_LABELS, MAX_REPLY
+from server.lib.render import render_page
 from server.staff.inquiries import service
 from server.staff.paging import page_number
 from server.staff.web import PREFIX, current_staff, staff_request_actor, staff_required
@@ -39,7 +40,7 @@ async def _detail_page(
 ) -> tuple[str, int]:
     """The inquiry page, with a done message or an error next to the form it is about."""
     detail = await service.inquiry_detail(inquiry_id)
-    body = await render_template(
+    body = await render_page(
         "staff/inquiries/detail.html",
         detail=detail,
         done=DONE_MESSAGES.get(done, ""),
@@ -61,7 +62,7 @@ async def index() -> ResponseReturnValue:
     args = request.args
     filters = service.inbox_filters(args.get("category"), args.get("state"), args.get("assigned"))
     me = current_staff().id
-    return await render_template(
+    return await render_page(
         "staff/inquiries/index.html",
         page=await service.inbox(filters, me, page_number(args.get("page"))),
         filters=filters,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Blueprint, Response, redirect, render_template, request
+from quart import Blueprint, Response, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
@@ -12,6 +12,7 @@ from server.account.service import IssueError
 from server.auth.web import now, settings
 from server.lib.clock import to_jst
 from server.lib.offload import run_cpu
+from server.lib.render import render_page
 from server.outbox.runtime import wake_sender
 from server.staff.members import actions, service
 from server.staff.members.letter import Letter, letter_pdf
@@ -47,7 +48,7 @@ async def _member_page(
         current = page.member.capital_refund_on
         default = actions.default_refund_date(today, settings().capital_refund_month)
         refund_on = (current or default).isoformat()
-    body = await render_template(
+    body = await render_page(
         "staff/members/member.html",
         page=page,
         done=DONE.get(request.args.get("done", ""), ""),
@@ -77,7 +78,7 @@ async def search() -> ResponseReturnValue:
         result = await search_members(query, now(), staff_request_actor())
     except SearchInputError as failure:
         error = failure.message
-    body = await render_template(
+    body = await render_page(
         "staff/members/search.html",
         query=query[:200],
         result=result,
@@ -106,7 +107,7 @@ async def issue_password(member_id: int) -> ResponseReturnValue:
         return await _refused(member_id, failure.message, failure.status)
     if issued.owner_mailed:
         wake_sender()  # the member's sign-in address hears of it now, not at the next poll
-    return await render_template("staff/members/issued.html", issued=issued)
+    return await render_page("staff/members/issued.html", issued=issued)
 
 
 @bp.post("/<int:member_id>/initial-password/letter")

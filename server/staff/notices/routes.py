@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, current_app, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.auth.web import now
+from server.lib.render import render_page
 from server.notices import service
 from server.notices.cache import notice_cache
 from server.staff.web import (
@@ -28,7 +29,7 @@ EMPTY_FORM = {"title": "", "body": "", "starts_on": "", "ends_on": "", "push": "
 async def _render(form: dict[str, str], error: str = "", done: str = "") -> str:
     today = service.today_in_japan(now())
     notices = await service.all_notices()
-    return await render_template(
+    return await render_page(
         "staff/notices/index.html",
         notices=[(n, service.status_of(n, today)) for n in notices],
         form=form,

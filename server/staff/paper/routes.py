@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, render_template
+from quart import Blueprint, Response
 from quart.typing import ResponseReturnValue
 
 from server.auth.web import now, settings
+from server.lib.render import render_page
 from server.staff.paper import service
 from server.staff.web import PREFIX, staff_request_actor, staff_required
 
@@ -17,7 +18,7 @@ bp = Blueprint("staff_paper", __name__, url_prefix=PREFIX + "/paper")
 async def index() -> ResponseReturnValue:
     """Members on paper statements, the fee per issue for each and in total."""
     listing = await service.paper_list(settings(), staff_request_actor(), now())
-    return await render_template("staff/paper/index.html", listing=listing)
+    return await render_page("staff/paper/index.html", listing=listing)
 
 
 @bp.get("/export.csv")
