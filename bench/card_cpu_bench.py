@@ -68,12 +68,13 @@ def prepare(work: Path) -> tuple[dict[str, str], str]:
 
 async def measure(cookie: str, repeats: int) -> dict[str, float]:
     """µs of CPU per call, minimum over the batches."""
-    from quart import Response, g, render_template
+    from quart import Response, g
 
     from server.app import create_app
     from server.auth.web import now
     from server.card.service import card_for
     from server.config import Settings
+    from server.lib.render import render_page
 
     found: dict[str, float] = {}
 
@@ -105,7 +106,7 @@ async def measure(cookie: str, repeats: int) -> dict[str, float]:
             card = card_for(g.member, now())
 
             async def render() -> None:
-                await render_template("card/card.html", card=card, shops_url=None)
+                await render_page("card/card.html", card=card, shops_url=None)
 
             await timed("render card/card.html", render, 1000)
             for hook in app.after_request_funcs[None]:
