@@ -86,6 +86,7 @@ def main() -> None:
         wait("http://127.0.0.1:8135/")
         for checkout, (process, base) in zip(checkouts, servers, strict=True):
             wait(base + "/login")
+            mailbox.clear()  # the code read next is this server's
             cookie = {"Cookie": "mypage_session=" + sign_in(base, mailbox)[0]}
             runs.append((str(checkout), process.pid, base + args.path, cookie))
         for _, _, url, headers in runs:
