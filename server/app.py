@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     _trust_proxies(app, settings)
     # Probes and /metrics are answered before any hook (no session, cookie or limit).
     health.install(app, settings)
-    metrics.install(app)
+    metrics.install(app, settings)
     # First registered, last run: compresses what every other hook produced.
     compression.install(app)
     register_error_handlers(app)

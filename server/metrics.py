@@ -124,8 +124,13 @@ def _series(group: str, method: str, status_class: int) -> tuple[Any, Any]:
     return found
 
 
-def install(app: Quart) -> None:
-    """Time every request and count it by route group (cheap: no I/O)."""
+def install(app: Quart, settings: Settings) -> None:
+    """Time every request and count it by route group, when metrics can be read at all.
+
+    Without MYPAGE_METRICS_TOKEN nobody can read /metrics, so nothing is counted.
+    """
+    if not settings.metrics_token:
+        return
 
     @app.before_request
     async def start_timer() -> None:

@@ -130,6 +130,9 @@ async def test_metrics_need_the_token_and_count_what_happens(
     off = create_app(settings, clock=clock)
     async with off.test_app():
         assert (await off.test_client().get("/metrics")).status_code == 404
+    # Without the token nobody can read the counters, so no request is timed or counted.
+    hooks = off.before_request_funcs[None] + off.after_request_funcs[None]
+    assert [hook for hook in hooks if hook.__module__ == "server.metrics"] == []
     on = create_app(settings.replace(metrics_token="scrape-token-0123456789"), clock=clock)
     async with on.test_app():
         client = on.test_client()
