@@ -1,4 +1,4 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in, sign-out and asking for the password again before a sensitive change."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from server.account.web import complete_sign_in, hold_for_code, needs_code
 from server.audit.events import AuthEvent
 from server.audit.service import record
 from server.auth.failures import SIGN_IN_FAILURES, limit_failures
+from server.auth.reauth import REAUTH_WINDOW, ReauthFailed, reauthenticate_with_password
 from server.auth.service import (
     AccessEnded,
     BlockPolicy,
@@ -19,13 +20,15 @@ from server.auth.service import (
     LoginInputError,
     authenticate,
 )
-from server.auth.sessions import end_session
+from server.auth.sessions import end_session, renew_session_token
 from server.auth.web import (
     clear_session_cookie,
+    member_required,
     now,
     public,
     request_actor,
     safe_next,
+    set_session_cookie,
     settings,
 )
 from server.lib.render import render_page
@@ -102,4 +105,44 @@ async def logout() -> ResponseReturnValue:
     response = redirect("/login?done=logout", 303)
     clear_session_cookie(response)
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+@bp.get("/reauth")
+@member_required
+async def reauth() -> str:
+    """Ask for the password again before a sensitive change."""
+    return await render_page(
+        "auth/reauth.html",
+        next=safe_next(request.args.get("next")),
+        error=None,
+        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+        has_password=g.account.password_hash is not None,
+    )
+
+
+@bp.post("/reauth")
+@member_required
+@rate_limit(5, timedelta(minutes=1))
+@rate_limit(30, timedelta(hours=1))
+async def reauth_post() -> ResponseReturnValue:
+    """Check the password; open the five-minute window and go back."""
+    form = await request.form
+    target = safe_next(form.get("next"))
+    try:
+        await reauthenticate_with_password(
+            g.account, g.session.id, form.get("password", ""), now(), request_actor("member")
+        )
+    except ReauthFailed as error:
+        body = await render_page(
+            "auth/reauth.html",
+            next=target,
+            error=error.message,
+            minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+            has_password=g.account.password_hash is not None,
+        )
+        return body, error.status
+    # A new session token once identity is proved again (ASVS 7.2.4).
+    response = redirect(target, 303)
+    set_session_cookie(response, await renew_session_token(g.session.id))
     return response

@@ -1,4 +1,4 @@
-"""Profile change requests, the sign-in address, re-authentication and stopping the service."""
+"""Profile change requests, the sign-in address and stopping the service."""
 
 from __future__ import annotations
 
@@ -9,21 +9,14 @@ from quart.typing import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 
 from server.account.web import BROWSER_COOKIE, read_cookie
-from server.auth.reauth import (
-    REAUTH_WINDOW,
-    ReauthFailed,
-    reauthenticate_with_password,
-    recent_auth_required,
-)
-from server.auth.sessions import SignInKept, renew_session_token
+from server.auth.reauth import recent_auth_required
+from server.auth.sessions import SignInKept
 from server.auth.web import (
     clear_session_cookie,
     member_required,
     now,
     public,
     request_actor,
-    safe_next,
-    set_session_cookie,
     settings,
 )
 from server.lib.render import render_page
@@ -128,46 +121,6 @@ async def change_post() -> ResponseReturnValue:
         return await _change_page(values, error, error.status)
     sent = ",".join(str(change.group) for change in created)
     return redirect(f"/profile/change?sent={sent}", 303)
-
-
-@bp.get("/reauth")
-@member_required
-async def reauth() -> str:
-    """Ask for the password again before a sensitive change."""
-    return await render_page(
-        "requests/reauth.html",
-        next=safe_next(request.args.get("next")),
-        error=None,
-        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
-        has_password=g.account.password_hash is not None,
-    )
-
-
-@bp.post("/reauth")
-@member_required
-@rate_limit(5, timedelta(minutes=1))
-@rate_limit(30, timedelta(hours=1))
-async def reauth_post() -> ResponseReturnValue:
-    """Check the password; open the five-minute window and go back."""
-    form = await request.form
-    target = safe_next(form.get("next"))
-    try:
-        await reauthenticate_with_password(
-            g.account, g.session.id, form.get("password", ""), now(), request_actor("member")
-        )
-    except ReauthFailed as error:
-        body = await render_page(
-            "requests/reauth.html",
-            next=target,
-            error=error.message,
-            minutes=int(REAUTH_WINDOW.total_seconds() // 60),
-            has_password=g.account.password_hash is not None,
-        )
-        return body, error.status
-    # A new session token once identity is proved again (ASVS 7.2.4).
-    response = redirect(target, 303)
-    set_session_cookie(response, await renew_session_token(g.session.id))
-    return response
 
 
 @bp.get("/profile/change/email")
