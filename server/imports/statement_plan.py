@@ -14,6 +14,7 @@ from server.imports.bulk import insert_rows, params, read_dates
 from server.imports.overrides import Kept
 from server.imports.plan import Counts, Progress
 from server.lib.batches import chunks
+from server.pages.news import announce_statements
 from server.push.service import queue_statement_notices
 from server.statements.models import StatementLine
 
@@ -62,6 +63,8 @@ class StatementsPlan:
             done += len(batch)
             if total > BATCH:
                 progress(f"書き込み中: {done}/{total}行", done, total)
+        # Home's 新着 for the members whose newest month this is, in one statement.
+        await announce_statements(self.changed)
         # A push notice (or its mail) per member and month, in this same transaction.
         if self.changed:
             await queue_statement_notices(self.changed, now)
