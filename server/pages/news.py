@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from server import db
 from server.members.access import Viewer, first_statement_month
@@ -47,14 +47,40 @@ class NewsItem:
     detail: str = ""
 
 
+# Home's read, the one query of every signed-in home view, written out: the
+# same query built by Tortoise (`HomeNews.filter(...).order_by("-at")
+# .values_list(...)`) cost ~250 µs of CPU in the ORM against ~35 µs for the
+# database round trip (in process, SQLite, demo member;
+# `.venv/bin/python bench/card_cpu_bench.py --repeats 8`, bench/RESULTS.md).
+_UNSEEN = (
+    'SELECT kind, ref, text, href, "at", detail FROM home_news'
+    ' WHERE member_id = {} AND seen_at IS NULL AND "at" >= {} ORDER BY "at" DESC'
+)
+_UNSEEN_SQLITE = _UNSEEN.format("?", "?")
+_UNSEEN_POSTGRES = _UNSEEN.format("$1", "$2")
+
+
+async def _unseen(
+    member_id: int, since: datetime
+) -> list[tuple[str, str, str, str, datetime, str]]:
+    """The member's unseen rows since `since`, newest first: kind, ref, text, href, at, detail."""
+    conn = db.connection()
+    if db.speaks_postgres(conn):
+        _, rows = await conn.execute_query(_UNSEEN_POSTGRES, [member_id, since])
+        return [tuple(row) for row in rows]
+    # SQLite compares the text Tortoise stores: UTC, "2026-11-28 05:00:00+00:00".
+    _, rows = await conn.execute_query(
+        _UNSEEN_SQLITE, [member_id, since.astimezone(UTC).isoformat(" ")]
+    )
+    return [
+        (kind, ref, text, href, datetime.fromisoformat(at), detail)
+        for kind, ref, text, href, at, detail in rows
+    ]
+
+
 async def home_news(viewer: Viewer, now: datetime, days: int) -> list[NewsItem]:
     """The member's own new items, newest first (never another member's): one query."""
-    since = now - timedelta(days=days)
-    rows = (
-        await HomeNews.filter(member_id=viewer.member_id, seen_at=None, at__gte=since)
-        .order_by("-at")
-        .values_list("kind", "ref", "text", "href", "at", "detail")
-    )
+    rows = await _unseen(viewer.member_id, now - timedelta(days=days))
     # Only the newest month the member may see is news (a re-registered member
     # sees no statement from before the registration).
     first = first_statement_month(viewer)
