@@ -14,15 +14,18 @@ of its CPU (`.venv/bin/python bench/card_cpu_bench.py --repeats 8`, bench/RESULT
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from server import db
+from server.lib.clock import JST
 from server.members.access import Viewer, first_statement_month
 from server.pages.models import HomeNews
 from server.requests.models import ChangeState
+from server.statements.models import StatementLine
+from server.statements.service import month_label
 
 STATEMENT, INQUIRY, CHANGE = "statement", "inquiry", "change"
 STATEMENT_TEXT = "新しい明細があります"
@@ -147,59 +150,89 @@ async def announce_change(member_id: int, change_id: int, state: ChangeState, at
     )
 
 
-# One row per member whose newest month is among the (member, month) pairs
-# written: the month's total and billing date, summed by the database in one
-# statement (no query per member). Statements carry no import time: the start
-# of the billing day in Japan is when they happened, as members were always told.
-_STATEMENTS_INSERT = """
+class MonthTotal(NamedTuple):
+    """One (member, month) statement as written: its billing date and total."""
+
+    member_id: int
+    month: str
+    billed_on: date
+    total: int
+
+
+def month_totals(lines: Iterable[StatementLine]) -> list[MonthTotal]:
+    """The (member, month) totals of these lines (for writers that hold ORM rows)."""
+    found: dict[tuple[int, str], MonthTotal] = {}
+    for line in lines:
+        key = (line.member_id, line.billing_month)  # type: ignore[attr-defined]
+        old = found.get(key)
+        total = line.amount_yen + (old.total if old else 0)
+        found[key] = MonthTotal(*key, line.billed_on, total)
+    return list(found.values())
+
+
+# A row for each month written that is the member's newest month: a corrected
+# month is announced again, an older month written later is not. SQLite runs
+# it once per month through executemany (as the import writes its lines);
+# PostgreSQL once for all, from arrays. The totals come from the writer, which
+# holds the lines: summing them again in the database (INSERT ... SELECT ...
+# GROUP BY over the lines) cost ~320 ms for 30,000 members against ~120 ms for
+# this (bench/import_bench.py, bench/RESULTS.md).
+_STATEMENT_SQLITE = """
 INSERT INTO home_news (member_id, kind, ref, text, detail, href, "at", seen_at)
-SELECT l.member_id, {kind}, l.billing_month, {text},
-       CAST(CAST(substr(l.billing_month, 1, 4) AS INTEGER) AS TEXT) || '年'
-         || CAST(CAST(substr(l.billing_month, 6, 2) AS INTEGER) AS TEXT) || '月分　ご請求額 '
-         || {yen} || '円',
-       '/statements/' || l.billing_month, {at}, NULL
-FROM {pairs}
-JOIN statement_line AS l ON l.member_id = c.member_id AND l.billing_month = c.month
-WHERE l.billing_month = (
-    SELECT MAX(n.billing_month) FROM statement_line AS n WHERE n.member_id = l.member_id
+SELECT ?1, ?2, ?3, ?4, ?5, '/statements/' || ?3, ?6, NULL
+WHERE ?3 = (
+    SELECT n.billing_month FROM statement_line AS n WHERE n.member_id = ?1
+    ORDER BY n.billing_month DESC LIMIT 1
 )
-GROUP BY l.member_id, l.billing_month
 ON CONFLICT (member_id, kind, ref) DO UPDATE SET
     text = excluded.text, detail = excluded.detail, href = excluded.href,
     "at" = excluded."at", seen_at = NULL
 """
-_STATEMENTS_SQLITE = _STATEMENTS_INSERT.format(
-    kind="?",
-    text="?",
-    yen="printf('%,d', SUM(l.amount_yen))",
-    at="datetime(MAX(l.billed_on), '-9 hours') || '+00:00'",  # Tortoise's UTC text form
-    pairs=(
-        "(SELECT json_extract(value, '$[0]') AS member_id, json_extract(value, '$[1]') AS month"
-        " FROM json_each(?)) AS c"
-    ),
+_STATEMENT_POSTGRES = """
+INSERT INTO home_news (member_id, kind, ref, text, detail, href, "at", seen_at)
+SELECT c.member_id, $1, c.month, $2, c.detail, '/statements/' || c.month, c.at, NULL
+FROM unnest($3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
+     AS c(member_id, month, detail, at)
+WHERE c.month = (
+    SELECT n.billing_month FROM statement_line AS n WHERE n.member_id = c.member_id
+    ORDER BY n.billing_month DESC LIMIT 1
 )
-_STATEMENTS_POSTGRES = _STATEMENTS_INSERT.format(
-    kind="$1::text",
-    text="$2::text",
-    yen="to_char(SUM(l.amount_yen), 'FM999,999,999,999,990')",
-    at="MAX(l.billed_on)::timestamp AT TIME ZONE 'Asia/Tokyo'",
-    pairs="unnest($3::bigint[], $4::text[]) AS c(member_id, month)",
-)
+ON CONFLICT (member_id, kind, ref) DO UPDATE SET
+    text = excluded.text, detail = excluded.detail, href = excluded.href,
+    "at" = excluded."at", seen_at = NULL
+"""
 
 
-async def announce_statements(member_months: Iterable[tuple[int, str]]) -> None:
-    """Statement lines were written for these (member id, month) pairs: announce new months.
+async def announce_statements(written: Iterable[MonthTotal]) -> None:
+    """Statement lines were written for these months: announce each member's newest one.
 
-    Call it in the transaction that writes the lines (an import, the demo data).
-    A member's row is written only when the pair is their newest month; a
-    corrected month is announced again, an older month written later is not.
+    Call it in the transaction that writes the lines (an import, the demo
+    data, the test factory), once for all of them: never a query per member.
     """
-    pairs = sorted(set(member_months))
-    if not pairs:
+    months = {(m.member_id, m.month): m for m in written}
+    if not months:
         return
+    labels: dict[str, str] = {}
+    starts: dict[date, datetime] = {}
+    rows = []
+    for m in months.values():
+        label = labels.get(m.month) or labels.setdefault(m.month, month_label(m.month))
+        at = starts.get(m.billed_on)
+        if at is None:
+            # Statements carry no import time: the billing day, begun in Japan.
+            at = starts[m.billed_on] = datetime.combine(m.billed_on, time(0), JST).astimezone(UTC)
+        rows.append((m.member_id, m.month, f"{label}分　ご請求額 {m.total:,}円", at))
     conn = db.connection()
     if db.speaks_postgres(conn):
-        ids, months = [member_id for member_id, _ in pairs], [month for _, month in pairs]
-        await conn.execute_query(_STATEMENTS_POSTGRES, [STATEMENT, STATEMENT_TEXT, ids, months])
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await conn.execute_query(_STATEMENT_POSTGRES, [STATEMENT, STATEMENT_TEXT, *columns])
         return
-    await conn.execute_query(_STATEMENTS_SQLITE, [STATEMENT, STATEMENT_TEXT, json.dumps(pairs)])
+    # The text form Tortoise stores, so home's comparison of `at` holds.
+    stamps = {at: at.isoformat(" ") for at in starts.values()}
+    await conn.execute_many(
+        _STATEMENT_SQLITE,
+        [
+            [member_id, STATEMENT, month, STATEMENT_TEXT, detail, stamps[at]]
+            for member_id, month, detail, at in rows
+        ],
+    )
