@@ -20,7 +20,7 @@ from server.auth.models import Session
 from server.config import Settings
 from server.lib.clock import Clock
 from server.outbox.models import OutboxMessage, OutboxStatus
-from server.pages.models import HomeSeen
+from server.pages.models import HomeNews
 from server.passkeys.models import WebAuthnChallenge
 from server.requests.models import EmailChange
 from server.staff.models import StaffSession, StaffSetupLink
@@ -50,8 +50,8 @@ async def purge_expired(now: datetime, settings: Settings) -> dict[str, int]:
         (RememberedBrowser, {"expires_at__lte": now}),
         (KnownDevice, {"last_seen_at__lte": now - DEVICE_LIFETIME}),
         (OutboxMessage, {"status": OutboxStatus.SENT, "sent_at__lte": now - SENT_MAIL_KEPT}),
-        # Home's 新着 shows nothing older than this anyway: the 'seen' mark is no longer needed.
-        (HomeSeen, {"seen_at__lt": now - timedelta(days=settings.home_news_days)}),
+        # Home's 新着 shows nothing older than this: the row can never show again.
+        (HomeNews, {"at__lt": now - timedelta(days=settings.home_news_days)}),
     ]
     counts: dict[str, int] = {}
     for model, where in targets:

@@ -14,6 +14,7 @@ from server.imports.bulk import insert_rows, params, read_dates
 from server.imports.overrides import Kept
 from server.imports.plan import Counts, Progress
 from server.lib.batches import chunks
+from server.pages.news import MonthTotal, announce_statements
 from server.push.service import queue_statement_notices
 from server.statements.models import StatementLine
 
@@ -45,6 +46,7 @@ class StatementsPlan:
     replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     changed: list[tuple[int, str]] = field(default_factory=list)  # (member id, month)
+    totals: list[MonthTotal] = field(default_factory=list)  # the changed months' totals
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Delete the replaced pairs, then insert the new lines in batches."""
@@ -62,6 +64,8 @@ class StatementsPlan:
             done += len(batch)
             if total > BATCH:
                 progress(f"書き込み中: {done}/{total}行", done, total)
+        # Home's 新着 for the members whose newest month this is, in one statement.
+        await announce_statements(self.totals)
         # A push notice (or its mail) per member and month, in this same transaction.
         if self.changed:
             await queue_statement_notices(self.changed, now)

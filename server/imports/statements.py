@@ -31,6 +31,7 @@ from server.imports.statement_plan import (
     existing_lines,
     months_with_data,
 )
+from server.pages.news import MonthTotal
 
 COLUMNS = (
     "member_no",
@@ -314,4 +315,5 @@ async def make_plan(table: Table, progress: Progress, context: Context) -> State
             for n, billed_on, used_on, text, quantity, amount in lines
         ]
         plan.changed.append((mid, month))
+        plan.totals.append(MonthTotal(mid, month, lines[0][1], sum(map(itemgetter(5), lines))))
     return plan

@@ -43,7 +43,8 @@ class Inquiry(models.Model):
 
     class Meta:
         table = "inquiry"
-        # A member's own inquiries by answer time: home's 新着 asks on every view.
+        # A member's own inquiries by answer time (home's 新着 read them until it had
+        # rows of its own, pages 0002).
         indexes = (("member_id", "answered_at"),)
 
 

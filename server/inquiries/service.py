@@ -17,6 +17,7 @@ from server.inquiries import notify
 from server.inquiries.models import Inquiry, InquiryCategory, InquiryReply, InquiryState
 from server.lib.clock import to_jst
 from server.members.models import Member
+from server.pages.news import announce_answer
 
 MAX_MESSAGE = 2000
 MAX_REPLY = 4000
@@ -146,6 +147,8 @@ async def reply_to_inquiry(
         inquiry.answered_at = now
         await inquiry.save(update_fields=["state", "answered_at"])
         member = await Member.get(id=inquiry.member_id)  # type: ignore[attr-defined]
+        # Home's 新着 shows it (again, after an earlier answer) until the member opens it.
+        await announce_answer(member.id, inquiry.id, inquiry.receipt_no, now)
         account = await Account.filter(member_id=member.id).first()
         to = account.email if account is not None else inquiry.reply_to
         if to:

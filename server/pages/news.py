@@ -4,23 +4,39 @@ An item shows while it is younger than `home_news_days` and the member has not
 opened its page since it happened: the statement's month page, the inquiry's
 page, or /profile/change for an applied or returned change. Opening a page
 calls `mark_seen`; a later event on the same item (another reply) shows it again.
+
+The rows (`HomeNews`) are written when the item happens, in the transaction of
+the event, so home reads one indexed set of rows per request: one query, no
+aggregate, no join. Before, home asked four queries (the newest month's total,
+answered inquiries, finished change requests, the seen marks), three quarters
+of its CPU (`.venv/bin/python bench/card_cpu_bench.py --repeats 8`, bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
-from tortoise.exceptions import IntegrityError
-
-from server.inquiries.models import Inquiry, InquiryState
-from server.lib.clock import JST, to_jst
-from server.members.access import Viewer
-from server.pages.models import HomeSeen
-from server.requests.models import ChangeRequest, ChangeState
-from server.statements.service import latest_month
+from server import db
+from server.lib.clock import JST
+from server.members.access import Viewer, first_statement_month
+from server.pages.models import HomeNews
+from server.requests.models import ChangeState
+from server.statements.models import StatementLine
+from server.statements.service import month_label
 
 STATEMENT, INQUIRY, CHANGE = "statement", "inquiry", "change"
+STATEMENT_TEXT = "新しい明細があります"
+INQUIRY_TEXT = "お問い合わせに回答があります"
+CHANGE_TEXTS = {
+    ChangeState.APPLIED: "登録内容の変更を反映しました",
+    ChangeState.RETURNED: "登録内容の変更申請について、生協からのご連絡があります",
+}
+# What a later event on an item rewrites; seen_at goes back to NULL (shown again).
+_REWRITTEN = ("text", "detail", "href", "at", "seen_at")
+_KEY = ("member_id", "kind", "ref")
 
 
 @dataclass(frozen=True)
@@ -34,86 +50,189 @@ class NewsItem:
     detail: str = ""
 
 
-async def mark_seen(member_id: int, kind: str, refs: list[str], now: datetime) -> None:
-    """Record that the member opened these items (an upsert per item)."""
-    for ref in refs:
-        updated = await HomeSeen.filter(member_id=member_id, kind=kind, ref=ref).update(seen_at=now)
-        if updated:
-            continue
-        try:
-            await HomeSeen.create(member_id=member_id, kind=kind, ref=ref, seen_at=now)
-        except IntegrityError:
-            # Two tabs opened the page at once: the other request made the row.
-            await HomeSeen.filter(member_id=member_id, kind=kind, ref=ref).update(seen_at=now)
+# Home's read, the one query of every signed-in home view, written out: the
+# same query built by Tortoise (`HomeNews.filter(...).order_by("-at")
+# .values_list(...)`) cost ~250 µs of CPU in the ORM against ~35 µs for the
+# database round trip (in process, SQLite, demo member;
+# `.venv/bin/python bench/card_cpu_bench.py --repeats 8`, bench/RESULTS.md).
+_UNSEEN = (
+    'SELECT kind, ref, text, href, "at", detail FROM home_news'
+    ' WHERE member_id = {} AND seen_at IS NULL AND "at" >= {} ORDER BY "at" DESC'
+)
+_UNSEEN_SQLITE = _UNSEEN.format("?", "?")
+_UNSEEN_POSTGRES = _UNSEEN.format("$1", "$2")
 
 
-def _unseen(seen: dict[tuple[str, str], datetime], kind: str, ref: str, at: datetime) -> bool:
-    opened = seen.get((kind, ref))
-    return opened is None or opened < at
-
-
-async def _seen_since(member_id: int, since: datetime) -> dict[tuple[str, str], datetime]:
-    """When the member opened each item, for marks from `since` on.
-
-    An older mark cannot hide anything: every item shown happened after `since`.
-    """
-    rows = await HomeSeen.filter(member_id=member_id, seen_at__gte=since).values_list(
-        "kind", "ref", "seen_at"
+async def _unseen(
+    member_id: int, since: datetime
+) -> list[tuple[str, str, str, str, datetime, str]]:
+    """The member's unseen rows since `since`, newest first: kind, ref, text, href, at, detail."""
+    conn = db.connection()
+    if db.speaks_postgres(conn):
+        _, rows = await conn.execute_query(_UNSEEN_POSTGRES, [member_id, since])
+        return [tuple(row) for row in rows]
+    # SQLite compares the text Tortoise stores: UTC, "2026-11-28 05:00:00+00:00".
+    _, rows = await conn.execute_query(
+        _UNSEEN_SQLITE, [member_id, since.astimezone(UTC).isoformat(" ")]
     )
-    return {(kind, ref): seen_at for kind, ref, seen_at in rows}
-
-
-async def _candidates(viewer: Viewer, since: datetime) -> list[tuple[str, NewsItem]]:
-    """Everything that happened to the member since `since`, seen or not, with its ref."""
-    found: list[tuple[str, NewsItem]] = []
-    latest = await latest_month(viewer)
-    if latest is not None:
-        # Lines carry the billing date, not an import time: the start of that day (JST).
-        at = datetime.combine(latest.billed_on, time(0), tzinfo=JST)
-        if at >= since:
-            detail = f"{latest.label}分　ご請求額 {latest.total:,}円"
-            href = f"/statements/{latest.month}"
-            found.append(
-                (latest.month, NewsItem(STATEMENT, "新しい明細があります", href, at, detail))
-            )
-    answered = Inquiry.filter(
-        member_id=viewer.member_id, state=InquiryState.ANSWERED, answered_at__gte=since
-    ).order_by("-answered_at")
-    for inquiry_id, receipt_no, answered_at in await answered.values_list(
-        "id", "receipt_no", "answered_at"
-    ):
-        text, href = "お問い合わせに回答があります", f"/inquiries/{inquiry_id}"
-        item = NewsItem(INQUIRY, text, href, answered_at, f"受付番号 {receipt_no}")
-        found.append((str(inquiry_id), item))
-    finished = ChangeRequest.filter(
-        member_id=viewer.member_id,
-        state__in=(ChangeState.APPLIED, ChangeState.RETURNED),
-        updated_at__gte=since,
-    ).order_by("-updated_at")
-    for change_id, state, updated_at in await finished.values_list("id", "state", "updated_at"):
-        text = (
-            "登録内容の変更を反映しました"
-            if state == ChangeState.APPLIED
-            else "登録内容の変更申請について、生協からのご連絡があります"
-        )
-        found.append((str(change_id), NewsItem(CHANGE, text, "/profile/change", updated_at)))
-    return found
+    return [
+        (kind, ref, text, href, datetime.fromisoformat(at), detail)
+        for kind, ref, text, href, at, detail in rows
+    ]
 
 
 async def home_news(viewer: Viewer, now: datetime, days: int) -> list[NewsItem]:
-    """The member's own new items, newest first (never another member's)."""
-    since = now - timedelta(days=days)
-    candidates = await _candidates(viewer, since)
-    if not candidates:
-        return []
-    seen = await _seen_since(viewer.member_id, since)
-    items = [item for ref, item in candidates if _unseen(seen, item.kind, ref, item.at)]
-    return sorted(items, key=lambda item: to_jst(item.at), reverse=True)
+    """The member's own new items, newest first (never another member's): one query."""
+    rows = await _unseen(viewer.member_id, now - timedelta(days=days))
+    # Only the newest month the member may see is news (a re-registered member
+    # sees no statement from before the registration).
+    first = first_statement_month(viewer)
+    months = [ref for kind, ref, *_ in rows if kind == STATEMENT and ref >= first]
+    newest = max(months, default=None)
+    return [
+        NewsItem(kind, text, href, at, detail)
+        for kind, ref, text, href, at, detail in rows
+        if kind != STATEMENT or ref == newest
+    ]
 
 
-async def finished_change_refs(member_id: int) -> list[str]:
-    """The member's applied or returned change requests (seen when /profile/change opens)."""
-    ids = await ChangeRequest.filter(
-        member_id=member_id, state__in=(ChangeState.APPLIED, ChangeState.RETURNED)
-    ).values_list("id", flat=True)
-    return [str(i) for i in ids]
+async def mark_seen(member_id: int, kind: str, refs: list[str] | None, now: datetime) -> None:
+    """Record that the member opened these items; refs None: every item of that kind.
+
+    A statement month opened settles the older months too: only the newest
+    month is ever announced, and an older one must not take its place.
+    """
+    rows = HomeNews.filter(member_id=member_id, kind=kind, seen_at=None)
+    if refs is not None and kind == STATEMENT:
+        rows = rows.filter(ref__lte=max(refs, default=""))
+    elif refs is not None:
+        rows = rows.filter(ref__in=refs)
+    await rows.update(seen_at=now)
+
+
+async def _announce(item: HomeNews) -> None:
+    """Insert the item's row, or rewrite it and show it again (one upsert statement)."""
+    await HomeNews.bulk_create([item], on_conflict=_KEY, update_fields=_REWRITTEN)
+
+
+async def announce_answer(member_id: int, inquiry_id: int, receipt_no: str, at: datetime) -> None:
+    """An inquiry was answered: call it in the transaction that stores the answer."""
+    await _announce(
+        HomeNews(
+            member_id=member_id,
+            kind=INQUIRY,
+            ref=str(inquiry_id),
+            text=INQUIRY_TEXT,
+            detail=f"受付番号 {receipt_no}",
+            href=f"/inquiries/{inquiry_id}",
+            at=at,
+            seen_at=None,
+        )
+    )
+
+
+async def announce_change(member_id: int, change_id: int, state: ChangeState, at: datetime) -> None:
+    """A change request was applied or sent back: call it in that transaction."""
+    text = CHANGE_TEXTS.get(state)
+    if text is None:
+        return  # received or processing: nothing for home
+    await _announce(
+        HomeNews(
+            member_id=member_id,
+            kind=CHANGE,
+            ref=str(change_id),
+            text=text,
+            detail="",
+            href="/profile/change",
+            at=at,
+            seen_at=None,
+        )
+    )
+
+
+class MonthTotal(NamedTuple):
+    """One (member, month) statement as written: its billing date and total."""
+
+    member_id: int
+    month: str
+    billed_on: date
+    total: int
+
+
+def month_totals(lines: Iterable[StatementLine]) -> list[MonthTotal]:
+    """The (member, month) totals of these lines (for writers that hold ORM rows)."""
+    found: dict[tuple[int, str], MonthTotal] = {}
+    for line in lines:
+        key = (line.member_id, line.billing_month)  # type: ignore[attr-defined]
+        old = found.get(key)
+        total = line.amount_yen + (old.total if old else 0)
+        found[key] = MonthTotal(*key, line.billed_on, total)
+    return list(found.values())
+
+
+# A row for each month written that is the member's newest month: a corrected
+# month is announced again, an older month written later is not. SQLite runs
+# it once per month through executemany (as the import writes its lines);
+# PostgreSQL once for all, from arrays. The totals come from the writer, which
+# holds the lines: summing them again in the database (INSERT ... SELECT ...
+# GROUP BY over the lines) cost ~320 ms for 30,000 members against ~120 ms for
+# this (bench/import_bench.py, bench/RESULTS.md).
+_STATEMENT_SQLITE = """
+INSERT INTO home_news (member_id, kind, ref, text, detail, href, "at", seen_at)
+SELECT ?1, ?2, ?3, ?4, ?5, '/statements/' || ?3, ?6, NULL
+WHERE ?3 = (
+    SELECT n.billing_month FROM statement_line AS n WHERE n.member_id = ?1
+    ORDER BY n.billing_month DESC LIMIT 1
+)
+ON CONFLICT (member_id, kind, ref) DO UPDATE SET
+    text = excluded.text, detail = excluded.detail, href = excluded.href,
+    "at" = excluded."at", seen_at = NULL
+"""
+_STATEMENT_POSTGRES = """
+INSERT INTO home_news (member_id, kind, ref, text, detail, href, "at", seen_at)
+SELECT c.member_id, $1, c.month, $2, c.detail, '/statements/' || c.month, c.at, NULL
+FROM unnest($3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
+     AS c(member_id, month, detail, at)
+WHERE c.month = (
+    SELECT n.billing_month FROM statement_line AS n WHERE n.member_id = c.member_id
+    ORDER BY n.billing_month DESC LIMIT 1
+)
+ON CONFLICT (member_id, kind, ref) DO UPDATE SET
+    text = excluded.text, detail = excluded.detail, href = excluded.href,
+    "at" = excluded."at", seen_at = NULL
+"""
+
+
+async def announce_statements(written: Iterable[MonthTotal]) -> None:
+    """Statement lines were written for these months: announce each member's newest one.
+
+    Call it in the transaction that writes the lines (an import, the demo
+    data, the test factory), once for all of them: never a query per member.
+    """
+    months = {(m.member_id, m.month): m for m in written}
+    if not months:
+        return
+    labels: dict[str, str] = {}
+    starts: dict[date, datetime] = {}
+    rows = []
+    for m in months.values():
+        label = labels.get(m.month) or labels.setdefault(m.month, month_label(m.month))
+        at = starts.get(m.billed_on)
+        if at is None:
+            # Statements carry no import time: the billing day, begun in Japan.
+            at = starts[m.billed_on] = datetime.combine(m.billed_on, time(0), JST).astimezone(UTC)
+        rows.append((m.member_id, m.month, f"{label}分　ご請求額 {m.total:,}円", at))
+    conn = db.connection()
+    if db.speaks_postgres(conn):
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await conn.execute_query(_STATEMENT_POSTGRES, [STATEMENT, STATEMENT_TEXT, *columns])
+        return
+    # The text form Tortoise stores, so home's comparison of `at` holds.
+    stamps = {at: at.isoformat(" ") for at in starts.values()}
+    await conn.execute_many(
+        _STATEMENT_SQLITE,
+        [
+            [member_id, STATEMENT, month, STATEMENT_TEXT, detail, stamps[at]]
+            for member_id, month, detail, at in rows
+        ],
+    )

@@ -21,6 +21,7 @@ from server.lib.formatting import jdate
 from server.lib.kana import to_katakana
 from server.lib.text import digits_only, nfkc
 from server.members.models import Member
+from server.pages.news import announce_change
 from server.requests import notify
 from server.requests.models import ChangeGroup, ChangeRequest, ChangeState
 
@@ -356,6 +357,7 @@ async def set_change_state(
         if comment:
             request.staff_comment = comment
         await request.save(update_fields=["state", "updated_at", "staff_id", "staff_comment"])
+        await announce_change(member.id, request.id, state, now)
         await record(
             RequestEvent.CHANGE_STATE,
             replace(by, member_id=member.id),

@@ -45,7 +45,8 @@ class ChangeRequest(models.Model):
 
     class Meta:
         table = "change_request"
-        # A member's own requests by last change: home's 新着 asks on every view.
+        # A member's own requests by last change (home's 新着 read them until it had
+        # rows of its own, pages 0002; kept for the member's and the office's lists).
         indexes = (("member_id", "updated_at"),)
 
 

@@ -20,7 +20,7 @@ from server.auth.web import (
     settings,
 )
 from server.lib.render import render_page
-from server.pages.news import CHANGE, finished_change_refs, mark_seen
+from server.pages.news import CHANGE, mark_seen
 from server.requests.models import ChangeGroup
 from server.requests.service import (
     ChangeInputError,
@@ -105,7 +105,7 @@ async def _change_page(
 async def change() -> ResponseReturnValue:
     """The change form, filled with the registered values, and the requests sent so far."""
     # The list below shows every finished request: home's 新着 for them is seen.
-    await mark_seen(g.member.id, CHANGE, await finished_change_refs(g.member.id), now())
+    await mark_seen(g.member.id, CHANGE, None, now())
     return await _change_page(await _member_form_values())
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from server.capital.models import CapitalRecord
 from server.members.access import CAPITAL_PUBLISH_MONTH
+from server.pages.news import announce_statements, month_totals
 from server.statements.models import StatementLine
 
 # (description, unit price) of what members of a school co-op buy.
@@ -90,6 +91,7 @@ async def create_member_history(member_id: int, today: date, months: int = 24) -
     for year, month in recent_months(today, months):
         lines += _month_lines(member_id, year, month, rng)
     await StatementLine.bulk_create(lines)
+    await announce_statements(month_totals(lines))
     latest = today.year if today >= date(today.year, CAPITAL_PUBLISH_MONTH, 15) else today.year - 1
     records = []
     for i, published_year in enumerate(range(latest - 4, latest + 1)):
@@ -115,5 +117,6 @@ async def create_bulk_statements(member_ids: list[int], today: date) -> None:
         batch += _month_lines(member_id, year, month, rng, count=LINES_PER_MEMBER)
         if len(batch) >= 5000 or n == len(member_ids):
             await StatementLine.bulk_create(batch)
+            await announce_statements(month_totals(batch))
             batch = []
     print(f"demo: statements for {len(member_ids)} members", file=sys.stderr)

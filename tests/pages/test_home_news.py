@@ -8,7 +8,7 @@ from server.audit.service import Actor
 from server.inquiries.models import Inquiry, InquiryCategory, InquiryState
 from server.inquiries.service import reply_to_inquiry
 from server.members.models import MemberStatus
-from server.pages.models import HomeSeen
+from server.pages.models import HomeNews
 from server.requests.changes import set_change_state, submit_changes
 from server.requests.models import ChangeState
 from tests.factories import make_account, make_member
@@ -113,7 +113,8 @@ async def test_another_members_news_never_shows(client, settings, clock) -> None
     assert "99,999" not in html and "2026年12月分" not in html
     # Opening the other member's inquiry is a 404 and marks nothing seen for anyone.
     assert (await client.get(f"/inquiries/{other_inquiry.id}")).status_code == 404
-    assert not await HomeSeen.filter(ref=str(other_inquiry.id), kind="inquiry").exists()
+    (row,) = await HomeNews.filter(ref=str(other_inquiry.id), kind="inquiry")
+    assert row.member_id == other.id and row.seen_at is None
 
 
 async def test_withdrawal_notice_is_among_the_news_once(client, settings, clock) -> None:
@@ -126,7 +127,7 @@ async def test_withdrawal_notice_is_among_the_news_once(client, settings, clock)
     assert html.index("脱退のお手続き中です。") < html.index('class="member-summary"')
 
 
-async def test_housekeeping_drops_old_seen_marks_without_bringing_news_back(
+async def test_housekeeping_drops_old_news_without_bringing_it_back(
     client, settings, clock
 ) -> None:
     from server.maintenance import purge_expired
@@ -134,14 +135,14 @@ async def test_housekeeping_drops_old_seen_marks_without_bringing_news_back(
     _, inquiry = await _member_with_news(settings, clock.now, "hanako@example.jp", "R-0001")
     assert (await login(client, "hanako@example.jp")).status_code == 303
     assert (await client.get(f"/inquiries/{inquiry.id}")).status_code == 200
-    assert await HomeSeen.filter(kind="inquiry").count() == 1
+    assert await HomeNews.filter(kind="inquiry", seen_at__not_isnull=True).count() == 1
     clock.now += timedelta(days=settings.home_news_days - 1)
     await purge_expired(clock.now, settings)
-    assert await HomeSeen.filter(kind="inquiry").count() == 1  # still needed
+    assert await HomeNews.filter(kind="inquiry").count() == 1  # still needed
     clock.now += timedelta(days=2)
     counts = await purge_expired(clock.now, settings)
-    assert counts["home_seen"] >= 1
-    assert not await HomeSeen.filter(kind="inquiry").exists()
+    assert counts["home_news"] >= 1
+    assert not await HomeNews.filter(kind="inquiry").exists()
     assert (await login(client, "hanako@example.jp")).status_code == 303
     _, html = await page(client, "/")
     assert "お問い合わせに回答があります" not in html

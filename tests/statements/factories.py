@@ -7,6 +7,7 @@ from typing import Any
 
 from server.capital.models import CapitalRecord
 from server.members.models import Member
+from server.pages.news import announce_statements, month_totals
 from server.statements.models import StatementLine
 
 
@@ -29,6 +30,8 @@ async def make_statement(
                 amount_yen=amount,
             )
         )
+    # As every way statements arrive: home's 新着 learns of the month.
+    await announce_statements(month_totals(lines))
     return lines
 
 
