@@ -8,6 +8,7 @@ from pathlib import Path
 
 from server.audit import events
 from server.audit.events import STAFF_LABELS, Label
+from server.staff.auditlog.labels import AREA_LABELS, event_label
 
 ROOT = Path(__file__).resolve().parents[2] / "server"
 EVENT_RE = re.compile(r'^\s+[A-Z_]+ = "([a-z_]+:[a-z_]+:[a-z_]+)"', re.M)
@@ -33,3 +34,10 @@ def test_every_event_in_the_catalogue_has_a_staff_label() -> None:
     for label in events.LABELS.values():
         # A member list at most: the security history (with or without the method) or the views.
         assert len([text for text in (label.timeline, label.sign_in, label.view) if text]) <= 1
+
+
+def test_every_area_of_the_catalogue_has_a_japanese_name() -> None:
+    """The access log's area filter names each area in Japanese (card:... was shown raw)."""
+    areas = {str(name).split(":")[0] for name in events.LABELS}
+    assert sorted(areas - AREA_LABELS.keys()) == []
+    assert event_label("card:") == "デジタル組合員証（すべて）"

@@ -13,6 +13,7 @@ AREA_LABELS: dict[str, str] = {
     "statements": "ご請求明細",
     "members": "登録情報",
     "capital": "出資金",
+    "card": "デジタル組合員証",
     "push": "プッシュ通知",
     "imports": "データ取り込み",
     "mail": "メール",
