@@ -112,10 +112,14 @@ async def logout() -> ResponseReturnValue:
 @member_required
 async def reauth() -> str:
     """Ask for the password again before a sensitive change."""
+    return await _reauth_page(safe_next(request.args.get("next")), error=None)
+
+
+async def _reauth_page(target: str, error: str | None) -> str:
     return await render_page(
         "auth/reauth.html",
-        next=safe_next(request.args.get("next")),
-        error=None,
+        next=target,
+        error=error,
         minutes=int(REAUTH_WINDOW.total_seconds() // 60),
         has_password=g.account.password_hash is not None,
     )
@@ -134,14 +138,7 @@ async def reauth_post() -> ResponseReturnValue:
             g.account, g.session.id, form.get("password", ""), now(), request_actor("member")
         )
     except ReauthFailed as error:
-        body = await render_page(
-            "auth/reauth.html",
-            next=target,
-            error=error.message,
-            minutes=int(REAUTH_WINDOW.total_seconds() // 60),
-            has_password=g.account.password_hash is not None,
-        )
-        return body, error.status
+        return await _reauth_page(target, error.message), error.status
     # A new session token once identity is proved again (ASVS 7.2.4).
     response = redirect(target, 303)
     set_session_cookie(response, await renew_session_token(g.session.id))
