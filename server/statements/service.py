@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from tortoise.expressions import Subquery
 from tortoise.functions import Count, Max, Sum
-from tortoise.queryset import QuerySet
 
 from server.errors import NotFound
 from server.lib.dates import as_date, parse_month
@@ -58,33 +56,11 @@ def month_label(month: str) -> str:
 
 async def visible_months(viewer: Viewer) -> list[MonthSummary]:
     """The member's visible months, newest first, each with its total."""
-    return await _summaries(
-        StatementLine.filter(
-            member_id=viewer.member_id, billing_month__gte=first_statement_month(viewer)
-        )
-    )
-
-
-async def latest_month(viewer: Viewer) -> MonthSummary | None:
-    """The member's newest visible month with its total, or None (one query, one month read)."""
-    newest = (
-        StatementLine.filter(
-            member_id=viewer.member_id, billing_month__gte=first_statement_month(viewer)
-        )
-        .order_by("-billing_month")
-        .limit(1)
-        .values("billing_month")
-    )
-    months = await _summaries(
-        StatementLine.filter(member_id=viewer.member_id, billing_month=Subquery(newest))
-    )
-    return months[0] if months else None
-
-
-async def _summaries(lines: QuerySet[StatementLine]) -> list[MonthSummary]:
-    """These lines summed per month, newest month first."""
     rows = (
-        await lines.annotate(total=Sum("amount_yen"), billed=Max("billed_on"), count=Count("id"))
+        await StatementLine.filter(
+            member_id=viewer.member_id, billing_month__gte=first_statement_month(viewer)
+        )
+        .annotate(total=Sum("amount_yen"), billed=Max("billed_on"), count=Count("id"))
         .group_by("billing_month")
         .order_by("-billing_month")
         .values("billing_month", "total", "billed", "count")
