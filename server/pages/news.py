@@ -110,44 +110,36 @@ async def mark_seen(member_id: int, kind: str, refs: list[str] | None, now: date
     await rows.update(seen_at=now)
 
 
-async def _announce(item: HomeNews) -> None:
+async def _announce(
+    member_id: int, kind: str, ref: str, text: str, href: str, at: datetime, detail: str = ""
+) -> None:
     """Insert the item's row, or rewrite it and show it again (one upsert statement)."""
+    item = HomeNews(
+        member_id=member_id,
+        kind=kind,
+        ref=ref,
+        text=text,
+        detail=detail,
+        href=href,
+        at=at,
+        seen_at=None,
+    )
     await HomeNews.bulk_create([item], on_conflict=_KEY, update_fields=_REWRITTEN)
 
 
 async def announce_answer(member_id: int, inquiry_id: int, receipt_no: str, at: datetime) -> None:
     """An inquiry was answered: call it in the transaction that stores the answer."""
+    ref = str(inquiry_id)
     await _announce(
-        HomeNews(
-            member_id=member_id,
-            kind=INQUIRY,
-            ref=str(inquiry_id),
-            text=INQUIRY_TEXT,
-            detail=f"受付番号 {receipt_no}",
-            href=f"/inquiries/{inquiry_id}",
-            at=at,
-            seen_at=None,
-        )
+        member_id, INQUIRY, ref, INQUIRY_TEXT, f"/inquiries/{ref}", at, f"受付番号 {receipt_no}"
     )
 
 
 async def announce_change(member_id: int, change_id: int, state: ChangeState, at: datetime) -> None:
     """A change request was applied or sent back: call it in that transaction."""
     text = CHANGE_TEXTS.get(state)
-    if text is None:
-        return  # received or processing: nothing for home
-    await _announce(
-        HomeNews(
-            member_id=member_id,
-            kind=CHANGE,
-            ref=str(change_id),
-            text=text,
-            detail="",
-            href="/profile/change",
-            at=at,
-            seen_at=None,
-        )
-    )
+    if text is not None:  # received or processing: nothing for home
+        await _announce(member_id, CHANGE, str(change_id), text, "/profile/change", at)
 
 
 class MonthTotal(NamedTuple):
