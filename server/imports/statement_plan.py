@@ -45,8 +45,7 @@ class StatementsPlan:
     confirmed: int = 0
     replace: dict[str, list[int]] = field(default_factory=dict)  # month -> member ids
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    changed: list[tuple[int, str]] = field(default_factory=list)  # (member id, month)
-    totals: list[MonthTotal] = field(default_factory=list)  # the changed months' totals
+    changed: list[MonthTotal] = field(default_factory=list)  # each changed (member, month)
 
     async def apply(self, conn: BaseDBAsyncClient, now: datetime, progress: Progress) -> None:
         """Delete the replaced pairs, then insert the new lines in batches."""
@@ -65,10 +64,12 @@ class StatementsPlan:
             if total > BATCH:
                 progress(f"書き込み中: {done}/{total}行", done, total)
         # Home's 新着 for the members whose newest month this is, in one statement.
-        await announce_statements(self.totals)
+        await announce_statements(self.changed)
         # A push notice (or its mail) per member and month, in this same transaction.
         if self.changed:
-            await queue_statement_notices(self.changed, now)
+            await queue_statement_notices(
+                [(pair.member_id, pair.month) for pair in self.changed], now
+            )
 
 
 async def existing_lines(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[Line]]:

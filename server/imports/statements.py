@@ -314,6 +314,5 @@ async def make_plan(table: Table, progress: Progress, context: Context) -> State
             (mid, month, n, store[billed_on], store[used_on], text, quantity, amount)
             for n, billed_on, used_on, text, quantity, amount in lines
         ]
-        plan.changed.append((mid, month))
-        plan.totals.append(MonthTotal(mid, month, lines[0][1], sum(map(itemgetter(5), lines))))
+        plan.changed.append(MonthTotal(mid, month, lines[0][1], sum(map(itemgetter(5), lines))))
     return plan
