@@ -27,6 +27,7 @@ from server.inquiries import routes as inquiries_routes
 from server.lib import render
 from server.lib.clock import Clock, system_clock
 from server.lib.formatting import register as register_filters
+from server.lib.offload import set_cpu_threads
 from server.lib.ratelimit_store import ExpiringMemoryStore, ExpiringRedisStore
 from server.mail import routes as mail_routes
 from server.mail.smtp import OUTLET_KEY, MailOutlet
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     register_filters(app)
     render.install(app)
     cache_member_sessions(settings.session_cache_seconds)
+    set_cpu_threads(settings.cpu_threads)
 
     @app.before_serving
     async def open_db() -> None:

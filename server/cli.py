@@ -11,6 +11,7 @@ from typing import Any
 
 from server import db
 from server.config import ConfigError, Settings
+from server.lib.offload import set_cpu_threads
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Handler] = {}
@@ -380,5 +381,6 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as error:
         print(f"mypage: {error}", file=sys.stderr)
         raise SystemExit(2) from error
+    set_cpu_threads(settings.cpu_threads)
     handler = COMMANDS[args.command]
     raise SystemExit(asyncio.run(handler(args, settings)))

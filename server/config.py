@@ -55,6 +55,9 @@ class Settings:
     # How long a process reuses a member's loaded session, account and member
     # (a sign-out elsewhere, or a change to the member, shows within it); 0: never.
     session_cache_seconds: int = 5
+    # Threads for CPU work (password hashing, push encryption, PDFs); 0: one
+    # fewer than the cores, so the event loop always keeps one.
+    cpu_threads: int = 0
     secret_key: str = field(default=DEV_SECRET, repr=False)
     base_url: str = "http://localhost:8000"
     data_dir: Path = Path("data")
@@ -235,6 +238,8 @@ class Settings:
             self._check_staff_base_url()
         if self.db_pool_size < 1:
             raise ConfigError("MYPAGE_DB_POOL_SIZE must be 1 or more")
+        if not 0 <= self.cpu_threads <= 64:
+            raise ConfigError("MYPAGE_CPU_THREADS must be 0 to 64")
         if not 0 <= self.session_cache_seconds <= 30:
             raise ConfigError("MYPAGE_SESSION_CACHE_SECONDS must be 0 to 30")
         if not 0 <= self.trusted_proxies <= 5:

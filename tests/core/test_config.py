@@ -85,3 +85,10 @@ def test_the_postgresql_pool_is_sized_by_a_setting() -> None:
         Settings.from_env({"MYPAGE_DB_POOL_SIZE": "0"})
     with pytest.raises(ConfigError):
         Settings.from_env({"MYPAGE_SESSION_CACHE_SECONDS": "60"})
+
+
+def test_cpu_threads_are_a_setting() -> None:
+    assert Settings.from_env({}).cpu_threads == 0  # one fewer than the cores
+    assert Settings.from_env({"MYPAGE_CPU_THREADS": "2"}).cpu_threads == 2
+    with pytest.raises(ConfigError):
+        Settings.from_env({"MYPAGE_CPU_THREADS": "-1"})

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import sys
 import threading
+import time
 
 import pytest
 
 from server.accesslog import AccessLog, EscapeControls, redact, utc_formatter
 from server.app import create_app
-from server.lib.offload import LOW_NICE, run_cpu
+from server.lib.offload import LOW_NICE, cpu_threads, run_cpu, set_cpu_threads
 from server.serve import freeze_after_startup, hypercorn_config
 from tests.conftest import make_settings
 
@@ -133,3 +135,23 @@ async def test_serving_freezes_what_start_up_built(db_url: str, tmp_path) -> Non
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+async def test_cpu_threads_leave_the_event_loop_a_core(db_url: str, tmp_path) -> None:
+    """The CPU pool has one thread fewer than the cores by default; MYPAGE_CPU_THREADS sets it."""
+    before = cpu_threads()
+    try:
+        create_app(make_settings(db_url, tmp_path))
+        assert cpu_threads() == max(1, (os.cpu_count() or 1) - 1)
+        create_app(make_settings(db_url, tmp_path).replace(cpu_threads=3))
+        assert cpu_threads() == 3
+        names: set[str] = set()
+
+        def hold() -> None:
+            names.add(threading.current_thread().name)
+            time.sleep(0.05)
+
+        await asyncio.gather(*(run_cpu(hold) for _ in range(6)))
+        assert len(names) == 3
+    finally:
+        set_cpu_threads(before)
