@@ -34,6 +34,7 @@ from server.mail.smtp import OUTLET_KEY, MailOutlet
 from server.members import routes as members_routes
 from server.outbox import runtime as outbox_runtime
 from server.pages import routes as pages_routes
+from server.pages.news import cache_home_news
 from server.pages.routes import PWA_DIR, ROOT_FILES
 from server.passkeys import routes as passkeys_routes
 from server.push import routes as push_routes
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     register_filters(app)
     render.install(app)
     cache_member_sessions(settings.session_cache_seconds)
+    cache_home_news(settings.session_cache_seconds)
     set_cpu_threads(settings.cpu_threads)
 
     @app.before_serving

@@ -52,8 +52,9 @@ class Settings:
     database_url: str = "sqlite://data/mypage.sqlite3"
     # PostgreSQL connections each process keeps open (asyncpg's pool maxsize).
     db_pool_size: int = 20
-    # How long a process reuses a member's loaded session, account and member
-    # (a sign-out elsewhere, or a change to the member, shows within it); 0: never.
+    # How long a process reuses a member's loaded session, account and member,
+    # and home's 新着 rows (a sign-out elsewhere, a change to the member or news
+    # written by another process shows within it); 0: never.
     session_cache_seconds: int = 5
     # Threads for CPU work (password hashing, push encryption, PDFs); 0: one
     # fewer than the cores, so the event loop always keeps one.

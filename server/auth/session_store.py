@@ -8,7 +8,7 @@ a row is done here, by a `SessionStore` told which model and owner it serves.
 
 The session cache. Loading a member's session with its account and member
 (one joined query through the ORM's query builder) was ~40 % of a signed-in
-`/card`'s CPU; a store may keep the rows it loaded for `SessionCache.seconds`
+`/card`'s CPU; a store may keep the rows it loaded for `TtlCache.seconds`
 (MYPAGE_SESSION_CACHE_SECONDS, member sessions only, 0 turns it off), so a
 member's pages within those seconds read none. Why this is safe for sign-out:
 - in this process, every way a session ends goes through the store (`end`,
@@ -31,8 +31,6 @@ member's pages within those seconds read none. Why this is safe for sign-out:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -40,12 +38,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from tortoise.models import Model
 
 from server.audit.service import Actor
+from server.lib.ttl_cache import TtlCache
 from server.security import new_token, token_hash
 
 # Cookie tokens are 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_CHARS = 100
-# Signed-in members whose rows one process keeps at most (a few hundred bytes each).
-CACHE_ENTRIES = 10_000
 
 
 class SessionRow(Protocol):
@@ -58,42 +55,6 @@ class SessionRow(Protocol):
 
 
 S = TypeVar("S", bound=Model)
-
-
-class SessionCache:
-    """Session rows this process loaded, by token hash, each kept `seconds` (0: none)."""
-
-    def __init__(self, seconds: float = 0) -> None:
-        """An empty cache keeping rows for `seconds`."""
-        self.seconds = seconds
-        self.rows: dict[str, tuple[float, Any]] = {}
-
-    def get(self, key: str) -> Any | None:
-        """The row cached under `key`, if it is younger than `seconds`."""
-        found = self.rows.get(key)
-        if found is None:
-            return None
-        if time.monotonic() - found[0] >= self.seconds:
-            self.rows.pop(key, None)
-            return None
-        return found[1]
-
-    def put(self, key: str, row: Any) -> None:
-        """Keep a row just loaded (when caching is on), dropping the oldest beyond the cap."""
-        if self.seconds <= 0:
-            return
-        if len(self.rows) >= CACHE_ENTRIES:
-            self.rows.pop(next(iter(self.rows)))
-        self.rows[key] = (time.monotonic(), row)
-
-    def pop(self, key: str) -> None:
-        """Drop the row cached under `key`."""
-        self.rows.pop(key, None)
-
-    def forget(self, matches: Callable[[Any], bool]) -> None:
-        """Drop every cached row for which `matches(row)` is true."""
-        for key in [key for key, (_, row) in self.rows.items() if matches(row)]:
-            self.rows.pop(key, None)
 
 
 @dataclass(frozen=True)
@@ -120,7 +81,7 @@ class SessionStore(Generic[S]):
     owner: str
     load_with: str
     touch_every: timedelta
-    cache: SessionCache = field(default_factory=SessionCache)
+    cache: TtlCache = field(default_factory=TtlCache)
 
     async def create(
         self, owner: Model, policy: SessionPolicy, now: datetime, actor: Actor, **fields: Any

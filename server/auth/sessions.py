@@ -23,8 +23,7 @@ MEMBER_SESSIONS = SessionStore(Session, "account", "account__member", TOUCH_EVER
 
 def cache_member_sessions(seconds: float) -> None:
     """Keep members' loaded sessions this many seconds in this process (0: never)."""
-    MEMBER_SESSIONS.cache.seconds = seconds
-    MEMBER_SESSIONS.cache.rows.clear()
+    MEMBER_SESSIONS.cache.keep_for(seconds)
 
 
 def reload_member_sessions(account_id: int | None = None) -> None:

@@ -10,6 +10,16 @@ the event, so home reads one indexed set of rows per request: one query, no
 aggregate, no join. Before, home asked four queries (the newest month's total,
 answered inquiries, finished change requests, the seen marks), three quarters
 of its CPU (`.venv/bin/python bench/card_cpu_bench.py --repeats 8`, bench/RESULTS.md).
+
+Each process keeps a member's unseen rows for MYPAGE_SESSION_CACHE_SECONDS
+(5 s), like the member's session: on SQLite even that one query is the
+most of home's CPU (its hand-off to aiosqlite's thread and back), and home is
+where a member comes back to between pages. Every writer here (`mark_seen`,
+the `announce_*` functions) drops the member's copy in its own process at
+once, so a member who opens a statement never finds it still new on home
+in that process; a row written by another process (the worker's import,
+another web worker) shows within those seconds. Measured in
+bench/RESULTS.md (`bench/card_speed_bench.py --pages-only`, 2026-12-05).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from typing import NamedTuple
 
 from server import db
 from server.lib.clock import JST
+from server.lib.ttl_cache import TtlCache
 from server.members.access import Viewer, first_statement_month
 from server.pages.models import HomeNews
 from server.requests.models import ChangeState
@@ -37,6 +48,8 @@ CHANGE_TEXTS = {
 # What a later event on an item rewrites; seen_at goes back to NULL (shown again).
 _REWRITTEN = ("text", "detail", "href", "at", "seen_at")
 _KEY = ("member_id", "kind", "ref")
+# Each member's unseen rows as last read in this process (see above).
+_UNSEEN_ROWS = TtlCache()
 
 
 @dataclass(frozen=True)
@@ -81,9 +94,28 @@ async def _unseen(
     ]
 
 
+def cache_home_news(seconds: float) -> None:
+    """Keep each member's unseen rows this many seconds in this process (0: never)."""
+    _UNSEEN_ROWS.keep_for(seconds)
+
+
+def _forget(member_id: int | None = None) -> None:
+    """The next home in this process reads the member's rows (or everyone's) afresh."""
+    if member_id is None:
+        _UNSEEN_ROWS.rows.clear()
+    else:
+        _UNSEEN_ROWS.pop(member_id)
+
+
 async def home_news(viewer: Viewer, now: datetime, days: int) -> list[NewsItem]:
-    """The member's own new items, newest first (never another member's): one query."""
-    rows = await _unseen(viewer.member_id, now - timedelta(days=days))
+    """The member's own new items, newest first (never another member's): one query at most."""
+    since = now - timedelta(days=days)
+    rows = _UNSEEN_ROWS.get(viewer.member_id)
+    if rows is None:
+        rows = await _unseen(viewer.member_id, since)
+        _UNSEEN_ROWS.put(viewer.member_id, rows)
+    else:
+        rows = [row for row in rows if row[4] >= since]
     # Only the newest month the member may see is news (a re-registered member
     # sees no statement from before the registration).
     first = first_statement_month(viewer)
@@ -108,6 +140,7 @@ async def mark_seen(member_id: int, kind: str, refs: list[str] | None, now: date
     elif refs is not None:
         rows = rows.filter(ref__in=refs)
     await rows.update(seen_at=now)
+    _forget(member_id)
 
 
 async def _announce(
@@ -125,6 +158,7 @@ async def _announce(
         seen_at=None,
     )
     await HomeNews.bulk_create([item], on_conflict=_KEY, update_fields=_REWRITTEN)
+    _forget(member_id)
 
 
 async def announce_answer(member_id: int, inquiry_id: int, receipt_no: str, at: datetime) -> None:
@@ -218,13 +252,14 @@ async def announce_statements(written: Iterable[MonthTotal]) -> None:
     if db.speaks_postgres(conn):
         columns = [list(column) for column in zip(*rows, strict=True)]
         await conn.execute_query(_STATEMENT_POSTGRES, [STATEMENT, STATEMENT_TEXT, *columns])
-        return
-    # The text form Tortoise stores, so home's comparison of `at` holds.
-    stamps = {at: at.isoformat(" ") for at in starts.values()}
-    await conn.execute_many(
-        _STATEMENT_SQLITE,
-        [
-            [member_id, STATEMENT, month, STATEMENT_TEXT, detail, stamps[at]]
-            for member_id, month, detail, at in rows
-        ],
-    )
+    else:
+        # The text form Tortoise stores, so home's comparison of `at` holds.
+        stamps = {at: at.isoformat(" ") for at in starts.values()}
+        await conn.execute_many(
+            _STATEMENT_SQLITE,
+            [
+                [member_id, STATEMENT, month, STATEMENT_TEXT, detail, stamps[at]]
+                for member_id, month, detail, at in rows
+            ],
+        )
+    _forget()
