@@ -29,6 +29,6 @@ class HomeNews(models.Model):
 
     class Meta:
         table = "home_news"
+        # Also home's one query (a member's unseen rows since a time): its
+        # member_id prefix finds the member's few rows.
         unique_together = (("member", "kind", "ref"),)
-        # Home's one query: a member's unseen rows since a time, newest first.
-        indexes = (("member_id", "seen_at", "at"),)
