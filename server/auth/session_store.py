@@ -105,11 +105,9 @@ class SessionStore(Generic[S]):
         if not token or len(token) > MAX_TOKEN_CHARS:
             return None
         key = token_hash(token)
-        row: S | None = self.cache.get(key)
-        if row is None:
-            row = await self.model.filter(token_hash=key).select_related(self.load_with).first()
-            if row is not None:
-                self.cache.put(key, row)
+        row: S | None = await self.cache.get_or_load(
+            key, lambda: self.model.filter(token_hash=key).select_related(self.load_with).first()
+        )
         return row
 
     async def touch(self, session: SessionRow, now: datetime) -> None:

@@ -33,7 +33,7 @@ def reload_member_sessions(account_id: int | None = None) -> None:
     made in this process: the next page shows it at once, not after the cache's seconds.
     """
     if account_id is None:
-        MEMBER_SESSIONS.cache.rows.clear()
+        MEMBER_SESSIONS.cache.clear()
     else:
         MEMBER_SESSIONS.forget_owner(account_id)
 

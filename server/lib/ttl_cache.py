@@ -5,12 +5,19 @@ what changes seldom: a member's session, account and member
 (`auth/session_store.py`) and home's 新着 (`pages/news.py`). The process
 that changes such a thing drops its entry at once; other processes see the
 change within `seconds` (MYPAGE_SESSION_CACHE_SECONDS).
+
+When an entry runs out while many requests want it (one member's pages
+under load), one load serves them all (`get_or_load`): before, each of 50
+requests in flight read the session row again, and again touched it, every
+few seconds, which held `/card`'s p99 at 50 connections at ~420 ms against
+~42 ms without those reloads (wrk, bench/RESULTS.md 2026-12-05).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 # Entries one cache keeps at most (signed-in members; a few hundred bytes each).
@@ -24,6 +31,8 @@ class TtlCache:
         """An empty cache keeping values for `seconds`."""
         self.seconds = seconds
         self.rows: dict[Hashable, tuple[float, Any]] = {}
+        # Loads in flight, by key: requests that ask meanwhile wait for the same one.
+        self.loading: dict[Hashable, asyncio.Future[Any]] = {}
 
     def get(self, key: Hashable) -> Any | None:
         """The value cached under `key`, if it is younger than `seconds`."""
@@ -35,6 +44,32 @@ class TtlCache:
             return None
         return found[1]
 
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """The value cached under `key`, else one `load()` shared by all who ask while it runs.
+
+        A value dropped while its load runs (`pop`, `forget`, `keep_for`) is
+        not kept when the load ends; None is never kept.
+        """
+        if self.seconds <= 0:
+            return await load()
+        found = self.get(key)
+        if found is not None:
+            return found
+        pending = self.loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(load())
+            self.loading[key] = pending
+            pending.add_done_callback(lambda done: self._loaded(key, done))
+        # Shielded: a visitor who goes away does not cancel the others' load.
+        return await asyncio.shield(pending)
+
+    def _loaded(self, key: Hashable, done: asyncio.Future[Any]) -> None:
+        if self.loading.get(key) is not done:
+            return  # dropped meanwhile: a later request loads afresh
+        del self.loading[key]
+        if not done.cancelled() and done.exception() is None and done.result() is not None:
+            self.put(key, done.result())
+
     def put(self, key: Hashable, row: Any) -> None:
         """Keep a value just loaded (when caching is on), dropping the oldest beyond the cap."""
         if self.seconds <= 0:
@@ -44,15 +79,23 @@ class TtlCache:
         self.rows[key] = (time.monotonic(), row)
 
     def pop(self, key: Hashable) -> None:
-        """Drop the value cached under `key`."""
+        """Drop the value cached under `key` (and forget a load of it in flight)."""
         self.rows.pop(key, None)
+        self.loading.pop(key, None)
 
     def forget(self, matches: Callable[[Any], bool]) -> None:
         """Drop every cached value for which `matches(value)` is true."""
         for key in [key for key, (_, row) in self.rows.items() if matches(row)]:
             self.rows.pop(key, None)
+        # A load in flight may hold a matching value: not kept when it ends.
+        self.loading.clear()
 
     def keep_for(self, seconds: float) -> None:
         """Keep values this many seconds from now on (0: none), and drop what is kept."""
         self.seconds = seconds
+        self.clear()
+
+    def clear(self) -> None:
+        """Drop everything kept, and forget the loads in flight."""
         self.rows.clear()
+        self.loading.clear()

@@ -14,11 +14,11 @@ one).
 
 from __future__ import annotations
 
-import time
-from datetime import date, datetime
+from datetime import datetime
 
 from quart import Quart
 
+from server.lib.ttl_cache import TtlCache
 from server.notices.models import CoopNotice
 from server.notices.service import current_notices, today_in_japan
 
@@ -28,24 +28,22 @@ KEY = "mypage_notices"
 
 
 class NoticeCache:
-    """Today's notices and when they were read (monotonic clock)."""
+    """Today's notices, kept CACHE_SECONDS under the Japan date (one read for many pages)."""
 
     def __init__(self) -> None:
-        self.day: date | None = None
-        self.read_at = 0.0
-        self.notices: list[CoopNotice] = []
+        """An empty copy."""
+        self.copies = TtlCache(CACHE_SECONDS)
 
     async def current(self, now: datetime) -> list[CoopNotice]:
         """Today's notices, from the copy while it is fresh and of the same Japan day."""
-        today = today_in_japan(now)
-        if self.day != today or time.monotonic() - self.read_at >= CACHE_SECONDS:
-            self.notices = await current_notices(now)
-            self.day, self.read_at = today, time.monotonic()
-        return self.notices
+        notices: list[CoopNotice] = await self.copies.get_or_load(
+            today_in_japan(now), lambda: current_notices(now)
+        )
+        return notices
 
     def forget(self) -> None:
         """Read again on the next view (after a notice was created or withdrawn here)."""
-        self.day = None
+        self.copies.clear()
 
 
 def notice_cache(app: Quart) -> NoticeCache:

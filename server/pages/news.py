@@ -102,7 +102,7 @@ def cache_home_news(seconds: float) -> None:
 def _forget(member_id: int | None = None) -> None:
     """The next home in this process reads the member's rows (or everyone's) afresh."""
     if member_id is None:
-        _UNSEEN_ROWS.rows.clear()
+        _UNSEEN_ROWS.clear()
     else:
         _UNSEEN_ROWS.pop(member_id)
 
@@ -110,12 +110,11 @@ def _forget(member_id: int | None = None) -> None:
 async def home_news(viewer: Viewer, now: datetime, days: int) -> list[NewsItem]:
     """The member's own new items, newest first (never another member's): one query at most."""
     since = now - timedelta(days=days)
-    rows = _UNSEEN_ROWS.get(viewer.member_id)
-    if rows is None:
-        rows = await _unseen(viewer.member_id, since)
-        _UNSEEN_ROWS.put(viewer.member_id, rows)
-    else:
-        rows = [row for row in rows if row[4] >= since]
+    kept = await _UNSEEN_ROWS.get_or_load(
+        viewer.member_id, lambda: _unseen(viewer.member_id, since)
+    )
+    # A kept copy may hold rows that have aged out since it was read.
+    rows = [row for row in kept if row[4] >= since]
     # Only the newest month the member may see is news (a re-registered member
     # sees no statement from before the registration).
     first = first_statement_month(viewer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 import pytest
@@ -142,3 +144,17 @@ async def test_an_import_applied_by_the_worker_shows_at_once(cached_app: Quart) 
     await deliver(cached_app)
     assert (await Member.get()).name == "佐藤 花子"
     assert "佐藤 花子" in await (await client.get("/card")).get_data(as_text=True)
+
+
+async def test_pages_in_flight_when_the_ttl_ends_read_the_session_once(
+    cached_app: Quart, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One member's pages under load: one read of the row, not one per page in flight."""
+    _, token = await signed_in(cached_app)
+    later = time.monotonic() + CACHED_SECONDS
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        statuses = await asyncio.gather(*(replay(cached_app, token) for _ in range(20)))
+    assert statuses == [200] * 20
+    reads = [r.getMessage() for r in caplog.records if 'FROM "session"' in r.getMessage()]
+    assert len(reads) == 1, reads

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
 from quart import Quart
 
-from server.notices import cache as notice_cache_module
 from server.notices.cache import CACHE_SECONDS, notice_cache
 from server.notices.models import CoopNotice
 from tests.factories import make_account
@@ -19,7 +19,7 @@ async def test_a_notice_from_another_worker_shows_within_the_cache_time(
     app: Quart, clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticks = [1000.0]
-    monkeypatch.setattr(notice_cache_module.time, "monotonic", lambda: ticks[0])
+    monkeypatch.setattr(time, "monotonic", lambda: ticks[0])
     account = await make_account()
     client = app.test_client()
     await login(client, account.email)
