@@ -27,18 +27,22 @@ def _views(app: Quart):
         yield rule, app.view_functions[rule.endpoint]
 
 
+# <name>, <converter:name> or <converter(arguments):name> in a rule's text.
+_VARIABLE = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+
 def _sample_path(rule) -> str:
     """A concrete URL for a rule, with plausible values for its arguments."""
-    samples = {"int": "1", "integer": "1", "string": "x", "path": "x", "any": None}
-    path = rule.rule
-    for name, converter in rule._converters.items():
-        kind = type(converter).__name__.replace("Converter", "").lower()
+    samples = {"int": "1", "string": "x", "path": "x"}
+
+    def value(match: re.Match[str]) -> str:
+        # No converter (a plain string): a month-like value serves the month pages too.
+        kind, arguments = match.group(1) or "", match.group(2) or ""
         if kind == "any":
-            value = next(iter(converter.items)) if hasattr(converter, "items") else "x"
-        else:
-            value = samples.get(kind, "2026-01")
-        path = re.sub(r"<[^>]*\b" + name + r">", str(value), path)
-    return path
+            return arguments.split(",")[0].strip().strip("'\"")
+        return samples.get(kind, "2026-01")
+
+    return _VARIABLE.sub(value, rule.rule)
 
 
 def test_every_view_is_either_public_or_for_members(app: Quart) -> None:
