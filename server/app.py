@@ -24,7 +24,7 @@ from server.config import Settings
 from server.errors import register_error_handlers
 from server.help import routes as help_routes
 from server.inquiries import routes as inquiries_routes
-from server.lib import render
+from server.lib import finish_requests, render
 from server.lib.clock import Clock, system_clock
 from server.lib.formatting import register as register_filters
 from server.lib.offload import set_cpu_threads
@@ -98,6 +98,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese JSON readable as is
     app.jinja_env.autoescape = True
     app.jinja_env.globals["settings"] = settings
+    # Innermost: a visitor who goes away no longer cancels a request half-done.
+    finish_requests.install(app)
     _trust_proxies(app, settings)
     # Probes and /metrics are answered before any hook (no session, cookie or limit).
     health.install(app, settings)
