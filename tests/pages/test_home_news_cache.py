@@ -24,7 +24,7 @@ from server.requests.models import ChangeState
 from server.statements.models import StatementLine
 from tests.factories import make_account, make_member
 from tests.helpers import login, page
-from tests.pages.test_home_news_rows import run_import, statements_file
+from tests.pages.test_home_news_rows import address_change, run_import, statements_file
 
 CACHED_SECONDS = 5
 STATEMENT_NEWS = "新しい明細があります"
@@ -111,17 +111,8 @@ async def test_an_import_here_shows_at_once_and_opening_it_settles_it_at_once(
 
 async def test_a_change_applied_here_shows_at_once(member_client, settings, clock) -> None:
     member, client = member_client
-    form = {
-        "surname": "山田",
-        "given_name": "花子",
-        "surname_kana": "ヤマダ",
-        "given_name_kana": "ハナコ",
-        "postal_code": member.postal_code,
-        "address": "群馬県前橋市大手町2-2-2",
-        "phone": member.phone,
-    }
     actor = Actor(kind="member", member_id=member.id)
-    (change,) = await submit_changes(member, form, settings, clock.now, actor)
+    (change,) = await submit_changes(member, address_change(member), settings, clock.now, actor)
     await set_change_state(change.id, ChangeState.APPLIED, settings, clock.now)
     _, html = await page(client, "/")
     assert "登録内容の変更を反映しました" in html

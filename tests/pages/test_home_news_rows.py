@@ -129,10 +129,9 @@ async def test_statements_from_before_a_new_registration_are_not_news(
     assert "新しい明細があります" not in html
 
 
-async def _changed_member(settings, clock):
-    member = await make_member(name="山田 花子", name_kana="ヤマダ ハナコ")
-    await make_account(member, email="hanako@example.jp")
-    form = {
+def address_change(member) -> dict[str, str]:
+    """The change form of 山田 花子 moving to 大手町2-2-2 (only the address differs)."""
+    return {
         "surname": "山田",
         "given_name": "花子",
         "surname_kana": "ヤマダ",
@@ -141,8 +140,13 @@ async def _changed_member(settings, clock):
         "address": "群馬県前橋市大手町2-2-2",
         "phone": member.phone,
     }
+
+
+async def _changed_member(settings, clock):
+    member = await make_member(name="山田 花子", name_kana="ヤマダ ハナコ")
+    await make_account(member, email="hanako@example.jp")
     actor = Actor(kind="member", member_id=member.id)
-    return member, form, actor
+    return member, address_change(member), actor
 
 
 async def test_a_change_sent_back_then_applied_is_announced_each_time(
