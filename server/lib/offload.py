@@ -5,9 +5,10 @@ one process-wide pool of low-priority threads: one fewer than the cores (at
 least one; MYPAGE_CPU_THREADS sets another number), so that a burst of
 sign-ins never holds every core and the event loop keeps one to serve
 pages on. Measured on the 2-core VM (`bench/foundation_bench.py`,
-bench/RESULTS.md 2026-12-05): home's p99 during 20 sign-ins went from 2.6x
-to 1.5x its idle p99, for a third fewer sign-ins a second (91 -> 60 per
-process, far above what members make). Linux weighs
+bench/RESULTS.md 2026-12-05, "Session 8"): home's p99 during 20 sign-ins
+went from 2.6x to 1.3-1.8x its idle p99, for a third fewer sign-ins a second
+(91 -> 60 per process on one VM, 44 on a slower one; far above what members
+make). Linux weighs
 nice 19 at ~1.5 % of nice 0, so the event loop's thread gets its core back
 whenever it has a page to serve. Not SCHED_IDLE: a thread of the idle class
 that is preempted while it holds the GIL (a hash's few lines of Python around

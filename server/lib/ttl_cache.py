@@ -2,7 +2,8 @@
 
 Used for what a signed-in page would otherwise read on every request and
 what changes seldom: a member's session, account and member
-(`auth/session_store.py`) and home's 新着 (`pages/news.py`). The process
+(`auth/session_store.py`), home's 新着 (`pages/news.py`) and today's
+notices (`notices/cache.py`). The process
 that changes such a thing drops its entry at once; other processes see the
 change within `seconds` (MYPAGE_SESSION_CACHE_SECONDS).
 
