@@ -65,10 +65,13 @@ class TtlCache:
         return await asyncio.shield(pending)
 
     def _loaded(self, key: Hashable, done: asyncio.Future[Any]) -> None:
+        # Read the outcome first, so that a failure nobody waits for any more is not
+        # reported as never retrieved; the waiters get it from `shield` anyway.
+        failed = done.cancelled() or done.exception() is not None
         if self.loading.get(key) is not done:
             return  # dropped meanwhile: a later request loads afresh
         del self.loading[key]
-        if not done.cancelled() and done.exception() is None and done.result() is not None:
+        if not failed and done.result() is not None:
             self.put(key, done.result())
 
     def put(self, key: Hashable, row: Any) -> None:
