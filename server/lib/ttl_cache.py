@@ -16,10 +16,11 @@ few seconds, which held `/card`'s p99 at 50 connections at ~420 ms against
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
+
+from server.lib.shared_loads import SharedLoads
 
 # Entries one cache keeps at most (signed-in members; a few hundred bytes each).
 CACHE_ENTRIES = 10_000
@@ -33,7 +34,7 @@ class TtlCache:
         self.seconds = seconds
         self.rows: dict[Hashable, tuple[float, Any]] = {}
         # Loads in flight, by key: requests that ask meanwhile wait for the same one.
-        self.loading: dict[Hashable, asyncio.Future[Any]] = {}
+        self.loading = SharedLoads()
 
     def get(self, key: Hashable) -> Any | None:
         """The value cached under `key`, if it is younger than `seconds`."""
@@ -56,43 +57,26 @@ class TtlCache:
         found = self.get(key)
         if found is not None:
             return found
-        pending = self.loading.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(load())
-            self.loading[key] = pending
-            pending.add_done_callback(lambda done: self._loaded(key, done))
-        # Shielded: a visitor who goes away does not cancel the others' load.
-        return await asyncio.shield(pending)
+        return await self.loading.load(key, load, lambda value: self._keep(key, value))
 
-    def _loaded(self, key: Hashable, done: asyncio.Future[Any]) -> None:
-        # Read the outcome first, so that a failure nobody waits for any more is not
-        # reported as never retrieved; the waiters get it from `shield` anyway.
-        failed = done.cancelled() or done.exception() is not None
-        if self.loading.get(key) is not done:
-            return  # dropped meanwhile: a later request loads afresh
-        del self.loading[key]
-        if not failed and done.result() is not None:
-            self.put(key, done.result())
-
-    def put(self, key: Hashable, row: Any) -> None:
-        """Keep a value just loaded (when caching is on), dropping the oldest beyond the cap."""
-        if self.seconds <= 0:
+    def _keep(self, key: Hashable, value: Any) -> None:
+        if value is None:
             return
         if len(self.rows) >= CACHE_ENTRIES:
             self.rows.pop(next(iter(self.rows)))
-        self.rows[key] = (time.monotonic(), row)
+        self.rows[key] = (time.monotonic(), value)
 
     def pop(self, key: Hashable) -> None:
         """Drop the value cached under `key` (and forget a load of it in flight)."""
         self.rows.pop(key, None)
-        self.loading.pop(key, None)
+        self.loading.drop(key)
 
     def forget(self, matches: Callable[[Any], bool]) -> None:
         """Drop every cached value for which `matches(value)` is true."""
         for key in [key for key, (_, row) in self.rows.items() if matches(row)]:
             self.rows.pop(key, None)
         # A load in flight may hold a matching value: not kept when it ends.
-        self.loading.clear()
+        self.loading.drop()
 
     def keep_for(self, seconds: float) -> None:
         """Keep values this many seconds from now on (0: none), and drop what is kept."""
@@ -102,4 +86,4 @@ class TtlCache:
     def clear(self) -> None:
         """Drop everything kept, and forget the loads in flight."""
         self.rows.clear()
-        self.loading.clear()
+        self.loading.drop()

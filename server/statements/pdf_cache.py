@@ -13,15 +13,16 @@ version is being rendered wait for that one rendering.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 
 from quart import Quart
 
 from server.lib.offload import run_cpu
+from server.lib.shared_loads import SharedLoads
 from server.statements.service import Statement
 
 KEY = "mypage_statement_pdfs"
@@ -56,7 +57,7 @@ class PdfCache:
         self.size = 0
         self.renders = 0
         self.entries: OrderedDict[str, bytes] = OrderedDict()
-        self.pending: dict[str, asyncio.Future[bytes]] = {}
+        self.rendering = SharedLoads()
 
     async def get(self, key: str, render: Callable[[], bytes]) -> bytes:
         """The PDF for `key`; `render` runs on a CPU thread only when no copy is kept or coming."""
@@ -64,22 +65,10 @@ class PdfCache:
         if body is not None:
             self.entries.move_to_end(key)
             return body
-        task = self.pending.get(key)
-        if task is None:
-            # A task of its own: a member who leaves does not cancel it for the others.
-            task = self.pending[key] = asyncio.ensure_future(self._render(key, render))
-        return await asyncio.shield(task)
-
-    async def _render(self, key: str, render: Callable[[], bytes]) -> bytes:
-        try:
-            body = await run_cpu(render)
-        finally:
-            del self.pending[key]
-        self.renders += 1
-        self._keep(key, body)
-        return body
+        return await self.rendering.load(key, partial(run_cpu, render), partial(self._keep, key))
 
     def _keep(self, key: str, body: bytes) -> None:
+        self.renders += 1
         if len(body) > self.max_bytes:
             return
         self.entries[key] = body

@@ -71,7 +71,7 @@ async def test_nothing_and_failures_are_not_kept() -> None:
     failing.release.set()
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in results) and failing.calls == 1
-    assert cache.get("f") is None and not cache.loading
+    assert cache.get("f") is None and not cache.loading.running
 
 
 async def test_a_visitor_who_leaves_does_not_cancel_the_others() -> None:
