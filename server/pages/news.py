@@ -99,14 +99,6 @@ def cache_home_news(seconds: float) -> None:
     _UNSEEN_ROWS.keep_for(seconds)
 
 
-def _forget(member_id: int | None = None) -> None:
-    """The next home in this process reads the member's rows (or everyone's) afresh."""
-    if member_id is None:
-        _UNSEEN_ROWS.clear()
-    else:
-        _UNSEEN_ROWS.pop(member_id)
-
-
 async def home_news(viewer: Viewer, now: datetime, days: int) -> list[NewsItem]:
     """The member's own new items, newest first (never another member's): one query at most."""
     since = now - timedelta(days=days)
@@ -139,7 +131,7 @@ async def mark_seen(member_id: int, kind: str, refs: list[str] | None, now: date
     elif refs is not None:
         rows = rows.filter(ref__in=refs)
     await rows.update(seen_at=now)
-    _forget(member_id)
+    _UNSEEN_ROWS.pop(member_id)  # this process's next home reads them afresh
 
 
 async def _announce(
@@ -157,7 +149,7 @@ async def _announce(
         seen_at=None,
     )
     await HomeNews.bulk_create([item], on_conflict=_KEY, update_fields=_REWRITTEN)
-    _forget(member_id)
+    _UNSEEN_ROWS.pop(member_id)  # this process's next home reads them afresh
 
 
 async def announce_answer(member_id: int, inquiry_id: int, receipt_no: str, at: datetime) -> None:
@@ -261,4 +253,4 @@ async def announce_statements(written: Iterable[MonthTotal]) -> None:
                 for member_id, month, detail, at in rows
             ],
         )
-    _forget()
+    _UNSEEN_ROWS.clear()  # every member's next home in this process reads afresh

@@ -1,4 +1,4 @@
-"""A request received whole runs to its end, even when the visitor disconnects meanwhile."""
+"""A request under way runs to its end, even when the visitor disconnects meanwhile."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def _slow_view(app: Quart, release: asyncio.Event, started: asyncio.Event) -> No
         return "written"
 
 
-async def _run(app: Quart, messages: list[dict[str, Any]]) -> tuple[asyncio.Task, list]:
+async def _run(
+    app: Quart, messages: list[dict[str, Any]], scope: dict[str, Any] | None = None
+) -> tuple[asyncio.Task, list]:
     """Start one request whose visitor sends `messages`, then waits forever."""
     sent: list[dict[str, Any]] = []
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -54,7 +56,7 @@ async def _run(app: Quart, messages: list[dict[str, Any]]) -> tuple[asyncio.Task
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    task = asyncio.ensure_future(app(_scope("/test-slow-write"), queue.get, send))
+    task = asyncio.ensure_future(app(scope or _scope("/test-slow-write"), queue.get, send))
     return task, sent
 
 
@@ -85,15 +87,9 @@ async def test_a_request_whose_body_never_ends_gives_up_at_the_body_timeout(app:
         await make_member(member_no="49999998")
         return "stored"
 
-    sent: list[dict[str, Any]] = []
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    queue.put_nowait({"type": "http.request", "body": b"x", "more_body": True})
-    queue.put_nowait(GONE)
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
     scope = {**_scope("/test-upload"), "method": "POST"}
-    await asyncio.wait_for(app(scope, queue.get, send), 5)
+    cut_off = [{"type": "http.request", "body": b"x", "more_body": True}, GONE]
+    task, sent = await _run(app, cut_off, scope)
+    await asyncio.wait_for(task, 5)
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
     assert not await Member.filter(member_no="49999998").exists()
